@@ -1,0 +1,53 @@
+/**
+ * arraywire/protocol: the isomorphic wire protocol (no Node or DOM APIs). server/ and client/
+ * import from this file only.
+ */
+export { crc32c } from "./crc32c.ts";
+export type { Dtype, TypedArray, TypedArrayConstructor } from "./dtype.ts";
+export {
+  assertLittleEndianHost,
+  DTYPE_BYTES_PER_ELEMENT,
+  DTYPE_CODES,
+  DTYPES,
+  dtypeFromCode,
+  dtypeOf,
+  isDtypeSupported,
+  typedArrayConstructor,
+} from "./dtype.ts";
+export type { ProtocolErrorCode, StreamErrorCode } from "./errors.ts";
+export { ProtocolError, StreamError, TOO_BIG_CODES } from "./errors.ts";
+export type { JsonObject, JsonValue } from "./json.ts";
+export { MAX_JSON_DEPTH, parseJsonObject } from "./json.ts";
+export type {
+  ArrayHeaderMessage,
+  CancelMessage,
+  CreditMessage,
+  DataMessage,
+  DecodeLimits,
+  EndMessage,
+  ErrorMessage,
+  Message,
+  RequestMessage,
+} from "./messages.ts";
+export {
+  decodeMessage,
+  encodeArrayHeader,
+  encodeCancel,
+  encodeCredit,
+  encodeData,
+  encodeEnd,
+  encodeError,
+  encodeRequest,
+} from "./messages.ts";
+export type { ChecksumAlgorithm } from "./protocol.ts";
+export {
+  CHECKSUM_ALGORITHMS,
+  DEFAULT_MAX_CHUNK_BYTES,
+  DEFAULT_MAX_CONTROL_BYTES,
+  DEFAULT_MAX_TOTAL_BYTES,
+  MAGIC,
+  MAX_NAME_BYTES,
+  MAX_NDIM,
+  MESSAGE_TYPES,
+  PROTOCOL_VERSION,
+} from "./protocol.ts";

@@ -1,0 +1,178 @@
+/**
+ * arraywire wire protocol, version 1: byte layout and constants. docs/PROTOCOL.md is the prose
+ * version of this table and changes in the same commit.
+ *
+ * Every WebSocket message is binary. A message is either a control message, which starts with the
+ * 8-byte prefix below, or a payload message: raw array bytes with no prefix at all, which is only
+ * ever the message right after a DATA message (WebSocket keeps message order). Payload messages
+ * have no header so that the server can send a subarray view of the source array as-is (ws writes
+ * [frame header, view] without copying; a glued header would force a copy of every chunk).
+ *
+ * All multi-byte fields are little-endian. u64 fields are read as two u32 halves and refused above
+ * Number.MAX_SAFE_INTEGER. Strings are UTF-8; JSON parts are UTF-8 JSON objects.
+ *
+ * Common prefix (every control message):
+ * | offset | bytes | type | field                                    |
+ * |      0 |     4 | u32  | magic 0x52575241 (bytes "ARWR")          |
+ * |      4 |     1 | u8   | version = 1                              |
+ * |      5 |     1 | u8   | message type (MESSAGE_TYPES)             |
+ * |      6 |     2 |      | per type                                 |
+ * |      8 |     4 | u32  | streamId (0 = the connection, ERROR only) |
+ *
+ * REQUEST 0x01 (client -> server), 64 bytes + name + params:
+ * |  6 | 2 | u16 | flags: REQUEST_FLAG_RANGE, REQUEST_FLAG_GENERATION, REQUEST_FLAG_CHECKSUM |
+ * | 12 | 2 | u16 | nameByteLength (1..MAX_NAME_BYTES)                      |
+ * | 14 | 2 | u16 | reserved, 0                                            |
+ * | 16 | 4 | u32 | paramsByteLength (JSON object, 0 = none)               |
+ * | 20 | 4 | u32 | chunkByteLength wanted (0 = server default)            |
+ * | 24 | 8 | u64 | elementStart (0 unless REQUEST_FLAG_RANGE)             |
+ * | 32 | 8 | u64 | elementEnd, exclusive (0 unless REQUEST_FLAG_RANGE)    |
+ * | 40 | 8 | u64 | resumeByteOffset, from the first byte of the range     |
+ * | 48 | 8 | u64 | creditByteLength: initial window (0 = no credit flow)  |
+ * | 56 | 4 | u32 | expectedGeneration (0 unless REQUEST_FLAG_GENERATION)  |
+ * | 60 | 4 | u32 | reserved, 0                                            |
+ * | 64 | n |     | name, then params                                      |
+ *
+ * CREDIT 0x02 (client -> server), 24 bytes: | 12 | 4 | reserved | 16 | 8 | u64 grantByteLength (> 0) |
+ * CANCEL 0x03 (client -> server), 16 bytes: | 12 | 4 | reserved |
+ *
+ * ARRAY_HEADER 0x10 (server -> client) and PUT 0x04 (client -> server, upload; reserved in v1),
+ * 56 bytes + 8 * ndim + name + meta:
+ * |  6 | 1 | u8  | dtype (DTYPE_CODES)                                    |
+ * |  7 | 1 | u8  | ndim (0..MAX_NDIM)                                     |
+ * | 12 | 2 | u16 | nameByteLength (1..MAX_NAME_BYTES)                     |
+ * | 14 | 1 | u8  | checksumAlgorithm the END trailer will carry            |
+ * | 15 | 1 | u8  | reserved, 0                                            |
+ * | 16 | 4 | u32 | metaByteLength (JSON object, 0 = none)                 |
+ * | 20 | 4 | u32 | generation of the published array (changes on republish) |
+ * | 24 | 8 | u64 | totalByteLength = product(shape) * itemsize            |
+ * | 32 | 8 | u64 | rangeByteStart (multiple of itemsize)                  |
+ * | 40 | 8 | u64 | rangeByteEnd, exclusive (multiple of itemsize)         |
+ * | 48 | 8 | u64 | firstByteOffset: first byte this stream sends (resume)  |
+ * | 56 | 8*ndim | u64[] | shape                                            |
+ * | .. | n |     | name, then meta                                         |
+ *
+ * DATA 0x11 (either direction), 24 bytes; the next message is the payload:
+ * | 12 | 4 | u32 | payloadByteLength (> 0)                                |
+ * | 16 | 8 | u64 | byteOffset in the array of the payload's first byte    |
+ *
+ * END 0x12 (either direction), 32 bytes:
+ * |  6 | 1 | u8  | checksumAlgorithm                                      |
+ * |  7 | 1 | u8  | reserved, 0                                            |
+ * | 12 | 4 | u32 | reserved, 0                                            |
+ * | 16 | 8 | u64 | byteLength sent by this stream                         |
+ * | 24 | 8 | u64 | checksum of bytes [rangeByteStart, rangeByteEnd)       |
+ *
+ * ERROR 0x13 (either direction), 16 bytes + code + message:
+ * |  6 | 1 | u8  | codeByteLength (1..MAX_ERROR_CODE_BYTES), ASCII         |
+ * |  7 | 1 | u8  | reserved, 0                                            |
+ * | 12 | 4 | u32 | messageByteLength (0..MAX_ERROR_MESSAGE_BYTES), UTF-8   |
+ * | 16 | n |     | code, then message                                     |
+ */
+
+/** Every multi-byte field is little-endian. */
+export const LE = true;
+
+/** Bytes "ARWR" read as a little-endian u32. */
+export const MAGIC = 0x52575241;
+/** Protocol version this code speaks. */
+export const PROTOCOL_VERSION = 1;
+
+export const MESSAGE_TYPES = {
+  REQUEST: 0x01,
+  CREDIT: 0x02,
+  CANCEL: 0x03,
+  PUT: 0x04,
+  ARRAY_HEADER: 0x10,
+  DATA: 0x11,
+  END: 0x12,
+  ERROR: 0x13,
+} as const;
+export type MessageTypeName = keyof typeof MESSAGE_TYPES;
+
+// Common prefix.
+export const OFFSET_MAGIC = 0; // u32
+export const OFFSET_VERSION = 4; // u8
+export const OFFSET_TYPE = 5; // u8
+export const OFFSET_STREAM_ID = 8; // u32
+export const PREFIX_BYTE_LENGTH = 12;
+
+// REQUEST.
+export const OFFSET_REQUEST_FLAGS = 6; // u16
+export const OFFSET_REQUEST_NAME_BYTES = 12; // u16
+export const OFFSET_REQUEST_RESERVED16 = 14; // u16
+export const OFFSET_REQUEST_PARAMS_BYTES = 16; // u32
+export const OFFSET_REQUEST_CHUNK_BYTES = 20; // u32
+export const OFFSET_REQUEST_ELEMENT_START = 24; // u64
+export const OFFSET_REQUEST_ELEMENT_END = 32; // u64
+export const OFFSET_REQUEST_RESUME_BYTE_OFFSET = 40; // u64
+export const OFFSET_REQUEST_CREDIT_BYTES = 48; // u64
+export const OFFSET_REQUEST_GENERATION = 56; // u32
+export const OFFSET_REQUEST_RESERVED32 = 60; // u32
+export const REQUEST_FIXED_BYTE_LENGTH = 64;
+/** REQUEST flag: elementStart / elementEnd select a range of the flattened array. */
+export const REQUEST_FLAG_RANGE = 1 << 0;
+/** REQUEST flag: expectedGeneration must match the published array's (resume). */
+export const REQUEST_FLAG_GENERATION = 1 << 1;
+/** REQUEST flag: the client wants a checksum in the END trailer. */
+export const REQUEST_FLAG_CHECKSUM = 1 << 2;
+export const REQUEST_FLAGS_KNOWN = REQUEST_FLAG_RANGE | REQUEST_FLAG_GENERATION | REQUEST_FLAG_CHECKSUM;
+
+// CREDIT and CANCEL.
+export const OFFSET_CREDIT_GRANT_BYTES = 16; // u64
+export const CREDIT_BYTE_LENGTH = 24;
+export const CANCEL_BYTE_LENGTH = 16;
+
+// ARRAY_HEADER and PUT.
+export const OFFSET_DTYPE = 6; // u8
+export const OFFSET_NDIM = 7; // u8
+export const OFFSET_HEADER_NAME_BYTES = 12; // u16
+export const OFFSET_HEADER_CHECKSUM_ALGORITHM = 14; // u8
+export const OFFSET_HEADER_RESERVED8 = 15; // u8
+export const OFFSET_HEADER_META_BYTES = 16; // u32
+export const OFFSET_GENERATION = 20; // u32
+export const OFFSET_TOTAL_BYTES = 24; // u64
+export const OFFSET_RANGE_BYTE_START = 32; // u64
+export const OFFSET_RANGE_BYTE_END = 40; // u64
+export const OFFSET_FIRST_BYTE_OFFSET = 48; // u64
+export const OFFSET_SHAPE = 56; // u64 * ndim
+export const HEADER_FIXED_BYTE_LENGTH = OFFSET_SHAPE;
+export const SHAPE_DIM_BYTE_LENGTH = 8;
+
+// DATA.
+export const OFFSET_DATA_PAYLOAD_BYTES = 12; // u32
+export const OFFSET_DATA_BYTE_OFFSET = 16; // u64
+export const DATA_BYTE_LENGTH = 24;
+
+// END.
+export const OFFSET_END_CHECKSUM_ALGORITHM = 6; // u8
+export const OFFSET_END_RESERVED8 = 7; // u8
+export const OFFSET_END_RESERVED32 = 12; // u32
+export const OFFSET_END_BYTE_LENGTH = 16; // u64
+export const OFFSET_END_CHECKSUM = 24; // u64
+export const END_BYTE_LENGTH = 32;
+
+// ERROR.
+export const OFFSET_ERROR_CODE_BYTES = 6; // u8
+export const OFFSET_ERROR_RESERVED8 = 7; // u8
+export const OFFSET_ERROR_MESSAGE_BYTES = 12; // u32
+export const ERROR_FIXED_BYTE_LENGTH = 16;
+
+/** Checksum algorithms of the END trailer. */
+export const CHECKSUM_ALGORITHMS = { none: 0, crc32c: 1 } as const;
+export type ChecksumAlgorithm = keyof typeof CHECKSUM_ALGORITHMS;
+
+/** Most dimensions an array may have (numpy's limit is 64; 32 keeps headers small). */
+export const MAX_NDIM = 32;
+/** Longest name, in UTF-8 bytes. */
+export const MAX_NAME_BYTES = 1024;
+/** Longest error code, in ASCII bytes. */
+export const MAX_ERROR_CODE_BYTES = 64;
+/** Longest error message, in UTF-8 bytes. */
+export const MAX_ERROR_MESSAGE_BYTES = 4096;
+/** Default cap on one control message (REQUEST, ARRAY_HEADER, ERROR...), in bytes: 64 KiB. */
+export const DEFAULT_MAX_CONTROL_BYTES = 64 * 1024;
+/** Default cap on one payload message, in bytes: 64 MiB (ws's default maxPayload is 100 MiB). */
+export const DEFAULT_MAX_CHUNK_BYTES = 64 * 1024 * 1024;
+/** Default cap on the array bytes a receiver agrees to allocate: 2 GiB. */
+export const DEFAULT_MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024;
