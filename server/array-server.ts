@@ -45,6 +45,17 @@ export interface ArrayServerOptions {
   log?: (message: string) => void;
 }
 
+/** What {@link ArrayServer.stats} returns. */
+export interface ServerStats {
+  connectionCount: number;
+  /** Streams open or being resolved, over all connections. */
+  streamCount: number;
+  /** Bytes handed to ws but not yet written to sockets, over all connections. */
+  queuedByteLength: number;
+  /** The largest queue of any one connection. */
+  maxQueuedByteLength: number;
+}
+
 /** Options of {@link ArrayServer.publish} for a fixed array. */
 export interface PublishOptions {
   /** n-d shape; product must equal the array's length. Defaults to `[array.length]`. */
@@ -138,6 +149,19 @@ export class ArrayServer {
   /** Open connections. */
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** A snapshot for monitoring: connections, streams in flight, and bytes queued in sockets. */
+  stats(): ServerStats {
+    let streamCount = 0;
+    let queuedByteLength = 0;
+    let maxQueuedByteLength = 0;
+    for (const connection of this.#connections.values()) {
+      streamCount += connection.streamCount;
+      queuedByteLength += connection.queuedByteLength;
+      maxQueuedByteLength = Math.max(maxQueuedByteLength, connection.queuedByteLength);
+    }
+    return { connectionCount: this.#connections.size, streamCount, queuedByteLength, maxQueuedByteLength };
   }
 
   /**

@@ -57,6 +57,11 @@ export class Connection {
     return this.#streams.size + this.#pending.size;
   }
 
+  /** Bytes handed to ws and not yet written to the socket. */
+  get queuedByteLength(): number {
+    return this.#queuedBytes;
+  }
+
   /** Sends an ERROR to every open stream (code E_SHUTDOWN) and closes with 1001. */
   shutdown(): void {
     for (const id of [...this.#streams.keys(), ...this.#pending]) {

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// `npm test`: typecheck, lint, unit + integration tests (Vitest), then e2e (Playwright in
+// Chromium). Every step runs even if an earlier one failed; the last line is the total as
+// "N passed, N failed" and the exit code is non-zero when anything failed.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const dir = mkdtempSync(join(tmpdir(), "arraywire-test-"));
+const results = [];
+
+function run(label, command, args, env = {}) {
+  console.log(`\n=== ${label}: ${command} ${args.join(" ")}`);
+  const r = spawnSync(command, args, { stdio: "inherit", env: { ...process.env, ...env } });
+  return r.status === 0;
+}
+
+function readJson(path) {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+// Typecheck and lint each count as one check.
+for (const [label, args] of [
+  ["typecheck", ["tsc", "-p", "tsconfig.json", "--noEmit"]],
+  ["lint", ["biome", "check", "."]],
+]) {
+  const ok = run(label, "npx", args);
+  results.push({ label, passed: ok ? 1 : 0, failed: ok ? 0 : 1 });
+}
+
+const vitestJson = join(dir, "vitest.json");
+const vitestOk = run("unit + integration", "npx", [
+  "vitest",
+  "run",
+  "--reporter=default",
+  "--reporter=json",
+  `--outputFile.json=${vitestJson}`,
+]);
+const v = readJson(vitestJson);
+results.push({
+  label: "vitest",
+  passed: v?.numPassedTests ?? 0,
+  failed: v ? v.numFailedTests + (vitestOk || v.numFailedTests > 0 ? 0 : 1) : 1,
+});
+
+const playwrightJson = join(dir, "playwright.json");
+const playwrightOk = run("e2e", "npx", ["playwright", "test", "--reporter=list,json"], {
+  PLAYWRIGHT_JSON_OUTPUT_FILE: playwrightJson,
+});
+const p = readJson(playwrightJson);
+const pFailed = p ? p.stats.unexpected + p.stats.flaky : 1;
+results.push({
+  label: "playwright",
+  passed: p?.stats.expected ?? 0,
+  failed: pFailed + (playwrightOk || pFailed > 0 ? 0 : 1),
+});
+
+rmSync(dir, { recursive: true, force: true });
+console.log("\n=== summary");
+for (const r of results) console.log(`${r.label}: ${r.passed} passed, ${r.failed} failed`);
+const passed = results.reduce((a, r) => a + r.passed, 0);
+const failed = results.reduce((a, r) => a + r.failed, 0);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

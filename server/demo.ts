@@ -1,0 +1,103 @@
+/**
+ * The demo (`npm start`): one http server on HOST:PORT (defaults 127.0.0.1:5173) that serves the
+ * dashboard in client/demo through Vite in middleware mode, carries Vite's HMR socket, and hosts
+ * an {@link ArrayServer} at /arraywire publishing `arange` under the name "arange".
+ *
+ * Besides the page it answers GET /api/info with what the server publishes and which dtypes its
+ * runtime can generate (Node 20 has no Float16Array), so the page can grey out what would fail.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createServer as createViteServer, version as viteVersion } from "vite";
+import { DTYPES, isDtypeSupported } from "../shared/index.ts";
+import { ArrayServer, arange } from "./index.ts";
+
+const DEFAULT_PORT = 5173;
+/** Largest array `arange` generates: 2 GiB, so the 200M float64 preset (1.6 GB) fits. */
+const MAX_ARANGE_BYTE_LENGTH = 2 ** 31;
+const ENDPOINT_PATH = "/arraywire";
+const INFO_PATH = "/api/info";
+
+const host = process.env.HOST || "127.0.0.1";
+const port = parsePort(process.env.PORT);
+
+const httpServer = createServer();
+const vite = await createViteServer({
+  configFile: fileURLToPath(new URL("../vite.config.ts", import.meta.url)),
+  root: fileURLToPath(new URL("../client/demo", import.meta.url)),
+  // Vite 8 moved hmr.server to ws.server (hmr.server still works, with a deprecation warning).
+  server: { middlewareMode: true, ws: { server: httpServer } },
+});
+const arrays = new ArrayServer({ server: httpServer, path: ENDPOINT_PATH });
+arrays.publish("arange", arange({ maxByteLength: MAX_ARANGE_BYTE_LENGTH }));
+
+httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
+  if (req.method === "GET" && new URL(req.url ?? "/", "http://localhost").pathname === INFO_PATH) {
+    sendInfo(res);
+    return;
+  }
+  vite.middlewares(req, res, () => {
+    res.writeHead(404, { "content-type": "text/plain" });
+    res.end("Not found\n");
+  });
+});
+
+await new Promise<void>((resolve, reject) => {
+  httpServer.once("error", reject);
+  httpServer.listen(port, host, () => {
+    httpServer.off("error", reject);
+    resolve();
+  });
+});
+// With PORT=0 the OS picks the port: print the one actually bound.
+const boundPort = (httpServer.address() as AddressInfo).port;
+const origin = `${host.includes(":") ? `[${host}]` : host}:${boundPort}`;
+console.log(`arraywire demo: http://${origin}/`);
+console.log(`  WebSocket ws://${origin}${ENDPOINT_PATH} publishes: ${arrays.names().join(", ")}`);
+console.log(`  page: ${relative(process.cwd(), vite.config.root) || "."} (Vite ${viteVersion}, HMR on)`);
+console.log("  Ctrl+C to stop");
+
+let closing = false;
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  if (closing) {
+    // A second Ctrl+C while streams drain: stop now.
+    process.exit(1);
+  }
+  closing = true;
+  console.log(`\narraywire demo: ${signal}, shutting down`);
+  // ArrayServer.close() sends E_SHUTDOWN to streams in flight and closes its sockets; Vite closes
+  // its HMR socket and watcher; then the http server stops once idle keep-alive sockets are gone.
+  await arrays.close();
+  await vite.close();
+  httpServer.closeIdleConnections();
+  await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+  process.exit(0);
+}
+process.on("SIGINT", shutdown);
+process.on("SIGTERM", shutdown);
+
+function sendInfo(res: ServerResponse): void {
+  const body = JSON.stringify({
+    names: arrays.names(),
+    dtypes: DTYPES.filter(isDtypeSupported),
+    maxByteLength: MAX_ARANGE_BYTE_LENGTH,
+    endpointPath: ENDPOINT_PATH,
+  });
+  res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+  res.end(body);
+}
+
+/**
+ * PORT as a number.
+ * @throws {RangeError} for anything but an integer in 0..65535.
+ */
+function parsePort(value: string | undefined): number {
+  if (value === undefined || value === "") return DEFAULT_PORT;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) {
+    throw new RangeError(`Invalid PORT: expected an integer in 0..65535, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+}
