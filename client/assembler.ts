@@ -12,6 +12,7 @@ import {
   ProtocolError,
   StreamError,
   type TypedArray,
+  type TypedArrayConstructor,
   typedArrayConstructor,
 } from "../shared/index.ts";
 
@@ -30,8 +31,10 @@ export interface ArrayResult<T extends TypedArray = TypedArray> {
 
 export class Assembler {
   readonly header: ArrayHeaderMessage;
-  readonly #target: Uint8Array;
-  readonly #array: TypedArray;
+  #target: Uint8Array;
+  #array: TypedArray;
+  /** True when the assembler allocated the target, so a BYOB reader may fill it in place. */
+  readonly ownsTarget: boolean;
   /** Next byte offset (in the array) expected; payloads must arrive in order without gaps. */
   #nextByteOffset: number;
   #crc: number | null;
@@ -45,6 +48,7 @@ export class Assembler {
     this.header = header;
     const ctor = typedArrayConstructor(header.dtype);
     const rangeByteLength = header.rangeByteEnd - header.rangeByteStart;
+    this.ownsTarget = into === undefined;
     if (into) {
       if (into.constructor !== ctor) {
         throw new StreamError(
@@ -105,6 +109,38 @@ export class Assembler {
     this.#target.set(payload, byteOffset - this.header.rangeByteStart);
     this.#nextByteOffset = end;
     if (this.#crc !== null) this.#crc = crc32c(payload, this.#crc);
+  }
+
+  /**
+   * The target's free space from the next expected byte, at most `maxByteLength` long, for a
+   * reader that fills memory in place (a BYOB reader). Only when {@link ownsTarget}: such a
+   * read transfers (detaches) the buffer, which a caller's `into` must never suffer.
+   */
+  nextWindow(maxByteLength: number): Uint8Array {
+    if (!this.ownsTarget) throw new TypeError("nextWindow() needs a target the assembler allocated");
+    const start = this.#nextByteOffset - this.header.rangeByteStart;
+    return this.#target.subarray(start, Math.min(this.#target.byteLength, start + maxByteLength));
+  }
+
+  /**
+   * Accounts for bytes a BYOB read put at the window {@link nextWindow} returned. `filled` is
+   * the view the read resolved with: it lives on a new ArrayBuffer (the old one was transferred),
+   * so every view over the target is derived again from it.
+   */
+  commitWindow(filled: Uint8Array): void {
+    const start = this.#nextByteOffset - this.header.rangeByteStart;
+    // The old views are detached now (byteLength 0): measure against the header, not them.
+    const byteLength = this.rangeByteLength;
+    if (filled.byteOffset !== start || filled.buffer.byteLength !== byteLength) {
+      throw new RangeError(
+        `commitWindow: expected a view at ${start} of the ${byteLength}-byte target, got one at ${filled.byteOffset} of ${filled.buffer.byteLength}`,
+      );
+    }
+    const ctor = this.#array.constructor as TypedArrayConstructor;
+    this.#target = new Uint8Array(filled.buffer, 0, byteLength);
+    this.#array = new ctor(filled.buffer, 0, byteLength / ctor.BYTES_PER_ELEMENT);
+    this.#nextByteOffset += filled.byteLength;
+    if (this.#crc !== null) this.#crc = crc32c(filled, this.#crc);
   }
 
   /**

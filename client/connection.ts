@@ -20,25 +20,14 @@ import {
   type Message,
   ProtocolError,
   StreamError,
-  TOO_BIG_CODES,
   type TypedArray,
 } from "../shared/index.ts";
 import { type ArrayResult, Assembler } from "./assembler.ts";
+import { type Progress, ProgressReporter } from "./progress.ts";
 import { IS_NODE, openSocket, type SocketLike, type WebSocketConstructor } from "./socket.ts";
+import { toStreamError } from "./wrap-error.ts";
 
 const MiB = 1024 * 1024;
-
-/** Progress of one stream. */
-export interface Progress {
-  /** Bytes of the range held so far. */
-  receivedByteLength: number;
-  /** Byte length of the range (the whole array unless a range was asked for). */
-  totalByteLength: number;
-  /** Mean rate since the request, in bytes per second. */
-  bytesPerSecond: number;
-  /** Milliseconds since the request. */
-  elapsedMs: number;
-}
 
 /** Options of {@link ArrayClient.fetch} and {@link fetchArray}. */
 export interface FetchOptions<T extends TypedArray = TypedArray> {
@@ -86,8 +75,7 @@ interface Pending {
   assembler: Assembler | null;
   window: number;
   consumedSinceGrant: number;
-  startedAt: number;
-  lastProgressAt: number;
+  progress: ProgressReporter;
   cleanup: () => void;
 }
 
@@ -151,7 +139,6 @@ export class ArrayClient {
         this.#sendQuietly(encodeCancel(streamId));
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      const now = performance.now();
       this.#streams.set(streamId, {
         streamId,
         options: options as FetchOptions,
@@ -160,8 +147,7 @@ export class ArrayClient {
         assembler: null,
         window,
         consumedSinceGrant: 0,
-        startedAt: now,
-        lastProgressAt: now,
+        progress: new ProgressReporter(options.onProgress, options.progressIntervalMs),
         cleanup: () => signal?.removeEventListener("abort", onAbort),
       });
       this.#sendQuietly(
@@ -310,30 +296,13 @@ export class ArrayClient {
   }
 
   #progress(pending: Pending, final: boolean): void {
-    const { onProgress } = pending.options;
-    const assembler = pending.assembler;
-    if (!onProgress || !assembler) return;
-    const now = performance.now();
-    if (!final && now - pending.lastProgressAt < (pending.options.progressIntervalMs ?? 50)) return;
-    pending.lastProgressAt = now;
-    const elapsedMs = now - pending.startedAt;
-    onProgress({
-      receivedByteLength: assembler.receivedByteLength,
-      totalByteLength: assembler.rangeByteLength,
-      bytesPerSecond: elapsedMs > 0 ? (assembler.receivedByteLength * 1000) / elapsedMs : 0,
-      elapsedMs,
-    });
+    const { assembler } = pending;
+    if (assembler) pending.progress.report(assembler.receivedByteLength, assembler.rangeByteLength, final);
   }
 
   /** Fails a stream with `err` (wrapped as a StreamError when it is a ProtocolError) and cancels it. */
   #cancelWith(streamId: number, err: unknown): void {
-    const wrapped =
-      err instanceof ProtocolError
-        ? new StreamError(TOO_BIG_CODES.has(err.code) ? "E_TOO_LARGE" : "E_PROTOCOL", err.message, streamId, {
-            cause: err,
-          })
-        : err;
-    if (this.#fail(streamId, wrapped)) this.#sendQuietly(encodeCancel(streamId));
+    if (this.#fail(streamId, toStreamError(err, streamId))) this.#sendQuietly(encodeCancel(streamId));
   }
 
   #fail(streamId: number, err: unknown): boolean {

@@ -1,16 +1,17 @@
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Socket } from "node:net";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ArrayClient, fetchArray } from "../client/index.ts";
 import {
   type ArrayHeaderMessage,
   type DataMessage,
+  type EndMessage,
+  type ErrorMessage,
   encodeCancel,
   encodeCredit,
   encodeRequest,
-  type EndMessage,
-  type ErrorMessage,
   StreamError,
 } from "../shared/index.ts";
 import { ArrayServer, arange, fillArange } from "./index.ts";
@@ -34,8 +35,15 @@ function request(streamId: number, name: string, extra: Partial<Parameters<typeo
   });
 }
 
+/** Plain array of a typed array's values, for toEqual. */
+function list(array: ArrayLike<number> | ArrayLike<bigint>): (number | bigint)[] {
+  return Array.prototype.slice.call(array) as (number | bigint)[];
+}
+
 function sha256(view: ArrayBufferView): string {
-  return createHash("sha256").update(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)).digest("hex");
+  return createHash("sha256")
+    .update(new Uint8Array(view.buffer, view.byteOffset, view.byteLength))
+    .digest("hex");
 }
 
 describe("ArrayServer with the Node client", () => {
@@ -60,10 +68,28 @@ describe("ArrayServer with the Node client", () => {
     expect(result.dtype).toBe("float64");
     expect(result.shape).toEqual([REFERENCE_LENGTH]);
     expect(result.array).toBeInstanceOf(Float64Array);
-    expect(Array.from(result.array.subarray(0, 10))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(list(result.array.subarray(0, 10))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(result.array[REFERENCE_LENGTH - 1]).toBe(REFERENCE_LENGTH - 1);
     expect(result.array.buffer).not.toBe(reference.buffer);
     expect(sha256(result.array)).toBe(sha256(reference));
+  });
+
+  it("hands the socket views of the published array's own memory: no copy of any chunk", async () => {
+    const source = fillArange("float64", 3 * 1024 * 1024) as Float64Array; // 24 MiB
+    server.publish("zero-copy", source);
+    const write = vi.spyOn(Socket.prototype, "write");
+    try {
+      const result = await fetchArray(server.url, "zero-copy", { chunkByteLength: 4 * MiB, verify: false });
+      expect(result.array[source.length - 1]).toBe(source.length - 1);
+      // Server-side writes of payloads: big chunks whose memory is the source's ArrayBuffer.
+      const payloadWrites = write.mock.calls
+        .map(([chunk]) => chunk as Uint8Array)
+        .filter((chunk) => chunk instanceof Uint8Array && chunk.byteLength >= MiB);
+      expect(payloadWrites.length).toBe(6);
+      for (const chunk of payloadWrites) expect(chunk.buffer).toBe(source.buffer);
+    } finally {
+      write.mockRestore();
+    }
   });
 
   it("streams a generated arange with params, verifying the CRC-32C trailer", async () => {
@@ -91,12 +117,16 @@ describe("ArrayServer with the Node client", () => {
     try {
       await expect(
         client.fetch("arange", { params: { length: 10 }, into: new Float32Array(10) }),
-      ).rejects.toMatchObject({ name: "StreamError", code: "E_TARGET_MISMATCH", message: expect.stringMatching(/expected Float64Array/) });
-      await expect(
-        client.fetch("arange", { params: { length: 10 }, into: new Float64Array(9) }),
-      ).rejects.toMatchObject({ code: "E_TARGET_MISMATCH", message: "Target too small: expected at least 80 bytes, got 72" });
+      ).rejects.toMatchObject({
+        name: "StreamError",
+        code: "E_TARGET_MISMATCH",
+        message: expect.stringMatching(/expected Float64Array/),
+      });
+      await expect(client.fetch("arange", { params: { length: 10 }, into: new Float64Array(9) })).rejects.toMatchObject(
+        { code: "E_TARGET_MISMATCH", message: "Target too small: expected at least 80 bytes, got 72" },
+      );
       const ok = await client.fetch("arange", { params: { length: 10 } });
-      expect(Array.from(ok.array)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(list(ok.array)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     } finally {
       client.close();
     }
@@ -109,7 +139,7 @@ describe("ArrayServer with the Node client", () => {
       expect(err).toBeInstanceOf(StreamError);
       expect(err).toMatchObject({ code: "E_UNKNOWN_NAME", message: 'Unknown array: "nope" is not published' });
       const ok = await client.fetch("arange", { params: { length: 3 } });
-      expect(Array.from(ok.array)).toEqual([0, 1, 2]);
+      expect(list(ok.array)).toEqual([0, 1, 2]);
     } finally {
       client.close();
     }
@@ -140,7 +170,7 @@ describe("ArrayServer with the Node client", () => {
         client.fetch("arange", { params: { length: 500_000, dtype: "float32" } }),
       ]);
       expect(big.array[2_999_999]).toBe(2_999_999);
-      expect(Array.from(tiny.array)).toEqual([7, 8, 9]);
+      expect(list(tiny.array)).toEqual([7, 8, 9]);
       expect(tiny.shape).toEqual([3, 1]);
       expect(tiny.meta).toEqual({ unit: "K" });
       expect(other.array[499_999]).toBe(499_999);
@@ -150,8 +180,11 @@ describe("ArrayServer with the Node client", () => {
   });
 
   it("sends an element range of the flattened array", async () => {
-    const result = await fetchArray(server.url, "arange", { params: { length: 100, shape: [10, 10] }, range: [15, 25] });
-    expect(Array.from(result.array)).toEqual([15, 16, 17, 18, 19, 20, 21, 22, 23, 24]);
+    const result = await fetchArray(server.url, "arange", {
+      params: { length: 100, shape: [10, 10] },
+      range: [15, 25],
+    });
+    expect(list(result.array)).toEqual([15, 16, 17, 18, 19, 20, 21, 22, 23, 24]);
     expect(result.shape).toEqual([10]);
   });
 
@@ -165,7 +198,19 @@ describe("ArrayServer with the Node client", () => {
   it("carries every dtype, n-d shapes and empty arrays", async () => {
     const client = await ArrayClient.connect(server.url);
     try {
-      for (const dtype of ["int8", "uint8", "uint8clamped", "int16", "uint16", "int32", "uint32", "float32", "float64", "bigint64", "biguint64"]) {
+      for (const dtype of [
+        "int8",
+        "uint8",
+        "uint8clamped",
+        "int16",
+        "uint16",
+        "int32",
+        "uint32",
+        "float32",
+        "float64",
+        "bigint64",
+        "biguint64",
+      ]) {
         const expected = fillArange(dtype as "int8", 1000);
         const result = await client.fetch("arange", { params: { length: 1000, dtype, shape: [10, 100] } });
         expect(result.dtype).toBe(dtype);
@@ -208,7 +253,7 @@ describe("ArrayServer with the Node client", () => {
       expect(seen).toBeLessThan(160_000_000);
       expect(client.streamCount).toBe(0);
       const after = await client.fetch("arange", { params: { length: 5 } });
-      expect(Array.from(after.array)).toEqual([0, 1, 2, 3, 4]);
+      expect(list(after.array)).toEqual([0, 1, 2, 3, 4]);
     } finally {
       client.close();
     }
@@ -219,7 +264,9 @@ describe("ArrayServer with the Node client", () => {
     try {
       const controller = new AbortController();
       controller.abort(new Error("stop"));
-      await expect(client.fetch("arange", { params: { length: 5 }, signal: controller.signal })).rejects.toThrow("stop");
+      await expect(client.fetch("arange", { params: { length: 5 }, signal: controller.signal })).rejects.toThrow(
+        "stop",
+      );
     } finally {
       client.close();
     }
@@ -277,7 +324,13 @@ describe("ArrayServer on the wire", () => {
     raw.send(request(3, "arange", { params: { length: 1000 }, chunkByteLength: 64 * 1024 }));
     raw.send(request(4, "arange", { params: { length: 20_000 }, chunkByteLength: 64 * 1024 }));
     const header = (await raw.nextMessage()) as ArrayHeaderMessage;
-    expect(header).toMatchObject({ type: "ARRAY_HEADER", streamId: 3, dtype: "float64", shape: [1000], totalByteLength: 8000 });
+    expect(header).toMatchObject({
+      type: "ARRAY_HEADER",
+      streamId: 3,
+      dtype: "float64",
+      shape: [1000],
+      totalByteLength: 8000,
+    });
     // Stream 3 fits in one chunk; stream 4 (160 kB) needs three 64 KiB chunks.
     const got = new Map<number, number[]>();
     let ends = 0;
@@ -289,7 +342,9 @@ describe("ArrayServer on the wire", () => {
         const offsets = got.get(m.streamId) ?? [];
         offsets.push(m.byteOffset);
         got.set(m.streamId, offsets);
-        const values = new Float64Array(payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.byteLength));
+        const values = new Float64Array(
+          payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.byteLength),
+        );
         expect(values[0]).toBe(m.byteOffset / 8);
       } else if (m.type === "END") {
         ends++;
@@ -301,7 +356,9 @@ describe("ArrayServer on the wire", () => {
   });
 
   it("never sends past the client's credit, and resumes when credit is granted", async () => {
-    raw.send(request(1, "arange", { params: { length: 1_000_000 }, chunkByteLength: 64 * 1024, creditByteLength: 100_000 }));
+    raw.send(
+      request(1, "arange", { params: { length: 1_000_000 }, chunkByteLength: 64 * 1024, creditByteLength: 100_000 }),
+    );
     expect((await raw.nextMessage()).type).toBe("ARRAY_HEADER");
     let received = 0;
     const drain = async () => {
@@ -320,7 +377,9 @@ describe("ArrayServer on the wire", () => {
   });
 
   it("stops sending a stream after CANCEL", async () => {
-    raw.send(request(1, "arange", { params: { length: 1_000_000 }, chunkByteLength: 64 * 1024, creditByteLength: 200_000 }));
+    raw.send(
+      request(1, "arange", { params: { length: 1_000_000 }, chunkByteLength: 64 * 1024, creditByteLength: 200_000 }),
+    );
     expect((await raw.nextMessage()).type).toBe("ARRAY_HEADER");
     raw.send(encodeCancel(1));
     raw.send(encodeCredit(1, 8_000_000));
@@ -393,7 +452,12 @@ describe("ArrayServer on the wire", () => {
       crc ^= byte;
       for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
     }
-    expect(end).toMatchObject({ type: "END", byteLength: 16, checksumAlgorithm: "crc32c", checksum: (crc ^ 0xffffffff) >>> 0 });
+    expect(end).toMatchObject({
+      type: "END",
+      byteLength: 16,
+      checksumAlgorithm: "crc32c",
+      checksum: (crc ^ 0xffffffff) >>> 0,
+    });
   });
 });
 
@@ -413,7 +477,7 @@ describe("ArrayServer attached to an existing http server", () => {
     const { port } = http.address() as AddressInfo;
     try {
       const result = await fetchArray(`ws://127.0.0.1:${port}/arrays`, "a");
-      expect(Array.from(result.array)).toEqual([1.5, 2.5]);
+      expect(list(result.array)).toEqual([1.5, 2.5]);
       await RawClient.connect(`ws://127.0.0.1:${port}/other`).catch(() => null);
       expect(other).toEqual(["/other"]);
     } finally {

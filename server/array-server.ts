@@ -3,7 +3,7 @@
  * chunk frames that are views of the source memory. It listens on its own port or attaches to an
  * existing http(s).Server under a path.
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
@@ -14,6 +14,7 @@ import {
   type TypedArray,
 } from "../shared/index.ts";
 import { Connection, type ConnectionSettings } from "./connection.ts";
+import { serveHttp } from "./http-transport.ts";
 import { Registry } from "./registry.ts";
 import type { ArraySource } from "./sources.ts";
 
@@ -109,9 +110,11 @@ export class ArrayServer {
     this.#ownsServer = options.server === undefined;
     this.#http =
       options.server ??
-      createServer((_req, res) => {
-        res.writeHead(426, { "content-type": "text/plain", connection: "close" });
-        res.end(`arraywire: connect with WebSocket to ${this.#path}\n`);
+      createServer((req, res) => {
+        if (!this.handleRequest(req, res)) {
+          res.writeHead(404, { "content-type": "text/plain" });
+          res.end(`arraywire: streams are served at ${this.#path} (WebSocket, or GET ${this.#path}?name=...)\n`);
+        }
       });
     this.#http.on("upgrade", this.#onUpgrade);
     const interval = options.heartbeatIntervalMs ?? 30_000;
@@ -213,6 +216,22 @@ export class ArrayServer {
       await new Promise<void>((resolve) => this.#http.close(() => resolve()));
     }
   }
+
+  /**
+   * Serves an HTTP stream request (`GET <path>?name=...`, see docs/PROTOCOL.md) when the URL's
+   * path is this server's; returns false, touching nothing, otherwise. Call it from your own
+   * http server's request handler (or use {@link middleware}) when you passed `server`.
+   */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    if (new URL(req.url ?? "/", "http://localhost").pathname !== this.#path) return false;
+    void serveHttp(req, res, this.#registry, this.#settings, this.#settings.log);
+    return true;
+  }
+
+  /** Connect-style middleware (Express, Vite's `server.middlewares`) around {@link handleRequest}. */
+  readonly middleware = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    if (!this.handleRequest(req, res)) next();
+  };
 
   #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const pathname = new URL(req.url ?? "/", "http://localhost").pathname;

@@ -15,15 +15,12 @@ import {
   type RequestMessage,
   StreamError,
 } from "../shared/index.ts";
+import { type ChunkLimits, planStream, type StreamPlan } from "./plan.ts";
 import type { Registry } from "./registry.ts";
-import { checkResolved } from "./sources.ts";
 import { OutgoingStream } from "./stream.ts";
 
 /** Per-connection settings, resolved from the server's options. */
-export interface ConnectionSettings {
-  chunkByteLength: number;
-  minChunkByteLength: number;
-  maxChunkByteLength: number;
+export interface ConnectionSettings extends ChunkLimits {
   maxQueuedBytes: number;
   maxStreams: number;
   maxControlByteLength: number;
@@ -128,25 +125,9 @@ export class Connection {
       return;
     }
     this.#pending.add(streamId);
+    let plan: StreamPlan;
     try {
-      const entry = this.#registry.get(request.name);
-      if (!entry)
-        throw new StreamError(
-          "E_UNKNOWN_NAME",
-          `Unknown array: ${JSON.stringify(request.name)} is not published`,
-          streamId,
-        );
-      if (request.expectedGeneration !== null && request.expectedGeneration !== entry.generation) {
-        throw new StreamError(
-          "E_GONE",
-          `Array ${JSON.stringify(request.name)} changed: expected generation ${request.expectedGeneration}, got ${entry.generation}; restart the transfer`,
-          streamId,
-        );
-      }
-      const resolved = await entry.resolve(request.params);
-      if (!this.#pending.has(streamId) || this.#closed) return; // cancelled or closed meanwhile
-      this.#pending.delete(streamId);
-      this.#start(request, entry.generation, resolved, entry.checksumOf.bind(entry));
+      plan = await planStream(request, this.#registry, this.#settings);
     } catch (err) {
       if (!this.#pending.delete(streamId)) return;
       if (err instanceof StreamError) this.#sendError(streamId, err.code, err.message);
@@ -154,71 +135,11 @@ export class Connection {
         this.#settings.log(`source for ${JSON.stringify(request.name)} failed: ${(err as Error).stack ?? err}`);
         this.#sendError(streamId, "E_INTERNAL", "The array source failed; see the server log");
       }
-    }
-  }
-
-  #start(
-    request: RequestMessage,
-    generation: number,
-    resolved: Parameters<typeof checkResolved>[0],
-    checksumOf: (array: Uint8Array, start: number, end: number) => Promise<number>,
-  ): void {
-    const { streamId } = request;
-    const { dtype, shape } = checkResolved(resolved);
-    const { array } = resolved;
-    const itemsize = array.BYTES_PER_ELEMENT;
-    const elementStart = request.range?.elementStart ?? 0;
-    const elementEnd = request.range?.elementEnd ?? array.length;
-    if (elementEnd > array.length) {
-      this.#sendError(
-        streamId,
-        "E_BAD_REQUEST",
-        `Invalid element range: expected end <= ${array.length}, got ${elementEnd}`,
-      );
       return;
     }
-    const rangeByteStart = elementStart * itemsize;
-    const rangeByteEnd = elementEnd * itemsize;
-    if (request.resumeByteOffset > rangeByteEnd - rangeByteStart) {
-      this.#sendError(
-        streamId,
-        "E_BAD_REQUEST",
-        `Invalid resumeByteOffset: expected at most ${rangeByteEnd - rangeByteStart}, got ${request.resumeByteOffset}`,
-      );
-      return;
-    }
-    const firstByteOffset = rangeByteStart + request.resumeByteOffset;
-    const s = this.#settings;
-    const chunkByteLength = Math.min(
-      s.maxChunkByteLength,
-      Math.max(s.minChunkByteLength, request.chunkByteLength || s.chunkByteLength),
-    );
-    const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-    const stream = new OutgoingStream({
-      streamId,
-      array,
-      chunkByteLength,
-      firstByteOffset,
-      rangeByteEnd,
-      creditByteLength: request.creditByteLength,
-      checksum: request.checksum ? checksumOf(bytes, rangeByteStart, rangeByteEnd) : null,
-    });
-    this.#send(
-      encodeArrayHeader({
-        streamId,
-        dtype,
-        shape,
-        totalByteLength: array.byteLength,
-        rangeByteStart,
-        rangeByteEnd,
-        firstByteOffset,
-        generation,
-        checksumAlgorithm: request.checksum ? "crc32c" : "none",
-        name: request.name,
-        meta: resolved.meta ?? null,
-      }),
-    );
-    this.#streams.set(streamId, stream);
+    if (!this.#pending.delete(streamId) || this.#closed) return; // cancelled or closed meanwhile
+    this.#send(encodeArrayHeader(plan.header));
+    this.#streams.set(streamId, new OutgoingStream(plan, request.creditByteLength));
     this.#pump();
   }
 

@@ -2,7 +2,8 @@
  * One outgoing array stream: which bytes are left, how much credit the client granted, and the
  * next chunk to send as a subarray view of the source memory (never a copy).
  */
-import { crc32c, type TypedArray } from "../shared/index.ts";
+import { crc32c } from "../shared/index.ts";
+import type { StreamPlan } from "./plan.ts";
 
 /** Bytes the CRC-32C is computed over between yields to the event loop. */
 const CHECKSUM_SLICE_BYTES = 8 * 1024 * 1024;
@@ -24,23 +25,16 @@ export class OutgoingStream {
   /** Time (performance.now) of the last chunk sent or credit received, for stall detection. */
   lastProgressAt = performance.now();
 
-  constructor(init: {
-    streamId: number;
-    array: TypedArray;
-    chunkByteLength: number;
-    firstByteOffset: number;
-    rangeByteEnd: number;
-    creditByteLength: number;
-    checksum: Promise<number> | null;
-  }) {
-    this.streamId = init.streamId;
-    this.bytes = new Uint8Array(init.array.buffer, init.array.byteOffset, init.array.byteLength);
-    this.chunkByteLength = init.chunkByteLength;
-    this.firstByteOffset = init.firstByteOffset;
-    this.nextByteOffset = init.firstByteOffset;
-    this.rangeByteEnd = init.rangeByteEnd;
-    this.credit = init.creditByteLength === 0 ? Number.POSITIVE_INFINITY : init.creditByteLength;
-    this.checksum = init.checksum;
+  /** @param creditByteLength the client's initial window; 0 means no credit flow control. */
+  constructor(plan: StreamPlan, creditByteLength: number) {
+    this.streamId = plan.header.streamId;
+    this.bytes = plan.bytes;
+    this.chunkByteLength = plan.chunkByteLength;
+    this.firstByteOffset = plan.header.firstByteOffset;
+    this.nextByteOffset = plan.header.firstByteOffset;
+    this.rangeByteEnd = plan.header.rangeByteEnd;
+    this.credit = creditByteLength === 0 ? Number.POSITIVE_INFINITY : creditByteLength;
+    this.checksum = plan.checksum;
   }
 
   /** True once every byte of the range has been handed to the socket. */

@@ -17,6 +17,7 @@ export {
 export type { ProtocolErrorCode, StreamErrorCode } from "./errors.ts";
 export { ProtocolError, StreamError, TOO_BIG_CODES } from "./errors.ts";
 export type { JsonObject, JsonValue } from "./json.ts";
+export { headerByteLength } from "./http-body.ts";
 export { MAX_JSON_DEPTH, parseJsonObject } from "./json.ts";
 export type {
   ArrayHeaderMessage,
@@ -45,6 +46,8 @@ export {
   DEFAULT_MAX_CHUNK_BYTES,
   DEFAULT_MAX_CONTROL_BYTES,
   DEFAULT_MAX_TOTAL_BYTES,
+  END_BYTE_LENGTH,
+  HEADER_FIXED_BYTE_LENGTH,
   MAGIC,
   MAX_NAME_BYTES,
   MAX_NDIM,

@@ -1,0 +1,158 @@
+/**
+ * The HTTP transport: `GET <path>?name=...` answers with one stream as the response body:
+ * the ARRAY_HEADER message, the range's raw bytes, then the 32-byte END trailer. A browser reads
+ * it with a BYOB reader straight into the target buffer (see client/http.ts). Request fields are
+ * query parameters and go through the same validation as a WebSocket REQUEST.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  END_BYTE_LENGTH,
+  encodeArrayHeader,
+  encodeEnd,
+  encodeError,
+  ProtocolError,
+  parseJsonObject,
+  type RequestMessage,
+  StreamError,
+} from "../shared/index.ts";
+import { type ChunkLimits, planStream } from "./plan.ts";
+import type { Registry } from "./registry.ts";
+
+/** Media type of an HTTP stream body (and of an error body, which is one ERROR message). */
+export const HTTP_CONTENT_TYPE = "application/vnd.arraywire";
+
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  E_UNKNOWN_NAME: 404,
+  E_GONE: 410,
+  E_INTERNAL: 500,
+  E_SHUTDOWN: 503,
+};
+
+function parseCount(query: URLSearchParams, key: string): number | undefined {
+  const text = query.get(key);
+  if (text === null) return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
+    throw new StreamError(
+      "E_BAD_REQUEST",
+      `Invalid ${key}: expected a non-negative integer, got ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Reads a request from query parameters: `name` (required), `params` (JSON object), `start` and
+ * `end` (element range), `resume` (byte offset in the range), `generation`, `checksum=1`.
+ * @throws {@link StreamError} E_BAD_REQUEST, or a ProtocolError E_BAD_JSON for `params`.
+ */
+export function requestFromQuery(query: URLSearchParams): RequestMessage {
+  const name = query.get("name");
+  if (!name) throw new StreamError("E_BAD_REQUEST", "Invalid request: expected a name parameter");
+  const params = query.get("params");
+  const start = parseCount(query, "start");
+  const end = parseCount(query, "end");
+  if ((start === undefined) !== (end === undefined) || (start !== undefined && end !== undefined && end < start)) {
+    throw new StreamError(
+      "E_BAD_REQUEST",
+      `Invalid element range: expected start <= end, both or neither, got ${start} and ${end}`,
+    );
+  }
+  const generation = parseCount(query, "generation");
+  return {
+    type: "REQUEST",
+    streamId: 1,
+    name,
+    params: params === null ? null : parseJsonObject(params, "params"),
+    chunkByteLength: 0,
+    range: start !== undefined && end !== undefined ? { elementStart: start, elementEnd: end } : null,
+    resumeByteOffset: parseCount(query, "resume") ?? 0,
+    creditByteLength: 0,
+    expectedGeneration: generation ?? null,
+    checksum: query.get("checksum") === "1",
+  };
+}
+
+function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
+function sendError(res: ServerResponse, code: string, message: string): void {
+  const body = encodeError(1, code, message);
+  res.writeHead(STATUS_BY_CODE[code] ?? 400, {
+    "content-type": HTTP_CONTENT_TYPE,
+    "content-length": body.byteLength,
+    "cache-control": "no-store",
+  });
+  res.end(body);
+}
+
+/**
+ * Serves one GET: header, range bytes as views of the source (written with `drain`
+ * backpressure, never copied), END. A client that goes away stops the stream.
+ */
+export async function serveHttp(
+  req: IncomingMessage,
+  res: ServerResponse,
+  registry: Registry,
+  limits: ChunkLimits,
+  log: (message: string) => void,
+): Promise<void> {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.writeHead(405, { allow: "GET, HEAD" }).end();
+    return;
+  }
+  let plan: Awaited<ReturnType<typeof planStream>>;
+  try {
+    const query = new URL(req.url ?? "/", "http://localhost").searchParams;
+    plan = await planStream(requestFromQuery(query), registry, limits);
+  } catch (err) {
+    if (err instanceof StreamError || err instanceof ProtocolError) sendError(res, err.code, err.message);
+    else {
+      log(`http source failed: ${(err as Error).stack ?? err}`);
+      sendError(res, "E_INTERNAL", "The array source failed; see the server log");
+    }
+    return;
+  }
+  const { header, bytes, chunkByteLength } = plan;
+  const headerBytes = encodeArrayHeader(header);
+  const sentByteLength = header.rangeByteEnd - header.firstByteOffset;
+  res.writeHead(200, {
+    "content-type": HTTP_CONTENT_TYPE,
+    "content-length": headerBytes.byteLength + sentByteLength + END_BYTE_LENGTH,
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+  });
+  if (req.method === "HEAD") {
+    res.end();
+    return;
+  }
+  let gone = false;
+  res.once("close", () => {
+    gone = true;
+  });
+  res.write(headerBytes);
+  for (let offset = header.firstByteOffset; offset < header.rangeByteEnd && !gone; ) {
+    const end = Math.min(offset + chunkByteLength, header.rangeByteEnd);
+    if (!res.write(bytes.subarray(offset, end)) && !gone) await drainOrClose(res);
+    offset = end;
+  }
+  if (gone) return;
+  const checksum = plan.checksum === null ? null : await plan.checksum;
+  res.end(
+    encodeEnd({
+      streamId: header.streamId,
+      byteLength: sentByteLength,
+      checksumAlgorithm: checksum === null ? "none" : "crc32c",
+      checksum: checksum ?? 0,
+    }),
+  );
+}

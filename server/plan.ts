@@ -1,0 +1,92 @@
+/**
+ * Turns a request into a stream plan: which array, which bytes, which header. Shared by the
+ * WebSocket and HTTP transports so that both validate requests the same way.
+ */
+import type { ArrayHeaderMessage, RequestMessage } from "../shared/index.ts";
+import { StreamError } from "../shared/index.ts";
+import type { Registry } from "./registry.ts";
+import { checkResolved } from "./sources.ts";
+
+/** Chunk size limits a transport applies to the request's wish. */
+export interface ChunkLimits {
+  chunkByteLength: number;
+  minChunkByteLength: number;
+  maxChunkByteLength: number;
+}
+
+/** Everything a transport needs to send one stream. */
+export interface StreamPlan {
+  /** The ARRAY_HEADER to send first. */
+  header: Omit<ArrayHeaderMessage, "type">;
+  /** All bytes of the source array (a view of its memory). */
+  bytes: Uint8Array;
+  chunkByteLength: number;
+  /** CRC-32C of the range, or null when the request asked for none. */
+  checksum: Promise<number> | null;
+}
+
+/**
+ * Resolves `request` against the registry.
+ * @throws {@link StreamError} E_UNKNOWN_NAME, E_GONE, E_BAD_REQUEST (or the source's own code).
+ */
+export async function planStream(
+  request: RequestMessage,
+  registry: Registry,
+  limits: ChunkLimits,
+): Promise<StreamPlan> {
+  const { streamId, name } = request;
+  const entry = registry.get(name);
+  if (!entry)
+    throw new StreamError("E_UNKNOWN_NAME", `Unknown array: ${JSON.stringify(name)} is not published`, streamId);
+  if (request.expectedGeneration !== null && request.expectedGeneration !== entry.generation) {
+    throw new StreamError(
+      "E_GONE",
+      `Array ${JSON.stringify(name)} changed: expected generation ${request.expectedGeneration}, got ${entry.generation}; restart the transfer`,
+      streamId,
+    );
+  }
+  const resolved = await entry.resolve(request.params);
+  const { dtype, shape } = checkResolved(resolved);
+  const { array } = resolved;
+  const itemsize = array.BYTES_PER_ELEMENT;
+  const elementStart = request.range?.elementStart ?? 0;
+  const elementEnd = request.range?.elementEnd ?? array.length;
+  if (elementEnd > array.length) {
+    throw new StreamError(
+      "E_BAD_REQUEST",
+      `Invalid element range: expected end <= ${array.length}, got ${elementEnd}`,
+      streamId,
+    );
+  }
+  const rangeByteStart = elementStart * itemsize;
+  const rangeByteEnd = elementEnd * itemsize;
+  if (request.resumeByteOffset > rangeByteEnd - rangeByteStart) {
+    throw new StreamError(
+      "E_BAD_REQUEST",
+      `Invalid resumeByteOffset: expected at most ${rangeByteEnd - rangeByteStart}, got ${request.resumeByteOffset}`,
+      streamId,
+    );
+  }
+  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  return {
+    header: {
+      streamId,
+      dtype,
+      shape,
+      totalByteLength: array.byteLength,
+      rangeByteStart,
+      rangeByteEnd,
+      firstByteOffset: rangeByteStart + request.resumeByteOffset,
+      generation: entry.generation,
+      checksumAlgorithm: request.checksum ? "crc32c" : "none",
+      name,
+      meta: resolved.meta ?? null,
+    },
+    bytes,
+    chunkByteLength: Math.min(
+      limits.maxChunkByteLength,
+      Math.max(limits.minChunkByteLength, request.chunkByteLength || limits.chunkByteLength),
+    ),
+    checksum: request.checksum ? entry.checksumOf(bytes, rangeByteStart, rangeByteEnd) : null,
+  };
+}
