@@ -74,10 +74,10 @@ export class Assembler {
     this.#target = new Uint8Array(this.#array.buffer, this.#array.byteOffset, rangeByteLength);
     this.#nextByteOffset = header.firstByteOffset;
     const resumedByteLength = header.firstByteOffset - header.rangeByteStart;
-    if (resumedByteLength > heldByteLength) {
+    if (resumedByteLength !== heldByteLength) {
       throw new ProtocolError(
         "E_BAD_RANGE",
-        `Invalid firstByteOffset: the client holds ${heldByteLength} bytes of the range, server starts after ${resumedByteLength}`,
+        `Invalid firstByteOffset: expected the stream to start after the ${heldByteLength} bytes held, got ${resumedByteLength}`,
       );
     }
     // A resumed stream's checksum covers the whole range: start from the bytes already held.

@@ -51,6 +51,22 @@ export interface FetchOptions<T extends TypedArray = TypedArray> {
   creditByteLength?: number;
   /** Verify a CRC-32C of the range sent in the trailer. Defaults to true. */
   verify?: boolean;
+  /**
+   * Continues an earlier stream of the same request from the bytes it already holds (E_GONE when
+   * the server's array changed since). fetchArray's `resume` option does this for you.
+   */
+  resumeFrom?: ResumePoint;
+  /** @internal Receives the stream's assembler once its header arrived (used by fetchArray's resume). */
+  onAssembler?: (assembler: Assembler) => void;
+}
+
+/** Where an interrupted stream stands. */
+export interface ResumePoint {
+  /** The array holding the first `receivedByteLength` bytes of the range. */
+  array: TypedArray;
+  receivedByteLength: number;
+  /** Generation of the published array the bytes came from. */
+  generation: number;
 }
 
 /** Options of {@link ArrayClient.connect}. */
@@ -157,9 +173,9 @@ export class ArrayClient {
           params: options.params ?? null,
           chunkByteLength,
           range: options.range ? { elementStart: options.range[0], elementEnd: options.range[1] } : null,
-          resumeByteOffset: 0,
+          resumeByteOffset: options.resumeFrom?.receivedByteLength ?? 0,
           creditByteLength: window,
-          expectedGeneration: null,
+          expectedGeneration: options.resumeFrom?.generation ?? null,
           checksum: options.verify ?? true,
         }),
       );
@@ -219,7 +235,9 @@ export class ArrayClient {
               message.streamId,
             );
           }
-          pending.assembler = new Assembler(message, pending.options.into);
+          const { resumeFrom, into, onAssembler } = pending.options;
+          pending.assembler = new Assembler(message, resumeFrom?.array ?? into, resumeFrom?.receivedByteLength);
+          onAssembler?.(pending.assembler);
         } catch (err) {
           this.#cancelWith(message.streamId, err);
           return;

@@ -101,6 +101,10 @@ export function httpRequestUrl(url: string | URL, name: string, options: FetchOp
     u.searchParams.set("end", String(options.range[1]));
   }
   if (options.verify ?? true) u.searchParams.set("checksum", "1");
+  if (options.resumeFrom) {
+    u.searchParams.set("resume", String(options.resumeFrom.receivedByteLength));
+    u.searchParams.set("generation", String(options.resumeFrom.generation));
+  }
   return u;
 }
 
@@ -115,10 +119,16 @@ export async function fetchArrayHttp<T extends TypedArray = TypedArray>(
   name: string,
   options: FetchOptions<T> = {},
 ): Promise<ArrayResult<T>> {
-  const response = await fetch(httpRequestUrl(url, name, options as FetchOptions), {
-    signal: options.signal,
-    cache: "no-store",
-  });
+  let response: Response;
+  try {
+    response = await fetch(httpRequestUrl(url, name, options as FetchOptions), {
+      signal: options.signal,
+      cache: "no-store",
+    });
+  } catch (err) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw new StreamError("E_CONNECTION_CLOSED", `Could not connect: ${(err as Error).message}`, 1, { cause: err });
+  }
   if (!response.body) throw new StreamError("E_HTTP_STATUS", `HTTP ${response.status}: no body`);
   const reader = byteReader(response.body);
   try {
@@ -127,7 +137,9 @@ export async function fetchArrayHttp<T extends TypedArray = TypedArray>(
   } catch (err) {
     reader.cancel();
     if (options.signal?.aborted) throw options.signal.reason;
-    throw toStreamError(err, 1);
+    if (err instanceof StreamError || err instanceof ProtocolError) throw toStreamError(err, 1);
+    // fetch's own failures (a cut body is a TypeError "terminated"): the connection went away.
+    throw new StreamError("E_CONNECTION_CLOSED", `Connection lost: ${(err as Error).message}`, 1, { cause: err });
   }
 }
 
@@ -170,7 +182,9 @@ async function readStream(reader: ByteReader, options: FetchOptions): Promise<Ar
       1,
     );
   }
-  const assembler = new Assembler(header, options.into);
+  const { resumeFrom } = options;
+  const assembler = new Assembler(header, resumeFrom?.array ?? options.into, resumeFrom?.receivedByteLength);
+  options.onAssembler?.(assembler);
   progress.report(assembler.receivedByteLength, rangeByteLength);
   let scratch: Uint8Array = new Uint8Array(assembler.ownsTarget ? 0 : Math.min(SCRATCH_BYTE_LENGTH, rangeByteLength));
   while (assembler.receivedByteLength < rangeByteLength) {

@@ -1,8 +1,8 @@
 /**
  * arraywire/client: receive typed arrays from an arraywire server, in browsers and in Node.
  */
-import type { TypedArray } from "../shared/index.ts";
-import type { ArrayResult } from "./assembler.ts";
+import { StreamError, type TypedArray } from "../shared/index.ts";
+import type { ArrayResult, Assembler } from "./assembler.ts";
 import { ArrayClient, type ConnectOptions, type FetchOptions } from "./connection.ts";
 import { fetchArrayHttp } from "./http.ts";
 import { IS_NODE } from "./socket.ts";
@@ -10,7 +10,7 @@ import { IS_NODE } from "./socket.ts";
 export type { Dtype, TypedArray } from "../shared/index.ts";
 export { ProtocolError, StreamError } from "../shared/index.ts";
 export type { ArrayResult } from "./assembler.ts";
-export type { ConnectOptions, FetchOptions } from "./connection.ts";
+export type { ConnectOptions, FetchOptions, ResumePoint } from "./connection.ts";
 export { ArrayClient } from "./connection.ts";
 export { fetchArrayHttp } from "./http.ts";
 export type { Progress } from "./progress.ts";
@@ -18,6 +18,16 @@ export type { WebSocketConstructor, WebSocketLike } from "./socket.ts";
 
 /** Which transport {@link fetchArray} uses. */
 export type Transport = "auto" | "ws" | "http";
+
+/** How {@link fetchArray} retries after a lost connection. */
+export interface ResumeOptions {
+  /** Reconnects before giving up. Defaults to 5. */
+  attempts?: number;
+  /** Delay before the first reconnect; doubles each time, with jitter. Defaults to 100 ms. */
+  initialDelayMs?: number;
+  /** Longest delay between reconnects. Defaults to 5_000 ms. */
+  maxDelayMs?: number;
+}
 
 /** Options of {@link fetchArray}. */
 export interface FetchArrayOptions<T extends TypedArray = TypedArray> extends FetchOptions<T>, ConnectOptions {
@@ -27,7 +37,17 @@ export interface FetchArrayOptions<T extends TypedArray = TypedArray> extends Fe
    * that have BYOB readers (about twice the WebSocket rate in Chromium) and "ws" in Node.
    */
   transport?: Transport;
+  /**
+   * When the connection is lost mid-stream (E_CONNECTION_CLOSED, E_SHUTDOWN, E_TIMEOUT,
+   * E_INCOMPLETE), reconnect with exponential backoff and continue from the last byte held.
+   * The result is the same array a single stream would give; a changed array fails with E_GONE.
+   * Defaults to off.
+   */
+  resume?: boolean | ResumeOptions;
 }
+
+/** Codes after which a resumed request can succeed. */
+const RETRYABLE: ReadonlySet<string> = new Set(["E_CONNECTION_CLOSED", "E_SHUTDOWN", "E_TIMEOUT", "E_INCOMPLETE"]);
 
 /** The transport "auto" resolves to in this runtime. */
 export function defaultTransport(): "ws" | "http" {
@@ -38,8 +58,9 @@ export function defaultTransport(): "ws" | "http" {
 }
 
 /**
- * Fetches one array: over HTTP (one GET) or over a WebSocket opened and closed for it.
- * `url` is the server's endpoint, `ws://host:port/arraywire` (an http:// URL works too).
+ * Fetches one array: over HTTP (one GET) or over a WebSocket opened and closed for it, resuming
+ * after lost connections when `resume` is set. `url` is the server's endpoint,
+ * `ws://host:port/arraywire` (an http:// URL works too).
  * @throws what {@link ArrayClient.fetch} and {@link fetchArrayHttp} throw.
  */
 export async function fetchArray<T extends TypedArray = TypedArray>(
@@ -48,6 +69,35 @@ export async function fetchArray<T extends TypedArray = TypedArray>(
   options: FetchArrayOptions<T> = {},
 ): Promise<ArrayResult<T>> {
   const transport = !options.transport || options.transport === "auto" ? defaultTransport() : options.transport;
+  const resume = options.resume === true ? {} : options.resume || null;
+  let assembler: Assembler | null = null;
+  const attemptOptions: FetchArrayOptions<T> = { ...options, onAssembler: (a) => (assembler = a) };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetchOnce<T>(url, name, transport, attemptOptions);
+    } catch (err) {
+      const retryable = err instanceof StreamError && RETRYABLE.has(err.code) && !options.signal?.aborted;
+      if (!resume || !retryable || attempt >= (resume.attempts ?? 5)) throw err;
+      const held = assembler as Assembler | null;
+      if (held && held.receivedByteLength > 0) {
+        attemptOptions.resumeFrom = {
+          array: held.array,
+          receivedByteLength: held.receivedByteLength,
+          generation: held.header.generation,
+        };
+      }
+      const delay = Math.min(resume.maxDelayMs ?? 5000, (resume.initialDelayMs ?? 100) * 2 ** attempt);
+      await sleep(delay * (0.5 + Math.random() / 2), options.signal);
+    }
+  }
+}
+
+async function fetchOnce<T extends TypedArray>(
+  url: string | URL,
+  name: string,
+  transport: "ws" | "http",
+  options: FetchArrayOptions<T>,
+): Promise<ArrayResult<T>> {
   if (transport === "http") return fetchArrayHttp<T>(url, name, options);
   const wsUrl = new URL(String(url));
   if (wsUrl.protocol === "http:") wsUrl.protocol = "ws:";
@@ -59,4 +109,19 @@ export async function fetchArray<T extends TypedArray = TypedArray>(
   } finally {
     client.close();
   }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

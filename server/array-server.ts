@@ -7,75 +7,37 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import {
-  assertLittleEndianHost,
-  DEFAULT_MAX_CONTROL_BYTES,
-  type JsonObject,
-  type TypedArray,
-} from "../shared/index.ts";
-import { Connection, type ConnectionSettings } from "./connection.ts";
+import { assertLittleEndianHost, type TypedArray } from "../shared/index.ts";
+import { checkAccess } from "./access.ts";
+import { InFlightBudget } from "./budget.ts";
+import { Connection } from "./connection.ts";
 import { serveHttp } from "./http-transport.ts";
+import {
+  type ArrayServerOptions,
+  type PublishOptions,
+  resolveSettings,
+  type ServerSettings,
+  type ServerStats,
+} from "./options.ts";
 import { Registry } from "./registry.ts";
 import type { ArraySource } from "./sources.ts";
 
-const MiB = 1024 * 1024;
-
-/** Options of {@link ArrayServer}. */
-export interface ArrayServerOptions {
-  /** Port to listen on (0 picks a free one). Ignored when `server` is given. Defaults to 0. */
-  port?: number;
-  /** Address to listen on. Defaults to "127.0.0.1" (loopback only). */
-  host?: string;
-  /** An existing http(s) server to attach to instead of listening; its other upgrades are left alone. */
-  server?: Server;
-  /** URL path of the WebSocket endpoint. Defaults to "/arraywire". */
-  path?: string;
-  /** Chunk size when the request names none, in bytes. Defaults to 1_048_576 (1 MiB, best for Chromium here). */
-  chunkByteLength?: number;
-  /** Largest chunk a request may ask for, in bytes. Defaults to 16_777_216 (16 MiB). */
-  maxChunkByteLength?: number;
-  /** Bytes queued in one connection's socket before the server waits for it to drain. Defaults to 4_194_304 (4 MiB). */
-  maxQueuedBytes?: number;
-  /** Streams open at once on one connection. Defaults to 16. */
-  maxStreamsPerConnection?: number;
-  /** Longest control message a client may send, in bytes; also ws's maxPayload. Defaults to 65_536. */
-  maxControlByteLength?: number;
-  /** Interval of WebSocket pings; a peer that misses one is terminated. 0 turns it off. Defaults to 30_000 ms. */
-  heartbeatIntervalMs?: number;
-  /** Where diagnostics go. Defaults to console.warn. */
-  log?: (message: string) => void;
-}
-
-/** What {@link ArrayServer.stats} returns. */
-export interface ServerStats {
-  connectionCount: number;
-  /** Streams open or being resolved, over all connections. */
-  streamCount: number;
-  /** Bytes handed to ws but not yet written to sockets, over all connections. */
-  queuedByteLength: number;
-  /** The largest queue of any one connection. */
-  maxQueuedByteLength: number;
-}
-
-/** Options of {@link ArrayServer.publish} for a fixed array. */
-export interface PublishOptions {
-  /** n-d shape; product must equal the array's length. Defaults to `[array.length]`. */
-  shape?: number[];
-  /** JSON sent in the header. */
-  meta?: JsonObject;
-}
+/** Subprotocol the client offers; preferred over token-carrying ones when choosing a reply. */
+export const SUBPROTOCOL = "arraywire";
 
 export class ArrayServer {
   readonly #registry = new Registry();
   readonly #wss: WebSocketServer;
   readonly #http: Server;
   readonly #ownsServer: boolean;
-  readonly #path: string;
   readonly #options: ArrayServerOptions;
-  readonly #settings: ConnectionSettings;
+  readonly #settings: ServerSettings;
+  readonly #budget: InFlightBudget;
   readonly #connections = new Map<WebSocket, Connection>();
+  /** Open WebSocket connections per remote address, for maxConnectionsPerIp. */
+  readonly #perIp = new Map<string, number>();
   readonly #alive = new WeakSet<WebSocket>();
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  readonly #timers: ReturnType<typeof setInterval>[] = [];
 
   /**
    * Creates the server. Call {@link listen} unless you passed `server`.
@@ -84,43 +46,36 @@ export class ArrayServer {
   constructor(options: ArrayServerOptions = {}) {
     assertLittleEndianHost();
     this.#options = options;
-    this.#path = options.path ?? "/arraywire";
-    const maxControl = options.maxControlByteLength ?? DEFAULT_MAX_CONTROL_BYTES;
-    const chunk = options.chunkByteLength ?? MiB;
-    const maxChunk = options.maxChunkByteLength ?? 16 * MiB;
-    if (!(chunk > 0 && chunk <= maxChunk && maxChunk < 2 ** 31)) {
-      throw new RangeError(`Invalid chunkByteLength: expected 1..maxChunkByteLength (${maxChunk}), got ${chunk}`);
-    }
-    if (!(maxControl >= 1024 && maxControl < 2 ** 31)) {
-      // ws coerces maxPayload to a 32-bit int; values >= 2^31 would mean "no limit".
-      throw new RangeError(`Invalid maxControlByteLength: expected 1024..2^31-1, got ${maxControl}`);
-    }
-    this.#settings = {
-      chunkByteLength: chunk,
-      minChunkByteLength: Math.min(64 * 1024, chunk),
-      maxChunkByteLength: maxChunk,
-      maxQueuedBytes: options.maxQueuedBytes ?? 4 * MiB,
-      maxStreams: options.maxStreamsPerConnection ?? 16,
-      maxControlByteLength: maxControl,
-      log: options.log ?? ((m) => console.warn(`[arraywire] ${m}`)),
-    };
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: maxControl, perMessageDeflate: false });
+    this.#settings = resolveSettings(options);
+    this.#budget = new InFlightBudget(this.#settings.maxBytesInFlight);
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.#settings.maxControlByteLength,
+      perMessageDeflate: false, // costly, and useless for float payloads
+      handleProtocols: (protocols) =>
+        protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : ([...protocols].find((p) => !p.includes(".token.")) ?? false),
+    });
     this.#wss.on("error", (err) => this.#settings.log(`server error: ${err.message}`));
-    this.#wss.on("connection", (ws) => this.#onConnection(ws));
+    this.#wss.on("connection", (ws, req) => this.#onConnection(ws, req));
     this.#ownsServer = options.server === undefined;
     this.#http =
       options.server ??
       createServer((req, res) => {
         if (!this.handleRequest(req, res)) {
           res.writeHead(404, { "content-type": "text/plain" });
-          res.end(`arraywire: streams are served at ${this.#path} (WebSocket, or GET ${this.#path}?name=...)\n`);
+          res.end(
+            `arraywire: streams are served at ${this.#settings.path} (WebSocket, or GET ${this.#settings.path}?name=...)\n`,
+          );
         }
       });
     this.#http.on("upgrade", this.#onUpgrade);
-    const interval = options.heartbeatIntervalMs ?? 30_000;
-    if (interval > 0) {
-      this.#heartbeat = setInterval(() => this.#beat(), interval);
-      this.#heartbeat.unref();
+    const { heartbeatIntervalMs, stallTimeoutMs } = this.#settings;
+    if (heartbeatIntervalMs > 0) this.#every(heartbeatIntervalMs, () => this.#beat());
+    if (stallTimeoutMs > 0) {
+      this.#every(Math.max(10, Math.min(1000, stallTimeoutMs / 4)), () => {
+        const now = performance.now();
+        for (const connection of this.#connections.values()) connection.checkStalls(now);
+      });
     }
   }
 
@@ -146,7 +101,7 @@ export class ArrayServer {
     const address = this.#http.address() as AddressInfo | null;
     if (!address) throw new Error("ArrayServer is not listening yet");
     const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-    return `ws://${host}:${address.port}${this.#path}`;
+    return `ws://${host}:${address.port}${this.#settings.path}`;
   }
 
   /** Open connections. */
@@ -194,7 +149,7 @@ export class ArrayServer {
    * a second are terminated.
    */
   async close(): Promise<void> {
-    clearInterval(this.#heartbeat);
+    for (const timer of this.#timers) clearInterval(timer);
     this.#http.off("upgrade", this.#onUpgrade);
     const sockets = [...this.#connections.keys()];
     for (const connection of this.#connections.values()) connection.shutdown();
@@ -223,8 +178,15 @@ export class ArrayServer {
    * http server's request handler (or use {@link middleware}) when you passed `server`.
    */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
-    if (new URL(req.url ?? "/", "http://localhost").pathname !== this.#path) return false;
-    void serveHttp(req, res, this.#registry, this.#settings, this.#settings.log);
+    if (new URL(req.url ?? "/", "http://localhost").pathname !== this.#settings.path) return false;
+    void checkAccess(req, this.#options).then((refusal) => {
+      if (refusal) {
+        this.#settings.log(`refused an HTTP stream from ${req.socket.remoteAddress}: ${refusal.reason}`);
+        res.writeHead(refusal.status, { "content-type": "text/plain" }).end(`${refusal.reason}\n`);
+        return;
+      }
+      return serveHttp(req, res, this.#registry, this.#settings, this.#settings.log);
+    });
     return true;
   }
 
@@ -233,23 +195,50 @@ export class ArrayServer {
     if (!this.handleRequest(req, res)) next();
   };
 
+  #every(ms: number, fn: () => void): void {
+    const timer = setInterval(fn, ms);
+    timer.unref();
+    this.#timers.push(timer);
+  }
+
   #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
-    if (pathname !== this.#path) {
+    if (pathname !== this.#settings.path) {
       // Another upgrade handler (Vite's HMR, say) may own this path.
-      if (this.#ownsServer) {
-        socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
-      }
+      if (this.#ownsServer) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
       return;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#wss.emit("connection", ws, req));
+    socket.on("error", () => {}); // a peer resetting mid-handshake must not crash the process
+    void checkAccess(req, this.#options).then((refusal) => {
+      if (refusal) {
+        // Only the address and the reason: never the Origin, cookies or tokens.
+        this.#settings.log(`refused an upgrade from ${req.socket.remoteAddress}: ${refusal.reason}`);
+        const text = refusal.status === 401 ? "Unauthorized" : "Forbidden";
+        socket.end(`HTTP/1.1 ${refusal.status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        return;
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#wss.emit("connection", ws, req));
+    });
   };
 
-  #onConnection(ws: WebSocket): void {
-    this.#connections.set(ws, new Connection(ws, this.#registry, this.#settings));
+  #onConnection(ws: WebSocket, req: IncomingMessage): void {
+    const ip = req.socket.remoteAddress ?? "unknown";
+    const count = (this.#perIp.get(ip) ?? 0) + 1;
+    this.#perIp.set(ip, count);
+    ws.on("close", () => {
+      const left = (this.#perIp.get(ip) ?? 1) - 1;
+      if (left === 0) this.#perIp.delete(ip);
+      else this.#perIp.set(ip, left);
+      this.#connections.delete(ws);
+    });
+    if (count > this.#settings.maxConnectionsPerIp) {
+      ws.on("error", () => {});
+      ws.close(1013, `too many connections from this address (max ${this.#settings.maxConnectionsPerIp})`);
+      return;
+    }
+    this.#connections.set(ws, new Connection(ws, this.#registry, this.#settings, this.#budget));
     this.#alive.add(ws);
     ws.on("pong", () => this.#alive.add(ws));
-    ws.on("close", () => this.#connections.delete(ws));
   }
 
   #beat(): void {

@@ -15,6 +15,7 @@ import {
   type RequestMessage,
   StreamError,
 } from "../shared/index.ts";
+import type { InFlightBudget } from "./budget.ts";
 import { type ChunkLimits, planStream, type StreamPlan } from "./plan.ts";
 import type { Registry } from "./registry.ts";
 import { OutgoingStream } from "./stream.ts";
@@ -24,6 +25,7 @@ export interface ConnectionSettings extends ChunkLimits {
   maxQueuedBytes: number;
   maxStreams: number;
   maxControlByteLength: number;
+  stallTimeoutMs: number;
   log: (message: string) => void;
 }
 
@@ -34,15 +36,19 @@ export class Connection {
   readonly #streams = new Map<number, OutgoingStream>();
   /** Stream ids with a REQUEST being resolved (async source), counted against maxStreams. */
   readonly #pending = new Set<number>();
+  readonly #budget: InFlightBudget;
   #queuedBytes = 0;
+  /** When a send last completed (or the queue was last empty), for drain stall detection. */
+  #lastDrainAt = performance.now();
   #closed = false;
   /** Round-robin position, so several streams share the socket fairly. */
   #turn = 0;
 
-  constructor(ws: WebSocket, registry: Registry, settings: ConnectionSettings) {
+  constructor(ws: WebSocket, registry: Registry, settings: ConnectionSettings, budget: InFlightBudget) {
     this.#ws = ws;
     this.#registry = registry;
     this.#settings = settings;
+    this.#budget = budget;
     ws.on("message", (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     ws.on("close", () => this.#onClose());
     // ws emits 'error' for invalid frames (and then closes); without a listener the process dies.
@@ -57,6 +63,26 @@ export class Connection {
   /** Bytes handed to ws and not yet written to the socket. */
   get queuedByteLength(): number {
     return this.#queuedBytes;
+  }
+
+  /**
+   * Drops streams that waited longer than stallTimeoutMs for credit (E_TIMEOUT), and terminates
+   * the connection when its socket has not drained for that long.
+   */
+  checkStalls(now: number): void {
+    const timeout = this.#settings.stallTimeoutMs;
+    if (timeout === 0 || this.#closed) return;
+    if (this.#queuedBytes > 0 && now - this.#lastDrainAt > timeout) {
+      this.#settings.log(`terminating a connection whose socket did not drain for ${timeout} ms`);
+      this.#ws.terminate();
+      return;
+    }
+    for (const stream of [...this.#streams.values()]) {
+      if (stream.credit <= 0 && !stream.done && now - stream.lastProgressAt > timeout) {
+        this.#streams.delete(stream.streamId);
+        this.#sendError(stream.streamId, "E_TIMEOUT", `Stream stalled: no credit granted for ${timeout} ms`);
+      }
+    }
   }
 
   /** Sends an ERROR to every open stream (code E_SHUTDOWN) and closes with 1001. */
@@ -144,9 +170,13 @@ export class Connection {
   }
 
   /** Sends chunks while the socket queue is under its cap and some stream has credit. */
-  #pump(): void {
+  readonly #pump = (): void => {
     const max = this.#settings.maxQueuedBytes;
     while (!this.#closed && this.#queuedBytes < max) {
+      if (!this.#budget.available) {
+        this.#budget.wait(this.#pump);
+        return;
+      }
       const stream = this.#nextStream();
       if (!stream) return;
       if (stream.done) {
@@ -157,7 +187,7 @@ export class Connection {
       this.#send(encodeData(stream.streamId, byteOffset, payload.byteLength));
       this.#send(payload);
     }
-  }
+  };
 
   /** The next stream that can send a chunk or its trailer, round-robin. */
   #nextStream(): OutgoingStream | undefined {
@@ -190,9 +220,14 @@ export class Connection {
   #send(data: Uint8Array): void {
     if (this.#closed) return;
     const byteLength = data.byteLength;
+    if (this.#queuedBytes === 0) this.#lastDrainAt = performance.now();
     this.#queuedBytes += byteLength;
+    this.#budget.acquire(byteLength);
     this.#ws.send(data, (err) => {
+      if (this.#closed) return; // #onClose already gave every queued byte back
       this.#queuedBytes -= byteLength;
+      this.#budget.release(byteLength);
+      this.#lastDrainAt = performance.now();
       // An error here means the socket is closing; #onClose cleans up.
       if (!err) this.#pump();
     });
@@ -204,6 +239,9 @@ export class Connection {
 
   #onClose(): void {
     this.#closed = true;
+    this.#budget.forget(this.#pump);
+    this.#budget.release(this.#queuedBytes);
+    this.#queuedBytes = 0;
     this.#streams.clear();
     this.#pending.clear();
   }

@@ -36,6 +36,13 @@ export async function planStream(
 ): Promise<StreamPlan> {
   const { streamId, name } = request;
   const entry = registry.get(name);
+  if (!entry && request.expectedGeneration !== null) {
+    throw new StreamError(
+      "E_GONE",
+      `Array ${JSON.stringify(name)} is no longer published; restart the transfer`,
+      streamId,
+    );
+  }
   if (!entry)
     throw new StreamError("E_UNKNOWN_NAME", `Unknown array: ${JSON.stringify(name)} is not published`, streamId);
   if (request.expectedGeneration !== null && request.expectedGeneration !== entry.generation) {

@@ -78,3 +78,74 @@ export class RawClient {
     this.ws.close();
   }
 }
+
+/**
+ * A TCP proxy on loopback that forwards to `target` and cuts each connection after a given number
+ * of server-to-client bytes counted from the end of the HTTP response head ("\r\n\r\n"): the
+ * body of an HTTP stream, or the WebSocket frames of an upgraded connection. `cuts[i]` applies to
+ * the i-th connection; connections past the list are not cut.
+ */
+export class CuttingProxy {
+  readonly #server: import("node:net").Server;
+  readonly #sockets = new Set<import("node:net").Socket>();
+  connectionCount = 0;
+
+  private constructor(server: import("node:net").Server) {
+    this.#server = server;
+  }
+
+  static async start(targetPort: number, cuts: number[]): Promise<CuttingProxy> {
+    const net = await import("node:net");
+    let proxy: CuttingProxy | null = null;
+    const server = net.createServer((client) => {
+      const p = proxy as CuttingProxy;
+      const cut = cuts[p.connectionCount++];
+      const upstream = net.connect(targetPort, "127.0.0.1");
+      p.#sockets.add(client).add(upstream);
+      client.on("error", () => upstream.destroy());
+      upstream.on("error", () => client.destroy());
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+      client.pipe(upstream);
+      let head = Buffer.alloc(0);
+      let bodyBytes = -1; // -1 until the response head has passed
+      upstream.on("data", (chunk: Buffer) => {
+        let data = chunk;
+        if (bodyBytes < 0) {
+          head = Buffer.concat([head, data]);
+          const end = head.indexOf("\r\n\r\n");
+          if (end < 0) return;
+          client.write(head.subarray(0, end + 4));
+          data = head.subarray(end + 4);
+          bodyBytes = 0;
+        }
+        if (cut !== undefined && bodyBytes + data.byteLength >= cut) {
+          client.write(data.subarray(0, cut - bodyBytes), () => {
+            client.destroy();
+            upstream.destroy();
+          });
+          bodyBytes = cut;
+          upstream.pause();
+          return;
+        }
+        bodyBytes += data.byteLength;
+        if (!client.write(data)) {
+          upstream.pause();
+          client.once("drain", () => upstream.resume());
+        }
+      });
+    });
+    proxy = new CuttingProxy(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    return proxy;
+  }
+
+  get port(): number {
+    return (this.#server.address() as import("node:net").AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}

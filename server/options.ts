@@ -1,0 +1,122 @@
+/**
+ * ArrayServer options, their defaults and checks. Every limit has a safe default and is
+ * documented in README.md and SECURITY.md.
+ */
+import type { IncomingMessage, Server } from "node:http";
+import { DEFAULT_MAX_CONTROL_BYTES, type JsonObject } from "../shared/index.ts";
+import type { ConnectionSettings } from "./connection.ts";
+
+const MiB = 1024 * 1024;
+
+/** Options of {@link ArrayServer}. */
+export interface ArrayServerOptions {
+  /** Port to listen on (0 picks a free one). Ignored when `server` is given. Defaults to 0. */
+  port?: number;
+  /** Address to listen on. Defaults to "127.0.0.1" (loopback only). */
+  host?: string;
+  /** An existing http(s) server to attach to instead of listening; its other upgrades are left alone. */
+  server?: Server;
+  /** URL path of the WebSocket and HTTP endpoint. Defaults to "/arraywire". */
+  path?: string;
+  /**
+   * Which browser origins may connect, checked against the Origin header at the upgrade (403
+   * otherwise) and on HTTP streams. "same-origin" (the default) accepts requests without an
+   * Origin (non-browser clients) and those whose Origin host equals the Host header. A list is
+   * matched exactly ("https://app.example" never matches "https://app.example.evil.com").
+   * "*" accepts any origin.
+   */
+  allowedOrigins?: "same-origin" | "*" | string[] | ((origin: string | undefined, req: IncomingMessage) => boolean);
+  /**
+   * Runs before the 101 response (and before an HTTP stream): resolve true to accept, false to
+   * answer 401. Read the token from a cookie, a header, or a subprotocol; see {@link readToken}.
+   * Defaults to accepting everyone.
+   */
+  authenticate?: (req: IncomingMessage) => boolean | Promise<boolean>;
+  /** WebSocket connections open at once from one IP address; more are closed with 1013. Defaults to 32. */
+  maxConnectionsPerIp?: number;
+  /** Chunk size when the request names none, in bytes. Defaults to 1_048_576 (1 MiB, best for Chromium here). */
+  chunkByteLength?: number;
+  /** Largest chunk a request may ask for, in bytes. Defaults to 16_777_216 (16 MiB). */
+  maxChunkByteLength?: number;
+  /** Bytes queued in one connection's socket before the server waits for it to drain. Defaults to 4_194_304 (4 MiB). */
+  maxQueuedBytes?: number;
+  /** Bytes queued over all connections before every connection waits. Defaults to 268_435_456 (256 MiB). */
+  maxBytesInFlight?: number;
+  /** Streams open at once on one connection; more get E_TOO_MANY_STREAMS. Defaults to 16. */
+  maxStreamsPerConnection?: number;
+  /** Longest control message a client may send, in bytes; also ws's maxPayload (1009 above). Defaults to 65_536. */
+  maxControlByteLength?: number;
+  /**
+   * A stream with bytes left that makes no progress (no chunk sent, no credit granted) for this
+   * long gets E_TIMEOUT and is dropped; a connection whose socket does not drain for this long is
+   * terminated. 0 turns it off. Defaults to 60_000 ms.
+   */
+  stallTimeoutMs?: number;
+  /** Interval of WebSocket pings; a peer that misses one is terminated. 0 turns it off. Defaults to 30_000 ms. */
+  heartbeatIntervalMs?: number;
+  /** Where diagnostics go (never tokens or headers). Defaults to console.warn. */
+  log?: (message: string) => void;
+}
+
+/** What {@link ArrayServer.stats} returns. */
+export interface ServerStats {
+  connectionCount: number;
+  /** Streams open or being resolved, over all connections. */
+  streamCount: number;
+  /** Bytes handed to ws but not yet written to sockets, over all connections. */
+  queuedByteLength: number;
+  /** The largest queue of any one connection. */
+  maxQueuedByteLength: number;
+}
+
+/** Options of {@link ArrayServer.publish} for a fixed array. */
+export interface PublishOptions {
+  /** n-d shape; product must equal the array's length. Defaults to `[array.length]`. */
+  shape?: number[];
+  /** JSON sent in the header. */
+  meta?: JsonObject;
+}
+
+/** Options resolved to their defaults. */
+export interface ServerSettings extends ConnectionSettings {
+  path: string;
+  maxConnectionsPerIp: number;
+  maxBytesInFlight: number;
+  heartbeatIntervalMs: number;
+}
+
+function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTEGER, min = 1): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new RangeError(`Invalid ${name}: expected an integer in ${min}..${max}, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * Applies defaults and checks every option.
+ * @throws {RangeError} for a value out of range.
+ */
+export function resolveSettings(options: ArrayServerOptions): ServerSettings {
+  const maxChunk = positiveInteger("maxChunkByteLength", options.maxChunkByteLength ?? 16 * MiB, 2 ** 31 - 1);
+  const chunk = positiveInteger("chunkByteLength", options.chunkByteLength ?? MiB, maxChunk);
+  return {
+    path: options.path ?? "/arraywire",
+    chunkByteLength: chunk,
+    minChunkByteLength: Math.min(64 * 1024, chunk),
+    maxChunkByteLength: maxChunk,
+    maxQueuedBytes: positiveInteger("maxQueuedBytes", options.maxQueuedBytes ?? 4 * MiB),
+    maxBytesInFlight: positiveInteger("maxBytesInFlight", options.maxBytesInFlight ?? 256 * MiB),
+    maxStreams: positiveInteger("maxStreamsPerConnection", options.maxStreamsPerConnection ?? 16),
+    // ws coerces maxPayload to a 32-bit signed int: 2^31 and above would mean "no limit".
+    maxControlByteLength: positiveInteger(
+      "maxControlByteLength",
+      options.maxControlByteLength ?? DEFAULT_MAX_CONTROL_BYTES,
+      2 ** 31 - 1,
+      1024,
+    ),
+    maxConnectionsPerIp: positiveInteger("maxConnectionsPerIp", options.maxConnectionsPerIp ?? 32),
+    stallTimeoutMs: positiveInteger("stallTimeoutMs", options.stallTimeoutMs ?? 60_000, 2 ** 31 - 1, 0),
+    heartbeatIntervalMs: positiveInteger("heartbeatIntervalMs", options.heartbeatIntervalMs ?? 30_000, 2 ** 31 - 1, 0),
+    log: options.log ?? ((m) => console.warn(`[arraywire] ${m}`)),
+  };
+}
