@@ -173,6 +173,24 @@ export class ArrayServer {
   }
 
   /**
+   * Closes the server (see {@link close}) on the first of `signals`, so that streams in flight
+   * get an E_SHUTDOWN error frame and the process can exit instead of being killed mid-frame.
+   * Returns a function that removes the handlers.
+   */
+  closeOnSignals(signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM"], onClosed?: () => void): () => void {
+    const handler = (signal: NodeJS.Signals) => {
+      remove();
+      this.#settings.log(`${signal}: closing`);
+      void this.close().then(onClosed);
+    };
+    const remove = () => {
+      for (const signal of signals) process.off(signal, handler);
+    };
+    for (const signal of signals) process.on(signal, handler);
+    return remove;
+  }
+
+  /**
    * Serves an HTTP stream request (`GET <path>?name=...`, see docs/PROTOCOL.md) when the URL's
    * path is this server's; returns false, touching nothing, otherwise. Call it from your own
    * http server's request handler (or use {@link middleware}) when you passed `server`.
