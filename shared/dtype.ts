@@ -114,17 +114,25 @@ export function typedArrayConstructor(dtype: Dtype): TypedArrayConstructor {
   return ctor as TypedArrayConstructor;
 }
 
+/** Getter of %TypedArray%.prototype[Symbol.toStringTag]: a typed array's built-in name, else undefined. */
+const TYPED_ARRAY_NAME_OF = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype) as object,
+  Symbol.toStringTag,
+)?.get as ((this: unknown) => string | undefined) | undefined;
+
 /**
- * Dtype of a typed array instance, by its constructor.
+ * Dtype of a typed array instance, by the built-in typed array it is (subclasses included).
  * @throws {TypeError} if `array` is not a typed array (DataView and plain arrays included).
  */
 export function dtypeOf(array: ArrayBufferView): Dtype {
-  const name = (array as { constructor?: { name?: string } }).constructor?.name;
+  // %TypedArray%.prototype[Symbol.toStringTag] reads the [[TypedArrayName]] slot: "Uint8Array" for a
+  // Node Buffer or any other subclass, correct across realms, undefined for anything else (DataView
+  // included). constructor.name alone would refuse subclasses ("Buffer").
+  const typedArrayName = TYPED_ARRAY_NAME_OF?.call(array);
   for (const dtype of DTYPES) {
-    if (CONSTRUCTOR_NAMES[dtype] === name && ArrayBuffer.isView(array) && !(array instanceof DataView)) {
-      return dtype;
-    }
+    if (CONSTRUCTOR_NAMES[dtype] === typedArrayName) return dtype;
   }
+  const name = (array as { constructor?: { name?: string } }).constructor?.name;
   throw new TypeError(`Expected a typed array, got ${name ?? typeof array}`);
 }
 

@@ -16,8 +16,8 @@ export {
 } from "./dtype.ts";
 export type { ProtocolErrorCode, StreamErrorCode } from "./errors.ts";
 export { ProtocolError, StreamError, TOO_BIG_CODES } from "./errors.ts";
-export type { JsonObject, JsonValue } from "./json.ts";
 export { headerByteLength } from "./http-body.ts";
+export type { JsonObject, JsonValue } from "./json.ts";
 export { MAX_JSON_DEPTH, parseJsonObject } from "./json.ts";
 export type {
   ArrayHeaderMessage,

@@ -184,10 +184,16 @@ const TYPE_NAME_BY_CODE: ReadonlyMap<number, Message["type"]> = new Map(
   (Object.keys(MESSAGE_TYPES) as (keyof typeof MESSAGE_TYPES)[]).map((k) => [MESSAGE_TYPES[k], k]),
 );
 
-function allocate(type: number, byteLength: number, streamId: number): { bytes: Uint8Array; view: DataView } {
-  if (!Number.isInteger(streamId) || streamId < 0 || streamId > 0xffffffff) {
-    throw new RangeError(`Invalid streamId: expected a u32, got ${streamId}`);
+/** DataView#setUint32 wraps (-1 becomes 0xffffffff, 2^32 becomes 0): refuse instead (a caller bug). */
+function checkU32(value: number, field: string): number {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new RangeError(`Invalid ${field}: expected a u32, got ${value}`);
   }
+  return value;
+}
+
+function allocate(type: number, byteLength: number, streamId: number): { bytes: Uint8Array; view: DataView } {
+  checkU32(streamId, "streamId");
   const bytes = new Uint8Array(byteLength);
   const view = viewOf(bytes);
   view.setUint32(OFFSET_MAGIC, MAGIC, LE);
@@ -227,12 +233,12 @@ export function encodeRequest(m: Omit<RequestMessage, "type">): Uint8Array {
   view.setUint16(OFFSET_REQUEST_FLAGS, flags, LE);
   view.setUint16(OFFSET_REQUEST_NAME_BYTES, name.byteLength, LE);
   view.setUint32(OFFSET_REQUEST_PARAMS_BYTES, params.byteLength, LE);
-  view.setUint32(OFFSET_REQUEST_CHUNK_BYTES, m.chunkByteLength, LE);
+  view.setUint32(OFFSET_REQUEST_CHUNK_BYTES, checkU32(m.chunkByteLength, "chunkByteLength"), LE);
   writeU64(view, OFFSET_REQUEST_ELEMENT_START, m.range?.elementStart ?? 0, "elementStart");
   writeU64(view, OFFSET_REQUEST_ELEMENT_END, m.range?.elementEnd ?? 0, "elementEnd");
   writeU64(view, OFFSET_REQUEST_RESUME_BYTE_OFFSET, m.resumeByteOffset, "resumeByteOffset");
   writeU64(view, OFFSET_REQUEST_CREDIT_BYTES, m.creditByteLength, "creditByteLength");
-  view.setUint32(OFFSET_REQUEST_GENERATION, m.expectedGeneration ?? 0, LE);
+  view.setUint32(OFFSET_REQUEST_GENERATION, checkU32(m.expectedGeneration ?? 0, "expectedGeneration"), LE);
   bytes.set(name, REQUEST_FIXED_BYTE_LENGTH);
   bytes.set(params, REQUEST_FIXED_BYTE_LENGTH + name.byteLength);
   return bytes;
@@ -272,7 +278,7 @@ export function encodeArrayHeader(m: Omit<ArrayHeaderMessage, "type"> & { type?:
   view.setUint16(OFFSET_HEADER_NAME_BYTES, name.byteLength, LE);
   view.setUint8(OFFSET_HEADER_CHECKSUM_ALGORITHM, CHECKSUM_ALGORITHMS[m.checksumAlgorithm]);
   view.setUint32(OFFSET_HEADER_META_BYTES, meta.byteLength, LE);
-  view.setUint32(OFFSET_GENERATION, m.generation, LE);
+  view.setUint32(OFFSET_GENERATION, checkU32(m.generation, "generation"), LE);
   writeU64(view, OFFSET_TOTAL_BYTES, m.totalByteLength, "totalByteLength");
   writeU64(view, OFFSET_RANGE_BYTE_START, m.rangeByteStart, "rangeByteStart");
   writeU64(view, OFFSET_RANGE_BYTE_END, m.rangeByteEnd, "rangeByteEnd");
@@ -329,7 +335,9 @@ export function encodeError(streamId: number, code: string, message: string): Ui
 
 function truncate(text: string, maxBytes: number): string {
   let out = text.slice(0, maxBytes);
-  while (encodeText(out).byteLength > maxBytes) out = out.slice(0, -1);
+  // Drop whole code points: slicing between the halves of a surrogate pair would leave a lone
+  // high surrogate, which TextEncoder turns into U+FFFD.
+  while (encodeText(out).byteLength > maxBytes || /[\uD800-\uDBFF]$/.test(out)) out = out.slice(0, -1);
   return out;
 }
 
@@ -382,7 +390,8 @@ export function decodeMessage(bytes: Uint8Array, limits: DecodeLimits = {}): Mes
       return decodeRequest(bytes, view, streamId);
     case "CREDIT": {
       expectLength(bytes.byteLength, CREDIT_BYTE_LENGTH, "CREDIT");
-      expectZero(view.getUint16(6, LE) | view.getUint32(12, LE), "CREDIT reserved");
+      expectZero(view.getUint16(6, LE), "CREDIT reserved");
+      expectZero(view.getUint32(12, LE), "CREDIT reserved");
       const grantByteLength = readU64(view, OFFSET_CREDIT_GRANT_BYTES, "E_TOO_LARGE", "grantByteLength");
       if (grantByteLength === 0)
         throw new ProtocolError("E_BAD_LENGTH", "Invalid CREDIT: expected grantByteLength > 0, got 0");
@@ -390,7 +399,8 @@ export function decodeMessage(bytes: Uint8Array, limits: DecodeLimits = {}): Mes
     }
     case "CANCEL":
       expectLength(bytes.byteLength, CANCEL_BYTE_LENGTH, "CANCEL");
-      expectZero(view.getUint16(6, LE) | view.getUint32(12, LE), "CANCEL reserved");
+      expectZero(view.getUint16(6, LE), "CANCEL reserved");
+      expectZero(view.getUint32(12, LE), "CANCEL reserved");
       return { type, streamId };
     case "ARRAY_HEADER":
     case "PUT":
@@ -413,7 +423,8 @@ export function decodeMessage(bytes: Uint8Array, limits: DecodeLimits = {}): Mes
     }
     case "END": {
       expectLength(bytes.byteLength, END_BYTE_LENGTH, "END");
-      expectZero(view.getUint8(OFFSET_END_RESERVED8) | view.getUint32(OFFSET_END_RESERVED32, LE), "END reserved");
+      expectZero(view.getUint8(OFFSET_END_RESERVED8), "END reserved");
+      expectZero(view.getUint32(OFFSET_END_RESERVED32, LE), "END reserved");
       const checksumAlgorithm = readAlgorithm(view.getUint8(OFFSET_END_CHECKSUM_ALGORITHM));
       const byteLength = readU64(view, OFFSET_END_BYTE_LENGTH, "E_BAD_RANGE", "byteLength");
       const checksum = readU64(view, OFFSET_END_CHECKSUM, "E_RESERVED", "checksum");
@@ -455,10 +466,8 @@ function decodeRequest(bytes: Uint8Array, view: DataView, streamId: number): Req
       `Invalid REQUEST flags: unknown bits 0x${(flags & ~REQUEST_FLAGS_KNOWN).toString(16)}`,
     );
   }
-  expectZero(
-    view.getUint16(OFFSET_REQUEST_RESERVED16, LE) | view.getUint32(OFFSET_REQUEST_RESERVED32, LE),
-    "REQUEST reserved",
-  );
+  expectZero(view.getUint16(OFFSET_REQUEST_RESERVED16, LE), "REQUEST reserved");
+  expectZero(view.getUint32(OFFSET_REQUEST_RESERVED32, LE), "REQUEST reserved");
   const nameByteLength = view.getUint16(OFFSET_REQUEST_NAME_BYTES, LE);
   const paramsByteLength = view.getUint32(OFFSET_REQUEST_PARAMS_BYTES, LE);
   if (nameByteLength < 1 || nameByteLength > MAX_NAME_BYTES) {
@@ -515,11 +524,14 @@ function decodeArrayHeader(
 
   const itemsize = DTYPE_BYTES_PER_ELEMENT[dtype];
   const shape: number[] = [];
-  let elementCount = 1;
   for (let i = 0; i < ndim; i++) {
-    const dim = readU64(view, OFFSET_SHAPE + i * SHAPE_DIM_BYTE_LENGTH, "E_BAD_SHAPE", `shape[${i}]`);
-    shape.push(dim);
-    elementCount *= dim;
+    shape.push(readU64(view, OFFSET_SHAPE + i * SHAPE_DIM_BYTE_LENGTH, "E_BAD_SHAPE", `shape[${i}]`));
+  }
+  // A zero dim empties the array whatever the other dims are (numpy accepts shape (2**60, 0)), so
+  // [2**50, 0] must not fail an overflow check that [0, 2**50] passes.
+  let elementCount = shape.includes(0) ? 0 : 1;
+  for (let i = 0; i < ndim; i++) {
+    elementCount *= shape[i] as number;
     if (elementCount * itemsize > Number.MAX_SAFE_INTEGER) {
       throw new ProtocolError(
         "E_BAD_SHAPE",

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import * as errors from "./errors.ts";
+import * as shared from "./index.ts";
+import * as messages from "./messages.ts";
+
+describe("arraywire/protocol public API", () => {
+  it("exports exactly these names", () => {
+    // A change here is an API change: review it, then update with `vitest -u`.
+    expect(Object.keys(shared).sort()).toMatchInlineSnapshot(`
+      [
+        "CHECKSUM_ALGORITHMS",
+        "DEFAULT_MAX_CHUNK_BYTES",
+        "DEFAULT_MAX_CONTROL_BYTES",
+        "DEFAULT_MAX_TOTAL_BYTES",
+        "DTYPES",
+        "DTYPE_BYTES_PER_ELEMENT",
+        "DTYPE_CODES",
+        "END_BYTE_LENGTH",
+        "HEADER_FIXED_BYTE_LENGTH",
+        "MAGIC",
+        "MAX_JSON_DEPTH",
+        "MAX_NAME_BYTES",
+        "MAX_NDIM",
+        "MESSAGE_TYPES",
+        "PROTOCOL_VERSION",
+        "ProtocolError",
+        "StreamError",
+        "TOO_BIG_CODES",
+        "assertLittleEndianHost",
+        "crc32c",
+        "decodeMessage",
+        "dtypeFromCode",
+        "dtypeOf",
+        "encodeArrayHeader",
+        "encodeCancel",
+        "encodeCredit",
+        "encodeData",
+        "encodeEnd",
+        "encodeError",
+        "encodeRequest",
+        "headerByteLength",
+        "isDtypeSupported",
+        "parseJsonObject",
+        "typedArrayConstructor",
+      ]
+    `);
+  });
+
+  it("has no default export and exports only functions, classes and constants", () => {
+    expect(shared).not.toHaveProperty("default");
+    for (const [name, value] of Object.entries(shared)) {
+      expect(["function", "number", "object"], name).toContain(typeof value);
+    }
+  });
+
+  it("re-exports the modules' own functions and classes, not copies", () => {
+    expect(shared.decodeMessage).toBe(messages.decodeMessage);
+    expect(shared.encodeArrayHeader).toBe(messages.encodeArrayHeader);
+    expect(shared.ProtocolError).toBe(errors.ProtocolError);
+    expect(shared.decodeMessage(shared.encodeCancel(5))).toEqual({ type: "CANCEL", streamId: 5 });
+  });
+});
