@@ -1,0 +1,410 @@
+/**
+ * Keeps docs/PROTOCOL.md honest: the worked hex example must be exactly what the encoders produce
+ * (and decode back to the documented values), and the layout, dtype, message type, flag and
+ * constants tables must agree with protocol.ts. A doc that drifts from the code fails here.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { crc32c } from "./crc32c.ts";
+import { DTYPE_BYTES_PER_ELEMENT, DTYPE_CODES, DTYPES } from "./dtype.ts";
+import { MAX_JSON_DEPTH } from "./json.ts";
+import {
+  type ArrayHeaderMessage,
+  decodeMessage,
+  encodeArrayHeader,
+  encodeCancel,
+  encodeCredit,
+  encodeData,
+  encodeEnd,
+  encodeError,
+  encodeRequest,
+  type Message,
+  type RequestMessage,
+} from "./messages.ts";
+import * as protocol from "./protocol.ts";
+
+const DOC_PATH = new URL("../docs/PROTOCOL.md", import.meta.url);
+const doc = readFileSync(DOC_PATH, "utf8");
+
+// ---------------------------------------------------------------------------------------------
+// Parsing the document.
+
+/** One annotated line of a ```hex block: its bytes and the offset its comment claims. */
+interface HexLine {
+  bytes: number[];
+  claimedOffset: number | null;
+  text: string;
+}
+
+/** Every ```hex NAME block of the document, by name, as annotated lines. */
+function hexBlocks(markdown: string): Map<string, HexLine[]> {
+  const blocks = new Map<string, HexLine[]>();
+  for (const match of markdown.matchAll(/^```hex ([A-Z0-9_]+)\n([\s\S]*?)^```$/gm)) {
+    const name = match[1] as string;
+    if (blocks.has(name)) throw new Error(`Duplicate hex block ${name} in docs/PROTOCOL.md`);
+    const lines = (match[2] as string)
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .map((text): HexLine => {
+        const hash = text.indexOf("#");
+        const hex = (hash === -1 ? text : text.slice(0, hash)).trim();
+        const comment = hash === -1 ? "" : text.slice(hash + 1);
+        if (!/^([0-9a-f]{2}( [0-9a-f]{2})*)?$/.test(hex)) {
+          throw new Error(`Hex block ${name}: not space-separated lowercase hex bytes: ${JSON.stringify(text)}`);
+        }
+        const offset = /^\s*(\d+)\s/.exec(comment);
+        return {
+          bytes: hex === "" ? [] : hex.split(" ").map((b) => Number.parseInt(b, 16)),
+          claimedOffset: offset ? Number(offset[1]) : null,
+          text,
+        };
+      });
+    blocks.set(name, lines);
+  }
+  return blocks;
+}
+
+function bytesOf(lines: HexLine[]): Uint8Array {
+  return Uint8Array.from(lines.flatMap((line) => line.bytes));
+}
+
+function toHex(bytes: Uint8Array): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+/** The cells of each row of the markdown table that follows `marker`, header and rule skipped. */
+function tableAfter(markdown: string, marker: string): string[][] {
+  const start = markdown.indexOf(marker);
+  if (start === -1) throw new Error(`docs/PROTOCOL.md has no ${marker}`);
+  const rows: string[][] = [];
+  for (const line of markdown
+    .slice(start + marker.length)
+    .trimStart()
+    .split("\n")) {
+    if (!line.startsWith("|")) break;
+    rows.push(
+      line
+        .slice(1, -1)
+        .split("|")
+        .map((cell) => cell.trim()),
+    );
+  }
+  return rows.slice(2);
+}
+
+/** The trimmed cells of every table row in the document (any line that starts with "|"). */
+function allTableRows(markdown: string): string[][] {
+  return markdown
+    .split("\n")
+    .filter((line) => line.startsWith("|"))
+    .map((line) =>
+      line
+        .slice(1, -1)
+        .split("|")
+        .map((cell) => cell.trim()),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The worked example, as the encoders see it.
+
+const MiB = 1024 * 1024;
+const VALUES = new Float64Array([0, 1, 2, 3]);
+const ARRAY_BYTES = new Uint8Array(VALUES.buffer);
+/** CRC-32C of the four float64 values, as the document states it. */
+const DOCUMENTED_CRC = 0xbf60274e;
+
+const REQUEST: RequestMessage = {
+  type: "REQUEST",
+  streamId: 1,
+  name: "arange",
+  params: { length: 4 },
+  chunkByteLength: 16,
+  range: null,
+  resumeByteOffset: 0,
+  creditByteLength: 16 * MiB,
+  expectedGeneration: null,
+  checksum: true,
+};
+
+const ARRAY_HEADER: ArrayHeaderMessage = {
+  type: "ARRAY_HEADER",
+  streamId: 1,
+  dtype: "float64",
+  shape: [4],
+  totalByteLength: 32,
+  rangeByteStart: 0,
+  rangeByteEnd: 32,
+  firstByteOffset: 0,
+  generation: 1,
+  checksumAlgorithm: "crc32c",
+  name: "arange",
+  // What server/sources.ts arange() puts in the header for start 0, step 1.
+  meta: { source: "arange", start: 0, step: 1 },
+};
+
+const REQUEST_RESUME: RequestMessage = {
+  type: "REQUEST",
+  streamId: 3,
+  name: "arange",
+  params: { length: 1000 },
+  chunkByteLength: 0,
+  range: { elementStart: 10, elementEnd: 20 },
+  resumeByteOffset: 16,
+  creditByteLength: 0,
+  expectedGeneration: 1,
+  checksum: true,
+};
+
+const ERROR_TEXT = 'Unknown array: "nope" is not published';
+
+/** Each documented block: the bytes the encoders give, and the message they decode to (null: a payload). */
+const EXPECTED: Record<string, { bytes: Uint8Array; decoded: Message | null }> = {
+  REQUEST: { bytes: encodeRequest(REQUEST), decoded: REQUEST },
+  ARRAY_HEADER: { bytes: encodeArrayHeader(ARRAY_HEADER), decoded: ARRAY_HEADER },
+  DATA_1: {
+    bytes: encodeData(1, 0, 16),
+    decoded: { type: "DATA", streamId: 1, payloadByteLength: 16, byteOffset: 0 },
+  },
+  PAYLOAD_1: { bytes: ARRAY_BYTES.subarray(0, 16), decoded: null },
+  DATA_2: {
+    bytes: encodeData(1, 16, 16),
+    decoded: { type: "DATA", streamId: 1, payloadByteLength: 16, byteOffset: 16 },
+  },
+  PAYLOAD_2: { bytes: ARRAY_BYTES.subarray(16, 32), decoded: null },
+  END: {
+    bytes: encodeEnd({ streamId: 1, byteLength: 32, checksumAlgorithm: "crc32c", checksum: crc32c(ARRAY_BYTES) }),
+    decoded: { type: "END", streamId: 1, byteLength: 32, checksumAlgorithm: "crc32c", checksum: DOCUMENTED_CRC },
+  },
+  CREDIT: {
+    bytes: encodeCredit(1, 4 * MiB),
+    decoded: { type: "CREDIT", streamId: 1, grantByteLength: 4 * MiB },
+  },
+  CANCEL: { bytes: encodeCancel(1), decoded: { type: "CANCEL", streamId: 1 } },
+  ERROR: {
+    bytes: encodeError(2, "E_UNKNOWN_NAME", ERROR_TEXT),
+    decoded: { type: "ERROR", streamId: 2, code: "E_UNKNOWN_NAME", message: ERROR_TEXT },
+  },
+  REQUEST_RESUME: { bytes: encodeRequest(REQUEST_RESUME), decoded: REQUEST_RESUME },
+};
+
+const blocks = hexBlocks(doc);
+
+describe("docs/PROTOCOL.md worked example", () => {
+  it("has exactly the documented hex blocks", () => {
+    expect([...blocks.keys()].sort()).toEqual(Object.keys(EXPECTED).sort());
+  });
+
+  it.each(Object.keys(EXPECTED))("shows the %s bytes the encoders produce", (name) => {
+    const lines = blocks.get(name);
+    const expected = EXPECTED[name];
+    if (!lines || !expected) throw new Error(`missing ${name}`);
+    expect(toHex(bytesOf(lines))).toBe(toHex(expected.bytes));
+  });
+
+  it.each(Object.keys(EXPECTED))("annotates every %s line with the offset of its first byte", (name) => {
+    let offset = 0;
+    for (const line of blocks.get(name) ?? []) {
+      expect(line.claimedOffset, line.text).toBe(offset);
+      offset += line.bytes.length;
+    }
+  });
+
+  it.each(Object.entries(EXPECTED).filter(([, e]) => e.decoded !== null))(
+    "decodes the documented %s bytes to the documented values",
+    (name, expected) => {
+      const bytes = bytesOf(blocks.get(name) ?? []);
+      expect(decodeMessage(bytes)).toEqual(expected.decoded);
+    },
+  );
+
+  it("carries the float64 values 0, 1, 2, 3 in its two payloads", () => {
+    const payloads = new Uint8Array([
+      ...bytesOf(blocks.get("PAYLOAD_1") ?? []),
+      ...bytesOf(blocks.get("PAYLOAD_2") ?? []),
+    ]);
+    expect([...new Float64Array(payloads.buffer)]).toEqual([0, 1, 2, 3]);
+  });
+
+  it("ends with the CRC-32C of the payloads, which the text states", () => {
+    const payloads = new Uint8Array([
+      ...bytesOf(blocks.get("PAYLOAD_1") ?? []),
+      ...bytesOf(blocks.get("PAYLOAD_2") ?? []),
+    ]);
+    expect(crc32c(payloads)).toBe(DOCUMENTED_CRC);
+    expect(doc).toContain(`0x${DOCUMENTED_CRC.toString(16).toUpperCase()}`);
+  });
+
+  it("announces payloads whose lengths and offsets tile the range from firstByteOffset", () => {
+    let next = ARRAY_HEADER.firstByteOffset;
+    for (const [data, payload] of [
+      ["DATA_1", "PAYLOAD_1"],
+      ["DATA_2", "PAYLOAD_2"],
+    ] as const) {
+      const message = decodeMessage(bytesOf(blocks.get(data) ?? []));
+      if (message.type !== "DATA") throw new Error(`${data} is a ${message.type}`);
+      expect(message.byteOffset).toBe(next);
+      expect(bytesOf(blocks.get(payload) ?? []).byteLength).toBe(message.payloadByteLength);
+      next += message.payloadByteLength;
+    }
+    expect(next).toBe(ARRAY_HEADER.rangeByteEnd);
+  });
+});
+
+describe("docs/PROTOCOL.md tables", () => {
+  /** Offsets the layout tables must show, by table and field name. */
+  const FIELD_OFFSETS: Record<string, Record<string, number>> = {
+    PREFIX: {
+      magic: protocol.OFFSET_MAGIC,
+      version: protocol.OFFSET_VERSION,
+      type: protocol.OFFSET_TYPE,
+      streamId: protocol.OFFSET_STREAM_ID,
+    },
+    REQUEST: {
+      flags: protocol.OFFSET_REQUEST_FLAGS,
+      nameByteLength: protocol.OFFSET_REQUEST_NAME_BYTES,
+      paramsByteLength: protocol.OFFSET_REQUEST_PARAMS_BYTES,
+      chunkByteLength: protocol.OFFSET_REQUEST_CHUNK_BYTES,
+      elementStart: protocol.OFFSET_REQUEST_ELEMENT_START,
+      elementEnd: protocol.OFFSET_REQUEST_ELEMENT_END,
+      resumeByteOffset: protocol.OFFSET_REQUEST_RESUME_BYTE_OFFSET,
+      creditByteLength: protocol.OFFSET_REQUEST_CREDIT_BYTES,
+      expectedGeneration: protocol.OFFSET_REQUEST_GENERATION,
+      name: protocol.REQUEST_FIXED_BYTE_LENGTH,
+    },
+    CREDIT: { grantByteLength: protocol.OFFSET_CREDIT_GRANT_BYTES },
+    CANCEL: {},
+    ARRAY_HEADER: {
+      dtype: protocol.OFFSET_DTYPE,
+      ndim: protocol.OFFSET_NDIM,
+      nameByteLength: protocol.OFFSET_HEADER_NAME_BYTES,
+      checksumAlgorithm: protocol.OFFSET_HEADER_CHECKSUM_ALGORITHM,
+      metaByteLength: protocol.OFFSET_HEADER_META_BYTES,
+      generation: protocol.OFFSET_GENERATION,
+      totalByteLength: protocol.OFFSET_TOTAL_BYTES,
+      rangeByteStart: protocol.OFFSET_RANGE_BYTE_START,
+      rangeByteEnd: protocol.OFFSET_RANGE_BYTE_END,
+      firstByteOffset: protocol.OFFSET_FIRST_BYTE_OFFSET,
+      shape: protocol.OFFSET_SHAPE,
+    },
+    DATA: {
+      payloadByteLength: protocol.OFFSET_DATA_PAYLOAD_BYTES,
+      byteOffset: protocol.OFFSET_DATA_BYTE_OFFSET,
+    },
+    END: {
+      checksumAlgorithm: protocol.OFFSET_END_CHECKSUM_ALGORITHM,
+      byteLength: protocol.OFFSET_END_BYTE_LENGTH,
+      checksum: protocol.OFFSET_END_CHECKSUM,
+    },
+    ERROR: {
+      codeByteLength: protocol.OFFSET_ERROR_CODE_BYTES,
+      messageByteLength: protocol.OFFSET_ERROR_MESSAGE_BYTES,
+    },
+  };
+  /** Byte length of each message's fixed part: where the table's run of numeric offsets ends. */
+  const FIXED_LENGTHS: Record<string, number> = {
+    PREFIX: protocol.PREFIX_BYTE_LENGTH,
+    REQUEST: protocol.REQUEST_FIXED_BYTE_LENGTH,
+    CREDIT: protocol.CREDIT_BYTE_LENGTH,
+    CANCEL: protocol.CANCEL_BYTE_LENGTH,
+    ARRAY_HEADER: protocol.HEADER_FIXED_BYTE_LENGTH,
+    DATA: protocol.DATA_BYTE_LENGTH,
+    END: protocol.END_BYTE_LENGTH,
+    ERROR: protocol.ERROR_FIXED_BYTE_LENGTH,
+  };
+
+  it.each(Object.keys(FIXED_LENGTHS))("lays out %s with contiguous fields matching protocol.ts", (table) => {
+    const rows = tableAfter(doc, `<!-- layout: ${table} -->`);
+    let offset = 0;
+    let fixedEnded = false;
+    const seen: Record<string, number> = {};
+    for (const [offsetCell, bytesCell, , field] of rows) {
+      if (offsetCell === undefined || bytesCell === undefined || field === undefined) throw new Error("short row");
+      if (/^\d+$/.test(offsetCell)) {
+        expect(fixedEnded, `${table}: numeric offset ${offsetCell} after the variable part`).toBe(false);
+        expect(Number(offsetCell), `${table}.${field}`).toBe(offset);
+        seen[field] = Number(offsetCell);
+        if (/^\d+$/.test(bytesCell)) offset += Number(bytesCell);
+        else fixedEnded = true; // "8 × ndim" or "n": the fixed part ends here
+      } else {
+        fixedEnded = true;
+      }
+    }
+    // The fixed part ends where the first variable-length field (if any) starts.
+    expect(offset, `${table} fixed part`).toBe(FIXED_LENGTHS[table]);
+    for (const [field, expected] of Object.entries(FIELD_OFFSETS[table] ?? {})) {
+      expect(seen[field], `${table}.${field}`).toBe(expected);
+    }
+  });
+
+  const rows = allTableRows(doc);
+
+  it("lists every message type with its code", () => {
+    for (const [name, code] of Object.entries(protocol.MESSAGE_TYPES)) {
+      const hex = `0x${code.toString(16).padStart(2, "0")}`;
+      expect(
+        rows.filter((r) => r[0] === hex && r[1] === name),
+        name,
+      ).toHaveLength(1);
+    }
+  });
+
+  it("lists every REQUEST flag with its bit", () => {
+    const flags = {
+      REQUEST_FLAG_RANGE: protocol.REQUEST_FLAG_RANGE,
+      REQUEST_FLAG_GENERATION: protocol.REQUEST_FLAG_GENERATION,
+      REQUEST_FLAG_CHECKSUM: protocol.REQUEST_FLAG_CHECKSUM,
+    };
+    for (const [name, value] of Object.entries(flags)) {
+      const bit = String(Math.log2(value));
+      const hex = `0x${value.toString(16).padStart(4, "0")}`;
+      expect(
+        rows.filter((r) => r[0] === bit && r[1] === hex && r[2] === name),
+        name,
+      ).toHaveLength(1);
+    }
+    expect(protocol.REQUEST_FLAGS_KNOWN).toBe(0b111);
+  });
+
+  it("lists every dtype with its code and itemsize, and no others", () => {
+    const dtypeRows = rows.filter((r) => /^\d+$/.test(r[0] ?? "") && /Array\b/.test(r[3] ?? ""));
+    expect(dtypeRows.map((r) => r.slice(0, 3))).toEqual(
+      DTYPES.map((dtype) => [String(DTYPE_CODES[dtype]), dtype, String(DTYPE_BYTES_PER_ELEMENT[dtype])]),
+    );
+  });
+
+  it("states the constants protocol.ts and json.ts define", () => {
+    const rows = new Map(tableAfter(doc, "<!-- constants -->").map(([name, value]) => [name, value]));
+    const values: Record<string, number> = {
+      MAGIC: protocol.MAGIC,
+      PROTOCOL_VERSION: protocol.PROTOCOL_VERSION,
+      PREFIX_BYTE_LENGTH: protocol.PREFIX_BYTE_LENGTH,
+      REQUEST_FIXED_BYTE_LENGTH: protocol.REQUEST_FIXED_BYTE_LENGTH,
+      CREDIT_BYTE_LENGTH: protocol.CREDIT_BYTE_LENGTH,
+      CANCEL_BYTE_LENGTH: protocol.CANCEL_BYTE_LENGTH,
+      HEADER_FIXED_BYTE_LENGTH: protocol.HEADER_FIXED_BYTE_LENGTH,
+      SHAPE_DIM_BYTE_LENGTH: protocol.SHAPE_DIM_BYTE_LENGTH,
+      DATA_BYTE_LENGTH: protocol.DATA_BYTE_LENGTH,
+      END_BYTE_LENGTH: protocol.END_BYTE_LENGTH,
+      ERROR_FIXED_BYTE_LENGTH: protocol.ERROR_FIXED_BYTE_LENGTH,
+      MAX_NDIM: protocol.MAX_NDIM,
+      MAX_NAME_BYTES: protocol.MAX_NAME_BYTES,
+      MAX_ERROR_CODE_BYTES: protocol.MAX_ERROR_CODE_BYTES,
+      MAX_ERROR_MESSAGE_BYTES: protocol.MAX_ERROR_MESSAGE_BYTES,
+      MAX_JSON_DEPTH,
+      DEFAULT_MAX_CONTROL_BYTES: protocol.DEFAULT_MAX_CONTROL_BYTES,
+      DEFAULT_MAX_CHUNK_BYTES: protocol.DEFAULT_MAX_CHUNK_BYTES,
+      DEFAULT_MAX_TOTAL_BYTES: protocol.DEFAULT_MAX_TOTAL_BYTES,
+    };
+    expect([...rows.keys()].sort()).toEqual(Object.keys(values).sort());
+    for (const [name, value] of Object.entries(values)) {
+      expect(Number(rows.get(name)), name).toBe(value);
+    }
+  });
+
+  it("gives the CRC-32C check value the implementation computes", () => {
+    expect(crc32c(new TextEncoder().encode("123456789"))).toBe(0xe3069283);
+    expect(doc).toContain("0xE3069283");
+    expect(doc).toContain("0x82F63B78");
+  });
+});
