@@ -81,7 +81,16 @@ export interface ConnectOptions {
   maxControlByteLength?: number;
   /** Largest payload message accepted. Defaults to 67_108_864 bytes (64 MiB). */
   maxChunkByteLength?: number;
+  /**
+   * Told about messages that fail no stream of this client (a connection-level ERROR, a bad
+   * message for a stream it does not know). At most 10 calls per connection, so a flood of bad
+   * messages cannot flood the console. Defaults to console.warn.
+   */
+  onWarning?: (message: string) => void;
 }
+
+/** Most warnings one connection reports. */
+const MAX_WARNINGS = 10;
 
 interface Pending {
   streamId: number;
@@ -103,6 +112,8 @@ export class ArrayClient {
   #payloadFor: DataMessage | null = null;
   #nextStreamId = 1;
   #closed: StreamError | null = null;
+  readonly #onWarning: (message: string) => void;
+  #warningCount = 0;
 
   private constructor(socket: SocketLike, options: ConnectOptions) {
     this.#socket = socket;
@@ -110,6 +121,7 @@ export class ArrayClient {
       maxControlByteLength: options.maxControlByteLength ?? DEFAULT_MAX_CONTROL_BYTES,
       maxChunkByteLength: options.maxChunkByteLength ?? DEFAULT_MAX_CHUNK_BYTES,
     };
+    this.#onWarning = options.onWarning ?? ((m) => console.warn(`[arraywire] ${m}`));
     socket.onmessage = (data) => this.#onMessage(data);
     socket.onclose = (code, reason) => this.#onClose(code, reason);
   }
@@ -265,7 +277,7 @@ export class ArrayClient {
       case "ERROR":
         if (message.streamId === 0) {
           // A connection-level complaint about something this client sent: nothing to fail.
-          console.warn(`[arraywire] server: ${message.code}: ${message.message}`);
+          this.#warn(`server: ${message.code}: ${message.message}`);
           return;
         }
         this.#fail(message.streamId, new StreamError(message.code, message.message, message.streamId));
@@ -310,7 +322,11 @@ export class ArrayClient {
     }
     const streamId = data.byteLength >= 12 ? new DataView(data.buffer, data.byteOffset + 8, 4).getUint32(0, true) : 0;
     if (this.#streams.has(streamId)) this.#cancelWith(streamId, err);
-    else console.warn(`[arraywire] dropped a bad message: ${err.code}: ${err.message}`);
+    else this.#warn(`dropped a bad message: ${err.code}: ${err.message}`);
+  }
+
+  #warn(message: string): void {
+    if (this.#warningCount++ < MAX_WARNINGS) this.#onWarning(message);
   }
 
   #progress(pending: Pending, final: boolean): void {
