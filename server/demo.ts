@@ -1,7 +1,8 @@
 /**
  * The demo (`npm start`): one http server on HOST:PORT (defaults 127.0.0.1:5173) that serves the
  * dashboard in client/demo through Vite in middleware mode, carries Vite's HMR socket, and hosts
- * an {@link ArrayServer} at /arraywire publishing `arange` under the name "arange".
+ * an {@link ArrayServer} at /arraywire (WebSocket upgrades, and GET for the HTTP transport)
+ * publishing `arange` under the name "arange".
  *
  * Besides the page it answers GET /api/info with what the server publishes and which dtypes its
  * runtime can generate (Node 20 has no Float16Array), so the page can grey out what would fail.
@@ -19,6 +20,8 @@ const DEFAULT_PORT = 5173;
 const MAX_ARANGE_BYTE_LENGTH = 2 ** 31;
 const ENDPOINT_PATH = "/arraywire";
 const INFO_PATH = "/api/info";
+/** How long responses in flight (HTTP-transport streams) may run on after SIGINT/SIGTERM. */
+const SHUTDOWN_GRACE_MS = 1000;
 
 const host = process.env.HOST || "127.0.0.1";
 const port = parsePort(process.env.PORT);
@@ -28,7 +31,8 @@ const vite = await createViteServer({
   configFile: fileURLToPath(new URL("../vite.config.ts", import.meta.url)),
   root: fileURLToPath(new URL("../client/demo", import.meta.url)),
   // Vite 8 moved hmr.server to ws.server (hmr.server still works, with a deprecation warning).
-  server: { middlewareMode: true, ws: { server: httpServer } },
+  // DEMO_HMR=0 (the e2e tests) keeps edits to the sources from reloading a page mid-stream.
+  server: { middlewareMode: true, ws: { server: httpServer }, hmr: process.env.DEMO_HMR !== "0" },
 });
 const arrays = new ArrayServer({ server: httpServer, path: ENDPOINT_PATH });
 arrays.publish("arange", arange({ maxByteLength: MAX_ARANGE_BYTE_LENGTH }));
@@ -38,6 +42,8 @@ httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
     sendInfo(res);
     return;
   }
+  // GET /arraywire?name=... is the HTTP transport; every other path is the page (Vite).
+  if (arrays.handleRequest(req, res)) return;
   vite.middlewares(req, res, () => {
     res.writeHead(404, { "content-type": "text/plain" });
     res.end("Not found\n");
@@ -56,7 +62,9 @@ const boundPort = (httpServer.address() as AddressInfo).port;
 const origin = `${host.includes(":") ? `[${host}]` : host}:${boundPort}`;
 console.log(`arraywire demo: http://${origin}/`);
 console.log(`  WebSocket ws://${origin}${ENDPOINT_PATH} publishes: ${arrays.names().join(", ")}`);
-console.log(`  page: ${relative(process.cwd(), vite.config.root) || "."} (Vite ${viteVersion}, HMR on)`);
+console.log(
+  `  page: ${relative(process.cwd(), vite.config.root) || "."} (Vite ${viteVersion}, HMR ${vite.config.server.hmr === false ? "off" : "on"})`,
+);
 console.log("  Ctrl+C to stop");
 
 let closing = false;
@@ -67,12 +75,17 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   }
   closing = true;
   console.log(`\narraywire demo: ${signal}, shutting down`);
-  // ArrayServer.close() sends E_SHUTDOWN to streams in flight and closes its sockets; Vite closes
-  // its HMR socket and watcher; then the http server stops once idle keep-alive sockets are gone.
+  // ArrayServer.close() sends E_SHUTDOWN to WebSocket streams in flight and closes their sockets;
+  // Vite closes its HMR socket and watcher. HTTP-transport responses are not ArrayServer's to
+  // end (it does not track them), and http.Server.close() would wait for a 1.6 GB body to finish,
+  // so they get a grace period and are then cut.
   await arrays.close();
   await vite.close();
+  const force = setTimeout(() => httpServer.closeAllConnections(), SHUTDOWN_GRACE_MS);
+  const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
   httpServer.closeIdleConnections();
-  await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+  await closed;
+  clearTimeout(force);
   process.exit(0);
 }
 process.on("SIGINT", shutdown);
