@@ -29,6 +29,9 @@ import { toStreamError } from "./wrap-error.ts";
 
 const MiB = 1024 * 1024;
 
+/** Subprotocol offered whenever the caller offers any (see ConnectOptions.protocols). */
+export const SUBPROTOCOL = "arraywire";
+
 /** Options of {@link ArrayClient.fetch} and {@link fetchArray}. */
 export interface FetchOptions<T extends TypedArray = TypedArray> {
   /** Array to write into (recv_into). Must have the stream's dtype and room for the range. */
@@ -73,7 +76,10 @@ export interface ResumePoint {
 export interface ConnectOptions {
   /** WebSocket implementation. Defaults to the global one in browsers and `ws` in Node. */
   WebSocket?: WebSocketConstructor;
-  /** WebSocket subprotocols. */
+  /**
+   * WebSocket subprotocols, e.g. `["arraywire.token." + token]` to authenticate from a browser
+   * (which cannot set headers); "arraywire" is added so that the server can answer with it.
+   */
   protocols?: string | string[];
   /** Extra HTTP headers for the upgrade request (Node `ws` only; browsers cannot set them). */
   headers?: Record<string, string>;
@@ -134,8 +140,19 @@ export class ArrayClient {
     assertLittleEndianHost();
     const maxPayload =
       Math.max(options.maxChunkByteLength ?? DEFAULT_MAX_CHUNK_BYTES, options.maxControlByteLength ?? 0) + 1024;
-    const socket = await openSocket(String(url), { ...options, maxPayload });
+    // A browser fails the handshake when it offers subprotocols and the server picks none: offer
+    // "arraywire" too, which servers choose over token-carrying protocols.
+    const protocols =
+      options.protocols === undefined
+        ? undefined
+        : [SUBPROTOCOL, ...[options.protocols].flat().filter((p) => p !== SUBPROTOCOL)];
+    const socket = await openSocket(String(url), { ...options, protocols, maxPayload });
     return new ArrayClient(socket, options);
+  }
+
+  /** False once the connection closed (by either side); fetch() then rejects with E_CONNECTION_CLOSED. */
+  get connected(): boolean {
+    return this.#closed === null;
   }
 
   /** Streams in flight. */

@@ -8,6 +8,7 @@ import {
   encodeArrayHeader,
   encodeData,
   encodeEnd,
+  HTTP_CONTENT_TYPE,
   type RequestMessage,
   StreamError,
 } from "../shared/index.ts";
@@ -249,6 +250,23 @@ describe("a client facing a broken or hostile server", () => {
 });
 
 describe("a client facing a broken HTTP server", () => {
+  it("says plainly when the endpoint is not an arraywire stream (an SPA fallback page, say)", async () => {
+    const http = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<!doctype html><html></html>");
+    });
+    await new Promise<void>((r) => http.listen(0, "127.0.0.1", () => r()));
+    try {
+      const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/arraywire`;
+      await expect(fetchArray(url, "a", { transport: "http" })).rejects.toMatchObject({
+        code: "E_HTTP_STATUS",
+        message: expect.stringContaining('content-type "text/html": not an arraywire stream'),
+      });
+    } finally {
+      await new Promise<void>((r) => http.close(() => r()));
+    }
+  });
+
   it.each([
     ["bytes past the END trailer", (body: Uint8Array) => Buffer.concat([body, Buffer.from([1, 2, 3])]), "E_PROTOCOL"],
     ["a body cut inside the range", (body: Uint8Array) => body.subarray(0, 100), "E_INCOMPLETE"],
@@ -266,7 +284,7 @@ describe("a client facing a broken HTTP server", () => {
     ]);
     const body = mangle(good);
     const http = createServer((_req, res) => {
-      res.writeHead(200, { "content-length": body.byteLength });
+      res.writeHead(200, { "content-length": body.byteLength, "content-type": HTTP_CONTENT_TYPE });
       res.end(body);
     });
     await new Promise<void>((r) => http.listen(0, "127.0.0.1", () => r()));

@@ -11,6 +11,7 @@ import {
   decodeMessage,
   END_BYTE_LENGTH,
   HEADER_FIXED_BYTE_LENGTH,
+  HTTP_CONTENT_TYPE,
   headerByteLength,
   ProtocolError,
   StreamError,
@@ -130,6 +131,15 @@ export async function fetchArrayHttp<T extends TypedArray = TypedArray>(
     throw new StreamError("E_CONNECTION_CLOSED", `Could not connect: ${(err as Error).message}`, 1, { cause: err });
   }
   if (!response.body) throw new StreamError("E_HTTP_STATUS", `HTTP ${response.status}: no body`);
+  const contentType = response.headers.get("content-type") ?? "";
+  if (!contentType.startsWith(HTTP_CONTENT_TYPE)) {
+    void response.body.cancel().catch(() => {});
+    throw new StreamError(
+      "E_HTTP_STATUS",
+      `HTTP ${response.status} with content-type ${JSON.stringify(contentType)}: not an arraywire stream (expected ${HTTP_CONTENT_TYPE}; is the server's handleRequest/middleware mounted at this path?)`,
+      1,
+    );
+  }
   const reader = byteReader(response.body);
   try {
     if (!response.ok) throw await errorFromBody(response.status, reader);

@@ -8,10 +8,17 @@ import { fetchArrayHttp } from "./http.ts";
 import { IS_NODE } from "./socket.ts";
 
 export type { Dtype, TypedArray } from "../shared/index.ts";
-export { ProtocolError, StreamError } from "../shared/index.ts";
+export {
+  DTYPE_BYTES_PER_ELEMENT,
+  DTYPES,
+  isDtypeSupported,
+  ProtocolError,
+  StreamError,
+  typedArrayConstructor,
+} from "../shared/index.ts";
 export type { ArrayResult } from "./assembler.ts";
 export type { ConnectOptions, FetchOptions, ResumePoint } from "./connection.ts";
-export { ArrayClient } from "./connection.ts";
+export { ArrayClient, SUBPROTOCOL } from "./connection.ts";
 export { fetchArrayHttp } from "./http.ts";
 export type { Progress } from "./progress.ts";
 export type { WebSocketConstructor, WebSocketLike } from "./socket.ts";

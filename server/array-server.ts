@@ -38,6 +38,8 @@ export class ArrayServer {
   readonly #perIp = new Map<string, number>();
   readonly #alive = new WeakSet<WebSocket>();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
+  /** HTTP streams in flight, ended by close(). */
+  readonly #responses = new Set<ServerResponse>();
 
   /**
    * Creates the server. Call {@link listen} unless you passed `server`.
@@ -151,6 +153,8 @@ export class ArrayServer {
   async close(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
     this.#http.off("upgrade", this.#onUpgrade);
+    // An HTTP body cannot carry an error frame: cut it, and the client sees E_INCOMPLETE.
+    for (const res of this.#responses) res.destroy();
     const sockets = [...this.#connections.keys()];
     for (const connection of this.#connections.values()) connection.shutdown();
     await Promise.all(
@@ -203,6 +207,8 @@ export class ArrayServer {
         res.writeHead(refusal.status, { "content-type": "text/plain" }).end(`${refusal.reason}\n`);
         return;
       }
+      this.#responses.add(res);
+      res.once("close", () => this.#responses.delete(res));
       return serveHttp(req, res, this.#registry, this.#settings, this.#settings.log);
     });
     return true;

@@ -1,22 +1,24 @@
 /**
  * One client connection: decodes its control messages, opens streams, and pumps chunks out under
- * two limits: the bytes queued in the socket (send-side backpressure, via ws send callbacks) and
- * each stream's credit (the client's window). A bad message gets an ERROR and nothing else: the
- * connection and its other streams keep working.
+ * three limits: the bytes queued in this socket (send-side backpressure, via ws send callbacks),
+ * the server-wide in-flight budget, and each stream's credit (the client's window).
+ *
+ * A message that decodes badly, or asks for something impossible, gets an ERROR on the stream it
+ * names, which ends that stream on both sides; the connection and its other streams keep
+ * working. Only what ws itself refuses closes the connection: invalid frames (1002/1007) and
+ * messages over maxControlByteLength, which is ws's maxPayload (1009).
  */
 import type { WebSocket } from "ws";
 import {
   decodeMessage,
-  encodeArrayHeader,
   encodeData,
   encodeEnd,
   encodeError,
   ProtocolError,
   type RequestMessage,
-  StreamError,
 } from "../shared/index.ts";
 import type { InFlightBudget } from "./budget.ts";
-import { type ChunkLimits, planStream, type StreamPlan } from "./plan.ts";
+import { type ChunkLimits, errorReply, planStream, type StreamPlan } from "./plan.ts";
 import type { Registry } from "./registry.ts";
 import { OutgoingStream } from "./stream.ts";
 
@@ -43,6 +45,8 @@ export class Connection {
   #closed = false;
   /** Round-robin position, so several streams share the socket fairly. */
   #turn = 0;
+  /** Set after a DATA from the client: its payload message follows and is dropped (no upload in v1). */
+  #skipNext = false;
 
   constructor(ws: WebSocket, registry: Registry, settings: ConnectionSettings, budget: InFlightBudget) {
     this.#ws = ws;
@@ -79,8 +83,7 @@ export class Connection {
     }
     for (const stream of [...this.#streams.values()]) {
       if (stream.credit <= 0 && !stream.done && now - stream.lastProgressAt > timeout) {
-        this.#streams.delete(stream.streamId);
-        this.#sendError(stream.streamId, "E_TIMEOUT", `Stream stalled: no credit granted for ${timeout} ms`);
+        this.#failStream(stream.streamId, "E_TIMEOUT", `Stream stalled: no credit granted for ${timeout} ms`);
       }
     }
   }
@@ -96,6 +99,10 @@ export class Connection {
   }
 
   #onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.#skipNext) {
+      this.#skipNext = false;
+      return;
+    }
     if (!isBinary) {
       this.#sendError(0, "E_TEXT_FRAME", "Invalid message: expected a binary frame, got text");
       return;
@@ -107,7 +114,7 @@ export class Connection {
       if (!(err instanceof ProtocolError)) throw err;
       // Answer on the stream the message names, when it is long enough to name one.
       const streamId = data.byteLength >= 12 ? data.readUInt32LE(8) : 0;
-      this.#sendError(streamId, err.code, err.message);
+      this.#failStream(streamId, err.code, err.message);
       return;
     }
     switch (message.type) {
@@ -128,7 +135,13 @@ export class Connection {
         this.#pending.delete(message.streamId);
         break;
       default:
-        this.#sendError(message.streamId, "E_UNEXPECTED_MESSAGE", `Unexpected ${message.type} from a client`);
+        // A DATA announces a payload message: drop it too, or it would be read as a control message.
+        if (message.type === "DATA") this.#skipNext = true;
+        this.#failStream(
+          message.streamId,
+          "E_UNEXPECTED_MESSAGE",
+          `Unexpected ${message.type} from a client (v1 servers take no uploads)`,
+        );
     }
   }
 
@@ -139,7 +152,12 @@ export class Connection {
       return;
     }
     if (this.#streams.has(streamId) || this.#pending.has(streamId)) {
-      this.#sendError(streamId, "E_STREAM_EXISTS", `Stream ${streamId} is already open on this connection`);
+      // An ERROR names one stream id, and ends that stream on both sides: the running one too.
+      this.#failStream(
+        streamId,
+        "E_STREAM_EXISTS",
+        `Stream ${streamId} was already open on this connection; both requests end`,
+      );
       return;
     }
     if (this.streamCount >= this.#settings.maxStreams) {
@@ -156,15 +174,12 @@ export class Connection {
       plan = await planStream(request, this.#registry, this.#settings);
     } catch (err) {
       if (!this.#pending.delete(streamId)) return;
-      if (err instanceof StreamError) this.#sendError(streamId, err.code, err.message);
-      else {
-        this.#settings.log(`source for ${JSON.stringify(request.name)} failed: ${(err as Error).stack ?? err}`);
-        this.#sendError(streamId, "E_INTERNAL", "The array source failed; see the server log");
-      }
+      const { code, message } = errorReply(err, this.#settings.log, `source for ${JSON.stringify(request.name)}`);
+      this.#sendError(streamId, code, message);
       return;
     }
     if (!this.#pending.delete(streamId) || this.#closed) return; // cancelled or closed meanwhile
-    this.#send(encodeArrayHeader(plan.header));
+    this.#send(plan.headerBytes);
     this.#streams.set(streamId, new OutgoingStream(plan, request.creditByteLength));
     this.#pump();
   }
@@ -214,7 +229,12 @@ export class Connection {
         }),
       );
     if (stream.checksum === null) sendEnd(null);
-    else stream.checksum.then(sendEnd, (err) => this.#settings.log(`checksum failed: ${err}`));
+    else {
+      stream.checksum.then(sendEnd, (err) => {
+        this.#settings.log(`checksum failed: ${err}`);
+        this.#sendError(stream.streamId, "E_INTERNAL", "Computing the checksum failed; see the server log");
+      });
+    }
   }
 
   #send(data: Uint8Array): void {
@@ -231,6 +251,13 @@ export class Connection {
       // An error here means the socket is closing; #onClose cleans up.
       if (!err) this.#pump();
     });
+  }
+
+  /** Ends a stream (running or being resolved) and tells the client why. */
+  #failStream(streamId: number, code: string, message: string): void {
+    this.#streams.delete(streamId);
+    this.#pending.delete(streamId);
+    this.#sendError(streamId, code, message);
   }
 
   #sendError(streamId: number, code: string, message: string): void {

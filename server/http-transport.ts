@@ -7,19 +7,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   END_BYTE_LENGTH,
-  encodeArrayHeader,
   encodeEnd,
   encodeError,
-  ProtocolError,
+  HTTP_CONTENT_TYPE,
+  MAX_NAME_BYTES,
   parseJsonObject,
   type RequestMessage,
   StreamError,
 } from "../shared/index.ts";
-import { type ChunkLimits, planStream } from "./plan.ts";
+import { type ChunkLimits, errorReply, planStream } from "./plan.ts";
 import type { Registry } from "./registry.ts";
-
-/** Media type of an HTTP stream body (and of an error body, which is one ERROR message). */
-export const HTTP_CONTENT_TYPE = "application/vnd.arraywire";
 
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   E_UNKNOWN_NAME: 404,
@@ -49,6 +46,13 @@ function parseCount(query: URLSearchParams, key: string): number | undefined {
 export function requestFromQuery(query: URLSearchParams): RequestMessage {
   const name = query.get("name");
   if (!name) throw new StreamError("E_BAD_REQUEST", "Invalid request: expected a name parameter");
+  const nameByteLength = new TextEncoder().encode(name).byteLength;
+  if (nameByteLength > MAX_NAME_BYTES) {
+    throw new StreamError(
+      "E_BAD_REQUEST",
+      `Invalid name: expected at most ${MAX_NAME_BYTES} bytes, got ${nameByteLength}`,
+    );
+  }
   const params = query.get("params");
   const start = parseCount(query, "start");
   const end = parseCount(query, "end");
@@ -115,15 +119,11 @@ export async function serveHttp(
     const query = new URL(req.url ?? "/", "http://localhost").searchParams;
     plan = await planStream(requestFromQuery(query), registry, limits);
   } catch (err) {
-    if (err instanceof StreamError || err instanceof ProtocolError) sendError(res, err.code, err.message);
-    else {
-      log(`http source failed: ${(err as Error).stack ?? err}`);
-      sendError(res, "E_INTERNAL", "The array source failed; see the server log");
-    }
+    const { code, message } = errorReply(err, log, "http stream");
+    sendError(res, code, message);
     return;
   }
-  const { header, bytes, chunkByteLength } = plan;
-  const headerBytes = encodeArrayHeader(header);
+  const { header, headerBytes, bytes, chunkByteLength } = plan;
   const sentByteLength = header.rangeByteEnd - header.firstByteOffset;
   res.writeHead(200, {
     "content-type": HTTP_CONTENT_TYPE,
@@ -146,7 +146,14 @@ export async function serveHttp(
     offset = end;
   }
   if (gone) return;
-  const checksum = plan.checksum === null ? null : await plan.checksum;
+  let checksum: number | null = null;
+  try {
+    checksum = plan.checksum === null ? null : await plan.checksum;
+  } catch (err) {
+    log(`checksum failed: ${err}`);
+    res.destroy(); // the client sees a body without its trailer: E_INCOMPLETE
+    return;
+  }
   res.end(
     encodeEnd({
       streamId: header.streamId,

@@ -2,8 +2,14 @@
  * Turns a request into a stream plan: which array, which bytes, which header. Shared by the
  * WebSocket and HTTP transports so that both validate requests the same way.
  */
-import type { ArrayHeaderMessage, RequestMessage } from "../shared/index.ts";
-import { StreamError } from "../shared/index.ts";
+import {
+  type ArrayHeaderMessage,
+  DEFAULT_MAX_CONTROL_BYTES,
+  encodeArrayHeader,
+  ProtocolError,
+  type RequestMessage,
+  StreamError,
+} from "../shared/index.ts";
 import type { Registry } from "./registry.ts";
 import { checkResolved } from "./sources.ts";
 
@@ -18,6 +24,8 @@ export interface ChunkLimits {
 export interface StreamPlan {
   /** The ARRAY_HEADER to send first. */
   header: Omit<ArrayHeaderMessage, "type">;
+  /** The header, encoded. */
+  headerBytes: Uint8Array;
   /** All bytes of the source array (a view of its memory). */
   bytes: Uint8Array;
   chunkByteLength: number;
@@ -75,20 +83,30 @@ export async function planStream(
     );
   }
   const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  const header: StreamPlan["header"] = {
+    streamId,
+    dtype,
+    shape,
+    totalByteLength: array.byteLength,
+    rangeByteStart,
+    rangeByteEnd,
+    firstByteOffset: rangeByteStart + request.resumeByteOffset,
+    generation: entry.generation,
+    checksumAlgorithm: request.checksum ? "crc32c" : "none",
+    name,
+    meta: resolved.meta ?? null,
+  };
+  // Throws RangeError for a shape over MAX_NDIM or a name over MAX_NAME_BYTES: a server bug,
+  // reported to the client as E_INTERNAL by the transport.
+  const headerBytes = encodeArrayHeader(header);
+  if (headerBytes.byteLength > DEFAULT_MAX_CONTROL_BYTES) {
+    throw new RangeError(
+      `Header of ${JSON.stringify(name)} too large: expected at most ${DEFAULT_MAX_CONTROL_BYTES} bytes (clients' default cap), got ${headerBytes.byteLength}; make meta smaller`,
+    );
+  }
   return {
-    header: {
-      streamId,
-      dtype,
-      shape,
-      totalByteLength: array.byteLength,
-      rangeByteStart,
-      rangeByteEnd,
-      firstByteOffset: rangeByteStart + request.resumeByteOffset,
-      generation: entry.generation,
-      checksumAlgorithm: request.checksum ? "crc32c" : "none",
-      name,
-      meta: resolved.meta ?? null,
-    },
+    header,
+    headerBytes,
     bytes,
     chunkByteLength: Math.min(
       limits.maxChunkByteLength,
@@ -96,4 +114,18 @@ export async function planStream(
     ),
     checksum: request.checksum ? entry.checksumOf(bytes, rangeByteStart, rangeByteEnd) : null,
   };
+}
+
+/** What a transport tells the client about a failed request: a valid code and a message. */
+export function errorReply(
+  err: unknown,
+  log: (message: string) => void,
+  what: string,
+): { code: string; message: string } {
+  if ((err instanceof StreamError || err instanceof ProtocolError) && /^[A-Z0-9_]{1,64}$/.test(err.code)) {
+    return { code: err.code, message: err.message };
+  }
+  // A source's bug (or an invalid code): the details go to the server log, not to the client.
+  log(`${what} failed: ${(err as Error)?.stack ?? err}`);
+  return { code: "E_INTERNAL", message: "The array source failed; see the server log" };
 }

@@ -3,7 +3,7 @@
  * must name, so a resume never mixes bytes of two different arrays. Names are only map keys: they
  * never reach the file system.
  */
-import type { JsonObject } from "../shared/index.ts";
+import { type JsonObject, MAX_NAME_BYTES } from "../shared/index.ts";
 import { type ArraySource, checkResolved, type ResolvedArray } from "./sources.ts";
 import { checksumInSlices } from "./stream.ts";
 
@@ -46,10 +46,13 @@ export class Registry {
 
   /**
    * Publishes `source` under `name`, replacing what was there (which gets a new generation).
-   * @throws {TypeError} for an empty name or a fixed array whose shape does not match.
+   * @throws {TypeError} for a name of 0 or over MAX_NAME_BYTES bytes, or a fixed array whose shape does not match.
    */
   publish(name: string, source: ArraySource | ResolvedArray): Entry {
-    if (typeof name !== "string" || name.length === 0) throw new TypeError("Invalid name: expected a non-empty string");
+    const nameByteLength = typeof name === "string" ? new TextEncoder().encode(name).byteLength : 0;
+    if (nameByteLength === 0 || nameByteLength > MAX_NAME_BYTES) {
+      throw new TypeError(`Invalid name: expected a string of 1..${MAX_NAME_BYTES} UTF-8 bytes, got ${nameByteLength}`);
+    }
     let arraySource: ArraySource;
     if ("resolve" in source && typeof source.resolve === "function") {
       arraySource = source;

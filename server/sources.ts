@@ -10,6 +10,7 @@ import {
   dtypeOf,
   isDtypeSupported,
   type JsonObject,
+  MAX_NDIM,
   StreamError,
   type TypedArray,
   typedArrayConstructor,
@@ -137,6 +138,9 @@ export function checkResolved(resolved: ResolvedArray): { dtype: Dtype; shape: n
   const dtype = dtypeOf(resolved.array);
   const shape = resolved.shape ?? [resolved.array.length];
   const product = shape.reduce((a, b) => a * b, 1);
+  if (shape.length > MAX_NDIM) {
+    throw new TypeError(`Invalid shape: expected at most ${MAX_NDIM} dims, got ${shape.length}`);
+  }
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0) || product !== resolved.array.length) {
     throw new TypeError(
       `Invalid shape: expected non-negative integers with product ${resolved.array.length}, got [${shape.join(", ")}]`,

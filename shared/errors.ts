@@ -2,8 +2,11 @@
  * Typed errors shared by both ends. Callers branch on `code`, never on `message`.
  *
  * - {@link ProtocolError}: bytes from the wire that break the protocol (bad magic, short message,
- *   a length over a cap, ...). The connection owner answers with close code 1002, or 1009 when the
- *   code is one of {@link TOO_BIG_CODES}.
+ *   a length over a cap, ...). Every message is self-delimiting (one WebSocket message), so the
+ *   receiver fails only the stream the message names and keeps the connection: the server answers
+ *   with an ERROR carrying the code, the client rejects that stream with StreamError E_PROTOCOL
+ *   (E_TOO_LARGE for the codes in {@link TOO_BIG_CODES}). ws itself closes with 1002/1007/1009
+ *   for broken frames and over-size messages.
  * - {@link StreamError}: a stream that did not complete: the peer sent an ERROR message, the stream
  *   was cancelled, the connection closed early, or the caller's target does not fit.
  *
@@ -16,7 +19,7 @@ export type ProtocolErrorCode =
   | "E_BAD_LENGTH" // message length disagrees with the lengths it declares
   | "E_BAD_MAGIC"
   | "E_BAD_VERSION"
-  | "E_UNKNOWN_TYPE" // message type byte not defined for this direction
+  | "E_UNKNOWN_TYPE" // message type byte not defined by the protocol
   | "E_UNKNOWN_DTYPE"
   | "E_UNSUPPORTED_DTYPE" // known dtype this runtime has no TypedArray for (float16 on Node 20)
   | "E_BAD_SHAPE" // too many dimensions, or a dimension that is not a safe integer
@@ -54,7 +57,6 @@ export type StreamErrorCode =
   | "E_STREAM_EXISTS" // the stream id is already in use on this connection
   | "E_TOO_MANY_STREAMS"
   | "E_TOO_LARGE" // the array is larger than the receiver agreed to allocate
-  | "E_CANCELLED" // the stream was cancelled by the peer
   | "E_SHUTDOWN" // the server is closing
   | "E_TIMEOUT" // no progress within the configured time
   | "E_CONNECTION_CLOSED" // the connection closed before the stream ended

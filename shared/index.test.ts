@@ -17,6 +17,7 @@ describe("arraywire/protocol public API", () => {
         "DTYPE_CODES",
         "END_BYTE_LENGTH",
         "HEADER_FIXED_BYTE_LENGTH",
+        "HTTP_CONTENT_TYPE",
         "MAGIC",
         "MAX_JSON_DEPTH",
         "MAX_NAME_BYTES",
@@ -49,7 +50,7 @@ describe("arraywire/protocol public API", () => {
   it("has no default export and exports only functions, classes and constants", () => {
     expect(shared).not.toHaveProperty("default");
     for (const [name, value] of Object.entries(shared)) {
-      expect(["function", "number", "object"], name).toContain(typeof value);
+      expect(["function", "number", "string", "object"], name).toContain(typeof value);
     }
   });
 

@@ -63,7 +63,8 @@ function checkKeys(text: string, what: string): void {
       i++;
     } else if (ch === 0x22 /* " */) {
       let j = i + 1;
-      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
+      // Bounded by the length too, though JSON.parse already proved every string terminated.
+      while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
       const end = j + 1;
       let k = end;
       while (k < text.length && /\s/.test(text[k] as string)) k++;

@@ -605,12 +605,23 @@ describe("round trips of the other message types", () => {
       }),
       { type: "CREDIT", streamId: 1, grantByteLength: MAX_SAFE },
       { type: "DATA", streamId: 1, payloadByteLength: 1, byteOffset: MAX_SAFE },
-      { type: "END", streamId: 1, byteLength: MAX_SAFE, checksumAlgorithm: "crc32c", checksum: MAX_SAFE },
+      { type: "END", streamId: 1, byteLength: MAX_SAFE, checksumAlgorithm: "crc32c", checksum: 0xffffffff },
       headerOf("uint8", [MAX_SAFE], { rangeByteStart: 0, rangeByteEnd: MAX_SAFE, firstByteOffset: MAX_SAFE }),
     ];
     for (const message of messages) {
       expect(decodeMessage(encodeMessage(message), { maxTotalByteLength: MAX_SAFE }), message.type).toEqual(message);
     }
+  });
+
+  it("rejects an END whose CRC-32C does not fit in 32 bits, or a checksum without an algorithm", () => {
+    const wide = encodeEnd({ streamId: 1, byteLength: 8, checksumAlgorithm: "crc32c", checksum: 2 ** 32 });
+    expect(() => decodeMessage(wide)).toThrow(
+      new ProtocolError("E_RESERVED", "Invalid END checksum: expected at most 0xffffffff for crc32c, got 0x100000000"),
+    );
+    const none = encodeEnd({ streamId: 1, byteLength: 8, checksumAlgorithm: "none", checksum: 5 });
+    expect(() => decodeMessage(none)).toThrow(
+      new ProtocolError("E_RESERVED", "Invalid END checksum: expected at most 0x0 for none, got 0x5"),
+    );
   });
 
   it.each([1, 65536, 2 ** 32, MAX_SAFE])("round-trips a CREDIT granting %d bytes", (grantByteLength) => {

@@ -267,6 +267,8 @@ export function encodeArrayHeader(m: Omit<ArrayHeaderMessage, "type"> & { type?:
   const meta = encodeJson(m.meta);
   if (m.shape.length > MAX_NDIM)
     throw new RangeError(`Invalid shape: expected at most ${MAX_NDIM} dims, got ${m.shape.length}`);
+  if (DTYPE_CODES[m.dtype] === undefined)
+    throw new TypeError(`Invalid dtype: expected a Dtype, got ${JSON.stringify(m.dtype)}`);
   const shapeEnd = OFFSET_SHAPE + m.shape.length * SHAPE_DIM_BYTE_LENGTH;
   const { bytes, view } = allocate(
     MESSAGE_TYPES[m.type ?? "ARRAY_HEADER"],
@@ -334,11 +336,12 @@ export function encodeError(streamId: number, code: string, message: string): Ui
 }
 
 function truncate(text: string, maxBytes: number): string {
-  let out = text.slice(0, maxBytes);
-  // Drop whole code points: slicing between the halves of a surrogate pair would leave a lone
-  // high surrogate, which TextEncoder turns into U+FFFD.
-  while (encodeText(out).byteLength > maxBytes || /[\uD800-\uDBFF]$/.test(out)) out = out.slice(0, -1);
-  return out;
+  // Cut the UTF-8 bytes, then step back to a code point boundary (continuation bytes are
+  // 10xxxxxx): one encode and one decode, whatever the text.
+  const bytes = encodeText(text);
+  let end = maxBytes;
+  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
+  return new TextDecoder().decode(bytes.subarray(0, end));
 }
 
 function expectLength(actual: number, expected: number, what: string): void {
@@ -428,6 +431,13 @@ export function decodeMessage(bytes: Uint8Array, limits: DecodeLimits = {}): Mes
       const checksumAlgorithm = readAlgorithm(view.getUint8(OFFSET_END_CHECKSUM_ALGORITHM));
       const byteLength = readU64(view, OFFSET_END_BYTE_LENGTH, "E_BAD_RANGE", "byteLength");
       const checksum = readU64(view, OFFSET_END_CHECKSUM, "E_RESERVED", "checksum");
+      const maxChecksum = checksumAlgorithm === "crc32c" ? 0xffffffff : 0;
+      if (checksum > maxChecksum) {
+        throw new ProtocolError(
+          "E_RESERVED",
+          `Invalid END checksum: expected at most 0x${maxChecksum.toString(16)} for ${checksumAlgorithm}, got 0x${checksum.toString(16)}`,
+        );
+      }
       return { type, streamId, byteLength, checksumAlgorithm, checksum };
     }
     case "ERROR": {

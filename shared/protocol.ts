@@ -52,16 +52,17 @@
  * | 56 | 8*ndim | u64[] | shape                                            |
  * | .. | n |     | name, then meta                                         |
  *
- * DATA 0x11 (either direction), 24 bytes; the next message is the payload:
+ * DATA 0x11 (server -> client; client -> server only for upload, reserved in v1), 24 bytes; the
+ * next message is the payload:
  * | 12 | 4 | u32 | payloadByteLength (> 0)                                |
  * | 16 | 8 | u64 | byteOffset in the array of the payload's first byte    |
  *
- * END 0x12 (either direction), 32 bytes:
+ * END 0x12 (server -> client; client -> server only for upload, reserved in v1), 32 bytes:
  * |  6 | 1 | u8  | checksumAlgorithm                                      |
  * |  7 | 1 | u8  | reserved, 0                                            |
  * | 12 | 4 | u32 | reserved, 0                                            |
  * | 16 | 8 | u64 | byteLength sent by this stream                         |
- * | 24 | 8 | u64 | checksum of bytes [rangeByteStart, rangeByteEnd)       |
+ * | 24 | 8 | u64 | checksum of bytes [rangeByteStart, rangeByteEnd); CRC-32C in the low 32 bits, 0 for none |
  *
  * ERROR 0x13 (either direction), 16 bytes + code + message:
  * |  6 | 1 | u8  | codeByteLength (1..MAX_ERROR_CODE_BYTES), ASCII         |
@@ -157,6 +158,9 @@ export const OFFSET_ERROR_CODE_BYTES = 6; // u8
 export const OFFSET_ERROR_RESERVED8 = 7; // u8
 export const OFFSET_ERROR_MESSAGE_BYTES = 12; // u32
 export const ERROR_FIXED_BYTE_LENGTH = 16;
+
+/** Media type of an HTTP stream body (header, raw range, END) and of an HTTP error body (ERROR). */
+export const HTTP_CONTENT_TYPE = "application/vnd.arraywire";
 
 /** Checksum algorithms of the END trailer. */
 export const CHECKSUM_ALGORITHMS = { none: 0, crc32c: 1 } as const;
