@@ -77,11 +77,11 @@ test.describe("streaming", () => {
     page,
   }) => {
     await page.goto("/");
-    // The defaults are the reference run: arange, 50M, float64, WebSocket.
+    // The defaults are the reference run: arange, 50M, float64, HTTP (fetchArray's default in browsers).
     await expect(page.getByLabel("Array name")).toHaveValue("arange");
     await expect(page.getByRole("radio", { name: /50M/ })).toBeChecked();
     await expect(page.getByLabel("Dtype")).toHaveValue("float64");
-    await expect(page.getByRole("radio", { name: /WebSocket/ })).toBeChecked();
+    await expect(page.getByRole("radio", { name: /HTTP/ })).toBeChecked();
     await expect(page.locator("#request-summary")).toHaveText("50M × float64 = 400.0 MB");
 
     const startedAt = Date.now();
@@ -130,16 +130,16 @@ test.describe("streaming", () => {
     expectMonotonicProgress(state);
   });
 
-  test("streams over the HTTP transport too", async ({ page }) => {
-    await page.goto(`/?n=${REFERENCE_LENGTH}&dtype=float64&transport=http&autostart=1`);
+  test("streams over the WebSocket transport too", async ({ page }) => {
+    await page.goto(`/?n=${REFERENCE_LENGTH}&dtype=float64&transport=ws&autostart=1`);
     const state = await waitForRunEnd(page, 1);
     expect(state.status, state.errorMessage ?? "").toBe("done");
-    expect(state.transport).toBe("http");
+    expect(state.transport).toBe("ws");
     expect(state.length).toBe(REFERENCE_LENGTH);
     expect(state.verified).toBe(true);
     expect(state.last).toBe(REFERENCE_LENGTH - 1);
     expectMonotonicProgress(state);
-    await expect(page.locator("#endpoint-url")).toHaveText(/^http:\/\/.*\/arraywire$/);
+    await expect(page.locator("#endpoint-url")).toHaveText(/^ws:\/\/.*\/arraywire$/);
   });
 
   const narrower: [dtype: string, length: number][] = [

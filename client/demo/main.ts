@@ -77,7 +77,7 @@ const state: DemoState = {
   runId: 0,
   name: "",
   dtype: "",
-  transport: "ws",
+  transport: "http",
   progress: [],
   totalByteLength: 0,
   verified: false,
@@ -105,7 +105,8 @@ const initialLength = parseLength(params.get("n")) ?? SIZE_PRESETS[2];
 const requestedDtype = findDtype(params.get("dtype") ?? "");
 const initialDtype = requestedDtype && isAvailableHere(requestedDtype) ? requestedDtype.dtype : "float64";
 ui.name.value = params.get("name") ?? "arange";
-selectTransport(params.get("transport") === "http" ? "http" : "ws");
+// HTTP is the default, as in fetchArray ("auto" picks it in browsers with BYOB readers).
+selectTransport(params.get("transport") === "ws" ? "ws" : "http");
 if (params.has("maxBytes")) setMaxBytes(params.get("maxBytes") ?? "");
 renderSizes(initialLength);
 renderDtypes(initialDtype, null);
