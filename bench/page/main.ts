@@ -1,0 +1,132 @@
+/**
+ * The bench page (bundled with the real arraywire client by build.ts). Its URL names one run:
+ * `?run=<id>&method=<method>&n=<elements>[&verify=0][&chunk=<bytes>][&credit=<bytes>]`. It waits for the orchestrator's "go"
+ * (POST /ready is answered once the renderer's baseline RSS is sampled), times the transfer from
+ * the request to the last byte written into a Float64Array target, checks every element
+ * (a[i] === i), and POSTs a RunReport to /result. Every target is fresh: allocated by the method.
+ */
+import { RecordBatchReader } from "apache-arrow";
+import { defaultTransport, fetchArray } from "../../client/index.ts";
+import { arrayName, type RunReport } from "../messages.ts";
+
+const MiB = 1024 * 1024;
+/** Largest window offered to one BYOB read: the same as arraywire's HTTP transport. */
+const MAX_READ_BYTE_LENGTH = 16 * MiB;
+
+const query = new URLSearchParams(location.search);
+const run = Number(query.get("run"));
+const method = query.get("method") ?? "";
+const elementCount = Number(query.get("n"));
+const verify = query.get("verify") === "0" ? false : undefined;
+/** Optional arraywire options (diagnostics); absent means the library default. */
+const chunkByteLength = query.has("chunk") ? Number(query.get("chunk")) : undefined;
+const creditByteLength = query.has("credit") ? Number(query.get("credit")) : undefined;
+const awOptions = { verify, chunkByteLength, creditByteLength };
+const byteLength = elementCount * 8;
+const endpoint = `ws://${location.host}/arraywire`;
+
+/** The minimal hand-written loop: one TypedArray.set per binary message, no library. */
+function wsLoop(): Promise<Float64Array> {
+  return new Promise((resolve, reject) => {
+    const target = new Uint8Array(byteLength);
+    let offset = 0;
+    const ws = new WebSocket(`ws://${location.host}/wsloop?n=${elementCount}`);
+    ws.binaryType = "arraybuffer";
+    ws.onmessage = (event) => {
+      const chunk = new Uint8Array(event.data as ArrayBuffer);
+      target.set(chunk, offset);
+      offset += chunk.byteLength;
+      if (offset === byteLength) {
+        ws.close();
+        resolve(new Float64Array(target.buffer));
+      }
+    };
+    ws.onclose = (event) => reject(new Error(`ws closed with ${event.code} after ${offset} bytes`));
+  });
+}
+
+/** fetch + a BYOB reader reading straight into the target: the browser's ceiling. */
+async function fetchByob(): Promise<Float64Array> {
+  const response = await fetch(`/raw?n=${elementCount}`, { cache: "no-store" });
+  if (!response.body) throw new Error(`HTTP ${response.status}: no body`);
+  const reader = response.body.getReader({ mode: "byob" });
+  let buffer = new ArrayBuffer(byteLength);
+  let offset = 0;
+  while (offset < byteLength) {
+    const window = new Uint8Array(buffer, offset, Math.min(byteLength - offset, MAX_READ_BYTE_LENGTH));
+    const { value, done } = await reader.read(window);
+    if (done || !value) throw new Error(`body ended after ${offset} of ${byteLength} bytes`);
+    buffer = value.buffer; // the read transferred the old one
+    offset += value.byteLength;
+  }
+  return new Float64Array(buffer);
+}
+
+/** JSON numbers: response.json(), then one copy into a Float64Array. */
+async function fetchJson(): Promise<Float64Array> {
+  const response = await fetch(`/json?n=${elementCount}`, { cache: "no-store" });
+  return new Float64Array((await response.json()) as number[]);
+}
+
+/** Arrow IPC stream over HTTP: each record batch's column copied into a preallocated target. */
+async function fetchArrow(detail: Record<string, number>): Promise<Float64Array> {
+  const target = new Float64Array(elementCount);
+  let offset = 0;
+  let batchCount = 0;
+  const reader = await RecordBatchReader.from(fetch(`/arrow?n=${elementCount}`, { cache: "no-store" }));
+  for await (const batch of reader) {
+    const column = batch.getChildAt(0)?.toArray() as Float64Array;
+    target.set(column, offset);
+    offset += column.length;
+    batchCount++;
+  }
+  detail.batchCount = batchCount;
+  if (offset !== elementCount) throw new Error(`Arrow stream had ${offset} of ${elementCount} rows`);
+  return target;
+}
+
+async function transfer(detail: Record<string, string | number>): Promise<Float64Array> {
+  switch (method) {
+    case "aw-auto":
+      detail.transport = defaultTransport();
+      return (await fetchArray(endpoint, arrayName(elementCount), { transport: "auto", ...awOptions }))
+        .array as Float64Array;
+    case "aw-ws":
+      return (await fetchArray(endpoint, arrayName(elementCount), { transport: "ws", ...awOptions }))
+        .array as Float64Array;
+    case "ws-loop":
+      return wsLoop();
+    case "fetch-byob":
+      return fetchByob();
+    case "json":
+      return fetchJson();
+    case "arrow":
+      return fetchArrow(detail as Record<string, number>);
+    default:
+      throw new Error(`Unknown method ${JSON.stringify(method)}`);
+  }
+}
+
+function verifyArange(array: Float64Array): boolean {
+  if (array.length !== elementCount) return false;
+  for (let i = 0; i < elementCount; i++) if (array[i] !== i) return false;
+  return true;
+}
+
+async function post(report: RunReport): Promise<void> {
+  document.title = report.ok ? `done ${report.ms.toFixed(0)} ms` : `failed: ${report.error}`;
+  await fetch("/result", { method: "POST", body: JSON.stringify(report) });
+}
+
+async function main(): Promise<void> {
+  await fetch(`/ready?run=${run}`, { method: "POST" });
+  const detail: Record<string, string | number> = {};
+  const started = performance.now();
+  const array = await transfer(detail);
+  const ms = performance.now() - started;
+  await post({ ok: true, run, byteLength, ms, verified: verifyArange(array), detail });
+}
+
+main().catch((err: unknown) =>
+  post({ ok: false, run, byteLength, ms: 0, verified: false, error: String((err as Error)?.stack ?? err) }),
+);
