@@ -5,7 +5,8 @@
  */
 import {
   type ArrayHeaderMessage,
-  crc32c,
+  type Checksum,
+  createChecksum,
   type Dtype,
   type EndMessage,
   type JsonObject,
@@ -37,7 +38,7 @@ export class Assembler {
   readonly ownsTarget: boolean;
   /** Next byte offset (in the array) expected; payloads must arrive in order without gaps. */
   #nextByteOffset: number;
-  #crc: number | null;
+  readonly #checksum: Checksum | null;
 
   /**
    * @param into caller's array to write into (recv_into), or undefined to allocate from the header.
@@ -81,7 +82,8 @@ export class Assembler {
       );
     }
     // A resumed stream's checksum covers the whole range: start from the bytes already held.
-    this.#crc = header.checksumAlgorithm === "crc32c" ? crc32c(this.#target.subarray(0, resumedByteLength)) : null;
+    this.#checksum = createChecksum(header.checksumAlgorithm);
+    this.#checksum?.update(this.#target.subarray(0, resumedByteLength));
   }
 
   /** Bytes of the range held so far (including any resumed from an earlier stream). */
@@ -106,41 +108,46 @@ export class Assembler {
         `Invalid chunk: expected bytes from ${this.#nextByteOffset} up to ${this.header.rangeByteEnd}, got [${byteOffset}, ${end})`,
       );
     }
-    this.#target.set(payload, byteOffset - this.header.rangeByteStart);
+    const start = byteOffset - this.header.rangeByteStart;
+    this.#target.set(payload, start);
     this.#nextByteOffset = end;
-    if (this.#crc !== null) this.#crc = crc32c(payload, this.#crc);
+    // Hashed from the target, whose alignment follows the stream position (fast word reads).
+    this.#checksum?.update(this.#target.subarray(start, start + payload.byteLength));
   }
 
   /**
    * The target's free space from the next expected byte, at most `maxByteLength` long, for a
-   * reader that fills memory in place (a BYOB reader). Only when {@link ownsTarget}: such a
-   * read transfers (detaches) the buffer, which a caller's `into` must never suffer.
+   * reader that fills memory in place. A BYOB reader transfers (detaches) the buffer it fills,
+   * which a caller's `into` must never suffer: give BYOB windows only when {@link ownsTarget}.
    */
   nextWindow(maxByteLength: number): Uint8Array {
-    if (!this.ownsTarget) throw new TypeError("nextWindow() needs a target the assembler allocated");
     const start = this.#nextByteOffset - this.header.rangeByteStart;
     return this.#target.subarray(start, Math.min(this.#target.byteLength, start + maxByteLength));
   }
 
   /**
-   * Accounts for bytes a BYOB read put at the window {@link nextWindow} returned. `filled` is
-   * the view the read resolved with: it lives on a new ArrayBuffer (the old one was transferred),
-   * so every view over the target is derived again from it.
+   * Accounts for bytes a read put at the start of the window {@link nextWindow} returned.
+   * `filled` is the view the read resolved with. After a BYOB read it lives on a new ArrayBuffer
+   * (the old one was transferred), and every view over the target is derived again from it.
    */
   commitWindow(filled: Uint8Array): void {
     const start = this.#nextByteOffset - this.header.rangeByteStart;
-    // The old views are detached now (byteLength 0): measure against the header, not them.
-    const byteLength = this.rangeByteLength;
-    if (filled.byteOffset !== start || filled.buffer.byteLength !== byteLength) {
-      throw new RangeError(
-        `commitWindow: expected a view at ${start} of the ${byteLength}-byte target, got one at ${filled.byteOffset} of ${filled.buffer.byteLength}`,
-      );
+    if (filled.buffer !== this.#target.buffer) {
+      // Transferred: the old views are detached (byteLength 0), so measure against the header.
+      const byteLength = this.rangeByteLength;
+      if (!this.ownsTarget || filled.byteOffset !== start || filled.buffer.byteLength !== byteLength) {
+        throw new RangeError(
+          `commitWindow: expected a view at ${start} of the ${byteLength}-byte target, got one at ${filled.byteOffset} of ${filled.buffer.byteLength}`,
+        );
+      }
+      const ctor = this.#array.constructor as TypedArrayConstructor;
+      this.#target = new Uint8Array(filled.buffer, 0, byteLength);
+      this.#array = new ctor(filled.buffer, 0, byteLength / ctor.BYTES_PER_ELEMENT);
+    } else if (filled.byteOffset !== this.#target.byteOffset + start) {
+      throw new RangeError(`commitWindow: expected a view at ${start} of the target, got another window`);
     }
-    const ctor = this.#array.constructor as TypedArrayConstructor;
-    this.#target = new Uint8Array(filled.buffer, 0, byteLength);
-    this.#array = new ctor(filled.buffer, 0, byteLength / ctor.BYTES_PER_ELEMENT);
     this.#nextByteOffset += filled.byteLength;
-    if (this.#crc !== null) this.#crc = crc32c(filled, this.#crc);
+    this.#checksum?.update(filled);
   }
 
   /**
@@ -156,10 +163,11 @@ export class Assembler {
         h.streamId,
       );
     }
-    if (this.#crc !== null && (end.checksumAlgorithm !== "crc32c" || end.checksum !== this.#crc)) {
+    const computed = this.#checksum?.digest() ?? null;
+    if (computed !== null && (end.checksumAlgorithm !== h.checksumAlgorithm || end.checksum !== computed)) {
       throw new StreamError(
         "E_CHECKSUM",
-        `Checksum mismatch: expected CRC-32C 0x${this.#crc.toString(16)} (computed), trailer says ${end.checksumAlgorithm} 0x${end.checksum.toString(16)}`,
+        `Checksum mismatch: computed ${h.checksumAlgorithm} 0x${computed.toString(16)}, trailer says ${end.checksumAlgorithm} 0x${end.checksum.toString(16)}`,
         h.streamId,
       );
     }

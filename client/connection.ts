@@ -8,6 +8,7 @@
  */
 import {
   assertLittleEndianHost,
+  type ChecksumAlgorithm,
   type DataMessage,
   DEFAULT_MAX_CHUNK_BYTES,
   DEFAULT_MAX_CONTROL_BYTES,
@@ -52,8 +53,11 @@ export interface FetchOptions<T extends TypedArray = TypedArray> {
   chunkByteLength?: number;
   /** Credit window: most bytes in flight towards this client. 0 turns it off. Defaults to 16 MiB. */
   creditByteLength?: number;
-  /** Verify a CRC-32C of the range sent in the trailer. Defaults to true. */
-  verify?: boolean;
+  /**
+   * Verify a checksum of the range, sent in the END trailer: true (the default) asks for XXH32,
+   * the fastest; "crc32c" for CRC-32C; false for none.
+   */
+  verify?: boolean | ChecksumAlgorithm;
   /**
    * Continues an earlier stream of the same request from the bytes it already holds (E_GONE when
    * the server's array changed since). fetchArray's `resume` option does this for you.
@@ -61,6 +65,11 @@ export interface FetchOptions<T extends TypedArray = TypedArray> {
   resumeFrom?: ResumePoint;
   /** @internal Receives the stream's assembler once its header arrived (used by fetchArray's resume). */
   onAssembler?: (assembler: Assembler) => void;
+}
+
+/** The checksum algorithm a `verify` option asks for. */
+export function checksumAlgorithmOf(verify: boolean | ChecksumAlgorithm | undefined): ChecksumAlgorithm {
+  return verify === undefined || verify === true ? "xxh32" : verify === false ? "none" : verify;
 }
 
 /** Where an interrupted stream stands. */
@@ -205,7 +214,7 @@ export class ArrayClient {
           resumeByteOffset: options.resumeFrom?.receivedByteLength ?? 0,
           creditByteLength: window,
           expectedGeneration: options.resumeFrom?.generation ?? null,
-          checksum: options.verify ?? true,
+          checksum: checksumAlgorithmOf(options.verify),
         }),
       );
     });

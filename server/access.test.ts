@@ -32,7 +32,7 @@ function request(streamId: number, length: number, creditByteLength = 0) {
     resumeByteOffset: 0,
     creditByteLength,
     expectedGeneration: null,
-    checksum: false,
+    checksum: "none",
   });
 }
 

@@ -30,7 +30,7 @@ function request(streamId: number, name: string, extra: Partial<Parameters<typeo
     resumeByteOffset: 0,
     creditByteLength: 0,
     expectedGeneration: null,
-    checksum: false,
+    checksum: "none",
     ...extra,
   });
 }
@@ -439,7 +439,7 @@ describe("ArrayServer on the wire", () => {
   });
 
   it("sends END with the CRC-32C of the range when asked", async () => {
-    raw.send(request(1, "arange", { params: { length: 2 }, checksum: true }));
+    raw.send(request(1, "arange", { params: { length: 2 }, checksum: "crc32c" }));
     const header = (await raw.nextMessage()) as ArrayHeaderMessage;
     expect(header.checksumAlgorithm).toBe("crc32c");
     const data = (await raw.nextMessage()) as DataMessage;

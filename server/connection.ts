@@ -224,7 +224,7 @@ export class Connection {
         encodeEnd({
           streamId: stream.streamId,
           byteLength: stream.sentByteLength,
-          checksumAlgorithm: checksum === null ? "none" : "crc32c",
+          checksumAlgorithm: stream.checksumAlgorithm,
           checksum: checksum ?? 0,
         }),
       );

@@ -6,6 +6,8 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
+  CHECKSUM_ALGORITHMS,
+  type ChecksumAlgorithm,
   END_BYTE_LENGTH,
   encodeEnd,
   encodeError,
@@ -38,9 +40,21 @@ function parseCount(query: URLSearchParams, key: string): number | undefined {
   return value;
 }
 
+function parseChecksum(text: string | null): ChecksumAlgorithm {
+  if (text === null) return "none";
+  if (!(text in CHECKSUM_ALGORITHMS)) {
+    throw new StreamError(
+      "E_BAD_REQUEST",
+      `Invalid checksum: expected one of ${Object.keys(CHECKSUM_ALGORITHMS).join(", ")}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return text as ChecksumAlgorithm;
+}
+
 /**
  * Reads a request from query parameters: `name` (required), `params` (JSON object), `start` and
- * `end` (element range), `resume` (byte offset in the range), `generation`, `checksum=1`.
+ * `end` (element range), `resume` (byte offset in the range), `generation`, `checksum`
+ * (xxh32, crc32c or none; default none).
  * @throws {@link StreamError} E_BAD_REQUEST, or a ProtocolError E_BAD_JSON for `params`.
  */
 export function requestFromQuery(query: URLSearchParams): RequestMessage {
@@ -73,7 +87,7 @@ export function requestFromQuery(query: URLSearchParams): RequestMessage {
     resumeByteOffset: parseCount(query, "resume") ?? 0,
     creditByteLength: 0,
     expectedGeneration: generation ?? null,
-    checksum: query.get("checksum") === "1",
+    checksum: parseChecksum(query.get("checksum")),
   };
 }
 
@@ -158,7 +172,7 @@ export async function serveHttp(
     encodeEnd({
       streamId: header.streamId,
       byteLength: sentByteLength,
-      checksumAlgorithm: checksum === null ? "none" : "crc32c",
+      checksumAlgorithm: header.checksumAlgorithm,
       checksum: checksum ?? 0,
     }),
   );

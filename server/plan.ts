@@ -92,7 +92,7 @@ export async function planStream(
     rangeByteEnd,
     firstByteOffset: rangeByteStart + request.resumeByteOffset,
     generation: entry.generation,
-    checksumAlgorithm: request.checksum ? "crc32c" : "none",
+    checksumAlgorithm: request.checksum,
     name,
     meta: resolved.meta ?? null,
   };
@@ -112,7 +112,8 @@ export async function planStream(
       limits.maxChunkByteLength,
       Math.max(limits.minChunkByteLength, request.chunkByteLength || limits.chunkByteLength),
     ),
-    checksum: request.checksum ? entry.checksumOf(bytes, rangeByteStart, rangeByteEnd) : null,
+    checksum:
+      request.checksum === "none" ? null : entry.checksumOf(request.checksum, bytes, rangeByteStart, rangeByteEnd),
   };
 }
 

@@ -3,7 +3,7 @@
  * must name, so a resume never mixes bytes of two different arrays. Names are only map keys: they
  * never reach the file system.
  */
-import { type JsonObject, MAX_NAME_BYTES } from "../shared/index.ts";
+import { type ChecksumAlgorithm, type JsonObject, MAX_NAME_BYTES } from "../shared/index.ts";
 import { type ArraySource, checkResolved, type ResolvedArray } from "./sources.ts";
 import { checksumInSlices } from "./stream.ts";
 
@@ -23,17 +23,17 @@ export class Entry {
     return Promise.resolve(this.#source.resolve(params));
   }
 
-  /** CRC-32C of bytes [start, end) of `bytes`, cached. */
-  checksumOf(bytes: Uint8Array, start: number, end: number): Promise<number> {
+  /** Checksum of bytes [start, end) of `bytes`, cached per algorithm and range. */
+  checksumOf(algorithm: ChecksumAlgorithm, bytes: Uint8Array, start: number, end: number): Promise<number> {
     let byRange = this.#checksums.get(bytes.buffer);
     if (!byRange) {
       byRange = new Map();
       this.#checksums.set(bytes.buffer, byRange);
     }
-    const key = `${bytes.byteOffset}:${start}:${end}`;
+    const key = `${algorithm}:${bytes.byteOffset}:${start}:${end}`;
     let crc = byRange.get(key);
     if (!crc) {
-      crc = checksumInSlices(bytes.subarray(start, end));
+      crc = checksumInSlices(algorithm, bytes.subarray(start, end));
       byRange.set(key, crc);
     }
     return crc;

@@ -14,7 +14,7 @@ function request(streamId: number, name: string, creditByteLength = 0, params: J
     resumeByteOffset: 0,
     creditByteLength,
     expectedGeneration: null,
-    checksum: false,
+    checksum: "none",
   });
 }
 

@@ -2,6 +2,8 @@
  * arraywire/protocol: the isomorphic wire protocol (no Node or DOM APIs). server/ and client/
  * import from this file only.
  */
+export type { Checksum } from "./checksum.ts";
+export { createChecksum } from "./checksum.ts";
 export { crc32c } from "./crc32c.ts";
 export type { Dtype, TypedArray, TypedArrayConstructor } from "./dtype.ts";
 export {
@@ -55,3 +57,4 @@ export {
   MESSAGE_TYPES,
   PROTOCOL_VERSION,
 } from "./protocol.ts";
+export { Xxh32, xxh32 } from "./xxh32.ts";

@@ -47,6 +47,7 @@ import {
   OFFSET_NDIM,
   OFFSET_RANGE_BYTE_END,
   OFFSET_RANGE_BYTE_START,
+  OFFSET_REQUEST_CHECKSUM_ALGORITHM,
   OFFSET_REQUEST_CHUNK_BYTES,
   OFFSET_REQUEST_CREDIT_BYTES,
   OFFSET_REQUEST_ELEMENT_END,
@@ -55,7 +56,7 @@ import {
   OFFSET_REQUEST_GENERATION,
   OFFSET_REQUEST_NAME_BYTES,
   OFFSET_REQUEST_PARAMS_BYTES,
-  OFFSET_REQUEST_RESERVED16,
+  OFFSET_REQUEST_RESERVED8,
   OFFSET_REQUEST_RESERVED32,
   OFFSET_REQUEST_RESUME_BYTE_OFFSET,
   OFFSET_SHAPE,
@@ -66,7 +67,6 @@ import {
   PREFIX_BYTE_LENGTH,
   PROTOCOL_VERSION,
   REQUEST_FIXED_BYTE_LENGTH,
-  REQUEST_FLAG_CHECKSUM,
   REQUEST_FLAG_GENERATION,
   REQUEST_FLAG_RANGE,
   REQUEST_FLAGS_KNOWN,
@@ -91,8 +91,8 @@ export interface RequestMessage {
   creditByteLength: number;
   /** Generation the resumed stream was started on, or null. */
   expectedGeneration: number | null;
-  /** Whether the END trailer should carry a checksum. */
-  checksum: boolean;
+  /** Checksum the END trailer should carry ("none" for none). */
+  checksum: ChecksumAlgorithm;
 }
 
 /** More bytes the client is ready for on one stream. */
@@ -226,12 +226,10 @@ export function encodeRequest(m: Omit<RequestMessage, "type">): Uint8Array {
     REQUEST_FIXED_BYTE_LENGTH + name.byteLength + params.byteLength,
     m.streamId,
   );
-  const flags =
-    (m.range ? REQUEST_FLAG_RANGE : 0) |
-    (m.expectedGeneration !== null ? REQUEST_FLAG_GENERATION : 0) |
-    (m.checksum ? REQUEST_FLAG_CHECKSUM : 0);
+  const flags = (m.range ? REQUEST_FLAG_RANGE : 0) | (m.expectedGeneration !== null ? REQUEST_FLAG_GENERATION : 0);
   view.setUint16(OFFSET_REQUEST_FLAGS, flags, LE);
   view.setUint16(OFFSET_REQUEST_NAME_BYTES, name.byteLength, LE);
+  view.setUint8(OFFSET_REQUEST_CHECKSUM_ALGORITHM, algorithmCode(m.checksum));
   view.setUint32(OFFSET_REQUEST_PARAMS_BYTES, params.byteLength, LE);
   view.setUint32(OFFSET_REQUEST_CHUNK_BYTES, checkU32(m.chunkByteLength, "chunkByteLength"), LE);
   writeU64(view, OFFSET_REQUEST_ELEMENT_START, m.range?.elementStart ?? 0, "elementStart");
@@ -278,7 +276,7 @@ export function encodeArrayHeader(m: Omit<ArrayHeaderMessage, "type"> & { type?:
   view.setUint8(OFFSET_DTYPE, DTYPE_CODES[m.dtype]);
   view.setUint8(OFFSET_NDIM, m.shape.length);
   view.setUint16(OFFSET_HEADER_NAME_BYTES, name.byteLength, LE);
-  view.setUint8(OFFSET_HEADER_CHECKSUM_ALGORITHM, CHECKSUM_ALGORITHMS[m.checksumAlgorithm]);
+  view.setUint8(OFFSET_HEADER_CHECKSUM_ALGORITHM, algorithmCode(m.checksumAlgorithm));
   view.setUint32(OFFSET_HEADER_META_BYTES, meta.byteLength, LE);
   view.setUint32(OFFSET_GENERATION, checkU32(m.generation, "generation"), LE);
   writeU64(view, OFFSET_TOTAL_BYTES, m.totalByteLength, "totalByteLength");
@@ -307,7 +305,7 @@ export function encodeData(streamId: number, byteOffset: number, payloadByteLeng
 /** Encodes an END trailer. */
 export function encodeEnd(m: Omit<EndMessage, "type">): Uint8Array {
   const { bytes, view } = allocate(MESSAGE_TYPES.END, END_BYTE_LENGTH, m.streamId);
-  view.setUint8(OFFSET_END_CHECKSUM_ALGORITHM, CHECKSUM_ALGORITHMS[m.checksumAlgorithm]);
+  view.setUint8(OFFSET_END_CHECKSUM_ALGORITHM, algorithmCode(m.checksumAlgorithm));
   writeU64(view, OFFSET_END_BYTE_LENGTH, m.byteLength, "byteLength");
   writeU64(view, OFFSET_END_CHECKSUM, m.checksum, "checksum");
   return bytes;
@@ -360,9 +358,26 @@ function readJson(bytes: Uint8Array, start: number, byteLength: number, what: st
 function readAlgorithm(code: number): ChecksumAlgorithm {
   const algorithm = ALGORITHM_BY_CODE.get(code);
   if (algorithm === undefined) {
-    throw new ProtocolError("E_RESERVED", `Invalid checksumAlgorithm: expected 0 or 1, got ${code}`);
+    throw new ProtocolError(
+      "E_RESERVED",
+      `Invalid checksumAlgorithm: expected 0..${ALGORITHM_BY_CODE.size - 1}, got ${code}`,
+    );
   }
   return algorithm;
+}
+
+/**
+ * Wire code of a checksum algorithm.
+ * @throws {TypeError} for a name not in CHECKSUM_ALGORITHMS (a caller bug).
+ */
+function algorithmCode(algorithm: ChecksumAlgorithm): number {
+  const code = CHECKSUM_ALGORITHMS[algorithm];
+  if (code === undefined) {
+    throw new TypeError(
+      `Invalid checksumAlgorithm: expected one of ${[...ALGORITHM_BY_CODE.values()].join(", ")}, got ${JSON.stringify(algorithm)}`,
+    );
+  }
+  return code;
 }
 
 /**
@@ -431,7 +446,7 @@ export function decodeMessage(bytes: Uint8Array, limits: DecodeLimits = {}): Mes
       const checksumAlgorithm = readAlgorithm(view.getUint8(OFFSET_END_CHECKSUM_ALGORITHM));
       const byteLength = readU64(view, OFFSET_END_BYTE_LENGTH, "E_BAD_RANGE", "byteLength");
       const checksum = readU64(view, OFFSET_END_CHECKSUM, "E_RESERVED", "checksum");
-      const maxChecksum = checksumAlgorithm === "crc32c" ? 0xffffffff : 0;
+      const maxChecksum = checksumAlgorithm === "none" ? 0 : 0xffffffff;
       if (checksum > maxChecksum) {
         throw new ProtocolError(
           "E_RESERVED",
@@ -476,7 +491,8 @@ function decodeRequest(bytes: Uint8Array, view: DataView, streamId: number): Req
       `Invalid REQUEST flags: unknown bits 0x${(flags & ~REQUEST_FLAGS_KNOWN).toString(16)}`,
     );
   }
-  expectZero(view.getUint16(OFFSET_REQUEST_RESERVED16, LE), "REQUEST reserved");
+  expectZero(view.getUint8(OFFSET_REQUEST_RESERVED8), "REQUEST reserved");
+  const checksum = readAlgorithm(view.getUint8(OFFSET_REQUEST_CHECKSUM_ALGORITHM));
   expectZero(view.getUint32(OFFSET_REQUEST_RESERVED32, LE), "REQUEST reserved");
   const nameByteLength = view.getUint16(OFFSET_REQUEST_NAME_BYTES, LE);
   const paramsByteLength = view.getUint32(OFFSET_REQUEST_PARAMS_BYTES, LE);
@@ -506,7 +522,7 @@ function decodeRequest(bytes: Uint8Array, view: DataView, streamId: number): Req
     resumeByteOffset: readU64(view, OFFSET_REQUEST_RESUME_BYTE_OFFSET, "E_BAD_RANGE", "resumeByteOffset"),
     creditByteLength: readU64(view, OFFSET_REQUEST_CREDIT_BYTES, "E_TOO_LARGE", "creditByteLength"),
     expectedGeneration: hasGeneration ? generation : null,
-    checksum: (flags & REQUEST_FLAG_CHECKSUM) !== 0,
+    checksum,
   };
 }
 
