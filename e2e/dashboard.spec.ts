@@ -130,6 +130,19 @@ test.describe("streaming", () => {
     expectMonotonicProgress(state);
   });
 
+  test("streams a 1.6 GB array (200M float64) and the page verifies every element", async ({ page }) => {
+    const length = 200_000_000;
+    await page.goto(`/?n=${length}&dtype=float64&autostart=1`);
+    const state = await waitForRunEnd(page, 1);
+    expect(state.status, state.errorMessage ?? "").toBe("done");
+    expect(state.totalByteLength).toBe(length * 8);
+    expect(state.length).toBe(length);
+    expect(state.verified).toBe(true);
+    expect(state.mismatches).toBe(0);
+    expect(state.last).toBe(length - 1);
+    expectMonotonicProgress(state);
+  });
+
   test("streams over the WebSocket transport too", async ({ page }) => {
     await page.goto(`/?n=${REFERENCE_LENGTH}&dtype=float64&transport=ws&autostart=1`);
     const state = await waitForRunEnd(page, 1);
