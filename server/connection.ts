@@ -37,7 +37,7 @@ export class Connection {
   readonly #settings: ConnectionSettings;
   readonly #streams = new Map<number, OutgoingStream>();
   /** Stream ids with a REQUEST being resolved (async source), counted against maxStreams. */
-  readonly #pending = new Set<number>();
+  readonly #pending = new Map<number, RequestMessage>();
   readonly #budget: InFlightBudget;
   #queuedBytes = 0;
   /** When a send last completed (or the queue was last empty), for drain stall detection. */
@@ -90,7 +90,7 @@ export class Connection {
 
   /** Sends an ERROR to every open stream (code E_SHUTDOWN) and closes with 1001. */
   shutdown(): void {
-    for (const id of [...this.#streams.keys(), ...this.#pending]) {
+    for (const id of [...this.#streams.keys(), ...this.#pending.keys()]) {
       this.#sendError(id, "E_SHUTDOWN", "Server is shutting down");
     }
     this.#streams.clear();
@@ -168,17 +168,21 @@ export class Connection {
       );
       return;
     }
-    this.#pending.add(streamId);
+    // The request itself marks the entry: if an ERROR ends this request and the client reuses the
+    // id before our source resolves, the newer request's entry is not ours to answer.
+    this.#pending.set(streamId, request);
     let plan: StreamPlan;
     try {
       plan = await planStream(request, this.#registry, this.#settings);
     } catch (err) {
-      if (!this.#pending.delete(streamId)) return;
+      if (this.#pending.get(streamId) !== request) return;
+      this.#pending.delete(streamId);
       const { code, message } = errorReply(err, this.#settings.log, `source for ${JSON.stringify(request.name)}`);
       this.#sendError(streamId, code, message);
       return;
     }
-    if (!this.#pending.delete(streamId) || this.#closed) return; // cancelled or closed meanwhile
+    if (this.#pending.get(streamId) !== request || this.#closed) return; // cancelled, ended or closed meanwhile
+    this.#pending.delete(streamId);
     this.#send(plan.headerBytes);
     this.#streams.set(streamId, new OutgoingStream(plan, request.creditByteLength));
     this.#pump();

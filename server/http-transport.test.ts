@@ -65,6 +65,16 @@ describe("the HTTP transport", () => {
     expect(decodeMessage(new Uint8Array(await range.arrayBuffer()))).toMatchObject({ code: "E_BAD_REQUEST" });
   });
 
+  it("refuses a checksum name that is not an algorithm (prototype names included) with E_BAD_REQUEST", async () => {
+    for (const checksum of ["toString", "__proto__", "constructor", "md5"]) {
+      const response = await fetch(
+        `${httpUrl}?name=arange&params=${encodeURIComponent('{"length":1}')}&checksum=${checksum}`,
+      );
+      expect(response.status, checksum).toBe(400);
+      expect(decodeMessage(new Uint8Array(await response.arrayBuffer()))).toMatchObject({ code: "E_BAD_REQUEST" });
+    }
+  });
+
   it("sends an element range", async () => {
     const result = await fetchArray(server.url, "arange", {
       transport: "http",

@@ -42,7 +42,7 @@ function parseCount(query: URLSearchParams, key: string): number | undefined {
 
 function parseChecksum(text: string | null): ChecksumAlgorithm {
   if (text === null) return "none";
-  if (!(text in CHECKSUM_ALGORITHMS)) {
+  if (!Object.hasOwn(CHECKSUM_ALGORITHMS, text)) {
     throw new StreamError(
       "E_BAD_REQUEST",
       `Invalid checksum: expected one of ${Object.keys(CHECKSUM_ALGORITHMS).join(", ")}, got ${JSON.stringify(text)}`,

@@ -29,7 +29,7 @@ export interface StreamPlan {
   /** All bytes of the source array (a view of its memory). */
   bytes: Uint8Array;
   chunkByteLength: number;
-  /** CRC-32C of the range, or null when the request asked for none. */
+  /** Checksum of the range (the algorithm in header.checksumAlgorithm), or null for none. */
   checksum: Promise<number> | null;
 }
 

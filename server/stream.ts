@@ -5,7 +5,7 @@
 import { type ChecksumAlgorithm, createChecksum } from "../shared/index.ts";
 import type { StreamPlan } from "./plan.ts";
 
-/** Bytes the CRC-32C is computed over between yields to the event loop. */
+/** Bytes checksummed between yields to the event loop. */
 const CHECKSUM_SLICE_BYTES = 8 * 1024 * 1024;
 
 /** Where a stream stands, for the connection's pump. */

@@ -63,6 +63,7 @@ export type StreamErrorCode =
   | "E_CHECKSUM" // the trailer checksum does not match the bytes received
   | "E_INCOMPLETE" // the trailer arrived before every byte of the range
   | "E_TARGET_MISMATCH" // the caller's `into` array has another dtype or is too small
+  | "E_HTTP_STATUS" // an HTTP response that is not an arraywire stream or error body
   | "E_PROTOCOL" // the peer broke the protocol; `cause` holds the ProtocolError
   | "E_INTERNAL"
   | (string & {});

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import * as checksum from "./checksum.ts";
 import * as errors from "./errors.ts";
 import * as shared from "./index.ts";
 import * as messages from "./messages.ts";
+import * as xxh32 from "./xxh32.ts";
 
 describe("arraywire/protocol public API", () => {
   it("exports exactly these names", () => {
@@ -27,8 +29,10 @@ describe("arraywire/protocol public API", () => {
         "ProtocolError",
         "StreamError",
         "TOO_BIG_CODES",
+        "Xxh32",
         "assertLittleEndianHost",
         "crc32c",
+        "createChecksum",
         "decodeMessage",
         "dtypeFromCode",
         "dtypeOf",
@@ -43,6 +47,7 @@ describe("arraywire/protocol public API", () => {
         "isDtypeSupported",
         "parseJsonObject",
         "typedArrayConstructor",
+        "xxh32",
       ]
     `);
   });
@@ -58,6 +63,9 @@ describe("arraywire/protocol public API", () => {
     expect(shared.decodeMessage).toBe(messages.decodeMessage);
     expect(shared.encodeArrayHeader).toBe(messages.encodeArrayHeader);
     expect(shared.ProtocolError).toBe(errors.ProtocolError);
+    expect(shared.createChecksum).toBe(checksum.createChecksum);
+    expect(shared.Xxh32).toBe(xxh32.Xxh32);
+    expect(shared.xxh32).toBe(xxh32.xxh32);
     expect(shared.decodeMessage(shared.encodeCancel(5))).toEqual({ type: "CANCEL", streamId: 5 });
   });
 });

@@ -15,6 +15,7 @@ import {
   type Message,
   type RequestMessage,
 } from "./messages.ts";
+import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from "./protocol.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers. Offsets and values below are typed out from the layout table in protocol.ts on
@@ -66,6 +67,10 @@ const WIRE_CODE: Readonly<Record<Dtype, number>> = {
   bigint64: 11,
   biguint64: 12,
 };
+
+/** Every checksum algorithm and its wire code, spelled out like the dtypes. */
+const CHECKSUM_CODE: Readonly<Record<ChecksumAlgorithm, number>> = { none: 0, crc32c: 1, xxh32: 2 };
+const CHECKSUMS: readonly ChecksumAlgorithm[] = ["crc32c", "xxh32", "none"];
 
 function catchError(fn: () => unknown): unknown {
   try {
@@ -201,7 +206,7 @@ function request(overrides: Partial<RequestMessage> = {}): RequestMessage {
     resumeByteOffset: 0,
     creditByteLength: 0,
     expectedGeneration: null,
-    checksum: false,
+    checksum: "none",
     ...overrides,
   };
 }
@@ -297,16 +302,17 @@ const DATA_BYTES = Uint8Array.from([
 ]);
 const DATA_MESSAGE: Message = { type: "DATA", streamId: 7, payloadByteLength: 4096, byteOffset: 2 ** 32 + 8 };
 
-/** REQUEST: name "xy", params {"n":1}, every flag set. */
+/** REQUEST: name "xy", params {"n":1}, every flag set, XXH32 wanted. */
 // biome-ignore format: one field per line, as in the layout table
 const REQUEST_BYTES = Uint8Array.from([
   0x41, 0x52, 0x57, 0x52, // magic "ARWR"
   0x01, // version 1
   0x01, // type REQUEST
-  0x07, 0x00, // flags RANGE | GENERATION | CHECKSUM
+  0x03, 0x00, // flags RANGE | GENERATION (bit 2 is unknown since the checksum moved to byte 14)
   0x02, 0x00, 0x00, 0x00, // streamId 2
   0x02, 0x00, // nameByteLength 2
-  0x00, 0x00, // reserved
+  0x02, // checksumAlgorithm xxh32 (2)
+  0x00, // reserved
   0x07, 0x00, 0x00, 0x00, // paramsByteLength 7
   0x00, 0x00, 0x01, 0x00, // chunkByteLength 65536
   0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // elementStart 10
@@ -328,7 +334,7 @@ const REQUEST_MESSAGE: RequestMessage = {
   resumeByteOffset: 24,
   creditByteLength: 1048576,
   expectedGeneration: 9,
-  checksum: true,
+  checksum: "xxh32",
 };
 
 /** CREDIT: 65536 more bytes on stream 2. */
@@ -377,6 +383,27 @@ const END_MESSAGE: Message = {
   checksum: 0xe3069283,
 };
 
+/** END: the 3 bytes "abc" sent, XXH32 0x32D153FF (the value docs/PROTOCOL.md gives). */
+// biome-ignore format: one field per line, as in the layout table
+const END_XXH32_BYTES = Uint8Array.from([
+  0x41, 0x52, 0x57, 0x52, // magic "ARWR"
+  0x01, // version 1
+  0x12, // type END
+  0x02, // checksumAlgorithm xxh32 (2)
+  0x00, // reserved
+  0x05, 0x00, 0x00, 0x00, // streamId 5
+  0x00, 0x00, 0x00, 0x00, // reserved
+  0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // byteLength 3
+  0xff, 0x53, 0xd1, 0x32, 0x00, 0x00, 0x00, 0x00, // checksum 0x32D153FF
+]);
+const END_XXH32_MESSAGE: Message = {
+  type: "END",
+  streamId: 5,
+  byteLength: 3,
+  checksumAlgorithm: "xxh32",
+  checksum: 0x32d153ff,
+};
+
 /** ERROR on the connection (stream 0): code "E_GONE", message "bye". */
 // biome-ignore format: one field per line, as in the layout table
 const ERROR_BYTES = Uint8Array.from([
@@ -400,6 +427,7 @@ const FIXTURES: readonly [label: string, bytes: Uint8Array, message: Message][] 
   ["ARRAY_HEADER", ARRAY_HEADER_BYTES, ARRAY_HEADER_MESSAGE],
   ["DATA", DATA_BYTES, DATA_MESSAGE],
   ["END", END_BYTES, END_MESSAGE],
+  ["END with XXH32", END_XXH32_BYTES, END_XXH32_MESSAGE],
   ["ERROR", ERROR_BYTES, ERROR_MESSAGE],
 ];
 
@@ -415,7 +443,7 @@ const SAMPLES: readonly [label: string, message: Message][] = [
   ["DATA", DATA_MESSAGE],
   ["END", END_MESSAGE],
   ["ERROR", ERROR_MESSAGE],
-  ["ERROR with an empty message", { type: "ERROR", streamId: 4, code: "E_CANCELLED", message: "" }],
+  ["ERROR with an empty message", { type: "ERROR", streamId: 4, code: "E_SHUTDOWN", message: "" }],
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -437,6 +465,24 @@ describe("wire fixtures", () => {
     expect(asHeader.subarray(6)).toEqual(asPut.subarray(6));
   });
 
+  it.each([
+    [0, "none"],
+    [1, "crc32c"],
+    [2, "xxh32"],
+  ] as const)("decodes REQUEST checksumAlgorithm %i as %s, with and without flags", (code, checksum) => {
+    const plain = patched(encodeRequest(request()), (v) => v.setUint8(14, code));
+    expect(decodeMessage(plain)).toEqual(request({ checksum }));
+    const flagged = patched(REQUEST_BYTES, (v) => v.setUint8(14, code));
+    expect(decodeMessage(flagged)).toEqual({ ...REQUEST_MESSAGE, checksum });
+  });
+
+  it.each(CHECKSUMS)("encodes REQUEST checksum %s in byte 14 alone: flags and byte 15 stay clear", (checksum) => {
+    const bytes = encodeRequest(request({ checksum }));
+    expect(bytes[14]).toBe(CHECKSUM_CODE[checksum]);
+    expect(bytes[15]).toBe(0);
+    expect(new DataView(bytes.buffer).getUint16(6, true)).toBe(0);
+  });
+
   it("encodes an ARRAY_HEADER when the type is left out", () => {
     const { type: _, ...withoutType } = ARRAY_HEADER_MESSAGE;
     expect(encodeArrayHeader(withoutType)).toEqual(ARRAY_HEADER_BYTES);
@@ -446,6 +492,11 @@ describe("wire fixtures", () => {
 describe("ARRAY_HEADER and PUT round trips", () => {
   it("covers every dtype that dtype.ts defines", () => {
     expect([...ALL_DTYPES].sort()).toEqual([...DTYPES].sort());
+  });
+
+  it("covers every checksum algorithm that protocol.ts defines, with its wire code", () => {
+    expect(CHECKSUM_ALGORITHMS).toEqual(CHECKSUM_CODE);
+    expect([...CHECKSUMS].sort()).toEqual(Object.keys(CHECKSUM_CODE).sort());
   });
 
   const SHAPES: readonly number[][] = [
@@ -480,7 +531,7 @@ describe("ARRAY_HEADER and PUT round trips", () => {
           [totalByteLength, totalByteLength, totalByteLength], // empty range at the end
         ];
         for (const type of ["ARRAY_HEADER", "PUT"] as const) {
-          for (const [rangeByteStart, rangeByteEnd, firstByteOffset] of ranges) {
+          for (const [i, [rangeByteStart, rangeByteEnd, firstByteOffset]] of ranges.entries()) {
             const message = header({
               type,
               streamId: 5,
@@ -491,7 +542,7 @@ describe("ARRAY_HEADER and PUT round trips", () => {
               rangeByteEnd,
               firstByteOffset,
               generation: 17,
-              checksumAlgorithm: rangeByteStart === 0 ? "crc32c" : "none",
+              checksumAlgorithm: CHECKSUMS[i % CHECKSUMS.length] as ChecksumAlgorithm,
               name: `${dtype}/${shape.length}d`,
               meta: rangeByteStart === 0 ? null : { order: "C", dims: shape },
             });
@@ -500,6 +551,7 @@ describe("ARRAY_HEADER and PUT round trips", () => {
             expect(bytes[5], label).toBe(type === "PUT" ? 0x04 : 0x10);
             expect(bytes[6], label).toBe(WIRE_CODE[dtype]);
             expect(bytes[7], label).toBe(shape.length);
+            expect(bytes[14], label).toBe(CHECKSUM_CODE[message.checksumAlgorithm]);
             const metaByteLength = message.meta === null ? 0 : utf8(JSON.stringify(message.meta)).byteLength;
             expect(bytes.byteLength, label).toBe(
               56 + 8 * shape.length + utf8(message.name).byteLength + metaByteLength,
@@ -510,19 +562,22 @@ describe("ARRAY_HEADER and PUT round trips", () => {
       },
     );
 
-    it("round-trips a REQUEST whose params name this dtype, with a range and a resume offset", () => {
-      const message = request({
-        streamId: 11,
-        name: "arange",
-        params: { length: 24, dtype, shape: [2, 3, 4] },
-        range: { elementStart: 6, elementEnd: 18 },
-        resumeByteOffset: 5 * itemsize,
-        creditByteLength: 12 * itemsize,
-        chunkByteLength: 4 * itemsize,
-        checksum: true,
-      });
-      expect(decodeMessage(encodeRequest(message))).toEqual(message);
-    });
+    it.each(CHECKSUMS)(
+      "round-trips a REQUEST whose params name this dtype, with a range, a resume offset and checksum %s",
+      (checksum) => {
+        const message = request({
+          streamId: 11,
+          name: "arange",
+          params: { length: 24, dtype, shape: [2, 3, 4] },
+          range: { elementStart: 6, elementEnd: 18 },
+          resumeByteOffset: 5 * itemsize,
+          creditByteLength: 12 * itemsize,
+          chunkByteLength: 4 * itemsize,
+          checksum,
+        });
+        expect(decodeMessage(encodeRequest(message))).toEqual(message);
+      },
+    );
   });
 
   it("round-trips a 1024-byte name, a multi-byte UTF-8 name and a byte order mark", () => {
@@ -584,7 +639,13 @@ describe("round trips of the other message types", () => {
     ["a range and a resume offset", request({ range: { elementStart: 100, elementEnd: 200 }, resumeByteOffset: 8 })],
     ["expected generation 0", request({ expectedGeneration: 0 })],
     ["expected generation 2^32 - 1", request({ expectedGeneration: 0xffffffff })],
-    ["a checksum", request({ checksum: true })],
+    ["no checksum", request({ checksum: "none" })],
+    ["a CRC-32C checksum", request({ checksum: "crc32c" })],
+    ["an XXH32 checksum", request({ checksum: "xxh32" })],
+    [
+      "every flag and an XXH32 checksum",
+      request({ range: { elementStart: 1, elementEnd: 2 }, expectedGeneration: 3, checksum: "xxh32" }),
+    ],
     ["credit flow", request({ creditByteLength: 1 << 20, chunkByteLength: 1 << 16 })],
     ["the largest chunk size", request({ chunkByteLength: 0xffffffff })],
     ["params", request({ params: { length: 10, nested: { list: [1, "2", null, false] } } })],
@@ -613,15 +674,29 @@ describe("round trips of the other message types", () => {
     }
   });
 
-  it("rejects an END whose CRC-32C does not fit in 32 bits, or a checksum without an algorithm", () => {
-    const wide = encodeEnd({ streamId: 1, byteLength: 8, checksumAlgorithm: "crc32c", checksum: 2 ** 32 });
-    expect(() => decodeMessage(wide)).toThrow(
-      new ProtocolError("E_RESERVED", "Invalid END checksum: expected at most 0xffffffff for crc32c, got 0x100000000"),
-    );
-    const none = encodeEnd({ streamId: 1, byteLength: 8, checksumAlgorithm: "none", checksum: 5 });
-    expect(() => decodeMessage(none)).toThrow(
-      new ProtocolError("E_RESERVED", "Invalid END checksum: expected at most 0x0 for none, got 0x5"),
-    );
+  it.each(["crc32c", "xxh32"] as const)("rejects an END whose %s checksum does not fit in 32 bits", (algorithm) => {
+    for (const [checksum, hex] of [
+      [2 ** 32, "0x100000000"],
+      [MAX_SAFE, "0x1fffffffffffff"],
+    ] as const) {
+      const wide = encodeEnd({ streamId: 1, byteLength: 8, checksumAlgorithm: algorithm, checksum });
+      expectDecodeError(
+        wide,
+        "E_RESERVED",
+        `Invalid END checksum: expected at most 0xffffffff for ${algorithm}, got ${hex}`,
+      );
+    }
+  });
+
+  it("rejects an END that carries a checksum without an algorithm", () => {
+    for (const [checksum, hex] of [
+      [1, "0x1"],
+      [5, "0x5"],
+      [0xffffffff, "0xffffffff"],
+    ] as const) {
+      const none = encodeEnd({ streamId: 1, byteLength: 8, checksumAlgorithm: "none", checksum });
+      expectDecodeError(none, "E_RESERVED", `Invalid END checksum: expected at most 0x0 for none, got ${hex}`);
+    }
   });
 
   it.each([1, 65536, 2 ** 32, MAX_SAFE])("round-trips a CREDIT granting %d bytes", (grantByteLength) => {
@@ -647,6 +722,9 @@ describe("round trips of the other message types", () => {
     ["no checksum", { byteLength: 0, checksumAlgorithm: "none", checksum: 0 }],
     ["a CRC-32C of all ones", { byteLength: 4096, checksumAlgorithm: "crc32c", checksum: 0xffffffff }],
     ["a CRC-32C of 0", { byteLength: 1, checksumAlgorithm: "crc32c", checksum: 0 }],
+    ["an XXH32 of all ones", { byteLength: 4096, checksumAlgorithm: "xxh32", checksum: 0xffffffff }],
+    ["an XXH32 of 0", { byteLength: 1, checksumAlgorithm: "xxh32", checksum: 0 }],
+    ["the XXH32 of no bytes", { byteLength: 0, checksumAlgorithm: "xxh32", checksum: 0x02cc5d05 }],
   ] as const)("round-trips an END with %s", (_, fields) => {
     const message: Message = { type: "END", streamId: 8, ...fields };
     expect(decodeMessage(encodeEnd(message))).toEqual(message);
@@ -1109,7 +1187,7 @@ describe("E_BAD_RANGE", () => {
   });
 
   it("rejects a REQUEST with an element range but no range flag", () => {
-    const bytes = patched(REQUEST_BYTES, (v) => v.setUint16(6, 0x06, true));
+    const bytes = patched(REQUEST_BYTES, (v) => v.setUint16(6, 0x02, true)); // GENERATION only
     expectDecodeError(bytes, "E_BAD_RANGE", "Invalid element range: got [10, 20) with range flag clear");
   });
 
@@ -1156,7 +1234,7 @@ describe("E_RESERVED", () => {
       "REQUEST",
       "REQUEST reserved",
       [
-        [14, 2],
+        [15, 1],
         [60, 4],
       ],
       REQUEST_BYTES,
@@ -1211,28 +1289,70 @@ describe("E_RESERVED", () => {
   );
 
   it.each([
+    [0x0004, "0x4"], // the former REQUEST_FLAG_CHECKSUM: the algorithm is byte 14 now
     [0x0008, "0x8"],
     [0x0100, "0x100"],
     [0x8000, "0x8000"],
-    [0xfff8, "0xfff8"],
+    [0xfffc, "0xfffc"], // every unknown bit
   ])("rejects REQUEST flags with unknown bit(s) %i", (bits, hex) => {
-    const bytes = patched(REQUEST_BYTES, (v) => v.setUint16(6, 0x07 | bits, true));
+    const bytes = patched(REQUEST_BYTES, (v) => v.setUint16(6, 0x03 | bits, true));
     expectDecodeError(bytes, "E_RESERVED", `Invalid REQUEST flags: unknown bits ${hex}`);
   });
 
+  it("rejects the old way of asking for a CRC-32C (flag bit 2, algorithm byte 0)", () => {
+    // A client of the earlier layout: flags RANGE | GENERATION | CHECKSUM, bytes 14..15 zero.
+    const bytes = patched(REQUEST_BYTES, (v) => {
+      v.setUint16(6, 0x07, true);
+      v.setUint8(14, 0);
+    });
+    expectDecodeError(bytes, "E_RESERVED", "Invalid REQUEST flags: unknown bits 0x4");
+  });
+
   it("rejects an expectedGeneration sent without its flag", () => {
-    const bytes = patched(REQUEST_BYTES, (v) => v.setUint16(6, 0x05, true));
+    const bytes = patched(REQUEST_BYTES, (v) => v.setUint16(6, 0x01, true));
     expectDecodeError(bytes, "E_RESERVED", "Invalid expectedGeneration without its flag: reserved, expected 0, got 9");
   });
 
-  it.each([2, 255])("rejects an ARRAY_HEADER checksumAlgorithm of %i", (algorithm) => {
-    const bytes = patched(ARRAY_HEADER_BYTES, (v) => v.setUint8(14, algorithm));
-    expectDecodeError(bytes, "E_RESERVED", `Invalid checksumAlgorithm: expected 0 or 1, got ${algorithm}`);
+  it.each([3, 4, 0x80, 255])("rejects a REQUEST checksumAlgorithm of %i", (algorithm) => {
+    const bytes = patched(REQUEST_BYTES, (v) => v.setUint8(14, algorithm));
+    expectDecodeError(bytes, "E_RESERVED", `Invalid checksumAlgorithm: expected 0..2, got ${algorithm}`);
   });
 
-  it.each([2, 255])("rejects an END checksumAlgorithm of %i", (algorithm) => {
+  it("checks a REQUEST's flags, then its reserved byte 15, then the algorithm, then reserved bytes 60..63", () => {
+    const bad = (flags: boolean, reserved8: boolean, algorithm: boolean, reserved32: boolean) =>
+      patched(REQUEST_BYTES, (v) => {
+        if (flags) v.setUint16(6, 0x03 | 0x10, true);
+        if (reserved8) v.setUint8(15, 7);
+        if (algorithm) v.setUint8(14, 9);
+        if (reserved32) v.setUint32(60, 1, true);
+      });
+    expectDecodeError(bad(true, true, true, true), "E_RESERVED", "Invalid REQUEST flags: unknown bits 0x10");
+    expectDecodeError(
+      bad(false, true, true, true),
+      "E_RESERVED",
+      "Invalid REQUEST reserved: reserved, expected 0, got 7",
+    );
+    expectDecodeError(bad(false, false, true, true), "E_RESERVED", "Invalid checksumAlgorithm: expected 0..2, got 9");
+    expectDecodeError(
+      bad(false, false, false, true),
+      "E_RESERVED",
+      "Invalid REQUEST reserved: reserved, expected 0, got 1",
+    );
+  });
+
+  it.each([3, 255])("rejects an ARRAY_HEADER checksumAlgorithm of %i", (algorithm) => {
+    const bytes = patched(ARRAY_HEADER_BYTES, (v) => v.setUint8(14, algorithm));
+    expectDecodeError(bytes, "E_RESERVED", `Invalid checksumAlgorithm: expected 0..2, got ${algorithm}`);
+  });
+
+  it.each([3, 255])("rejects a PUT checksumAlgorithm of %i", (algorithm) => {
+    const bytes = patched(PUT_BYTES, (v) => v.setUint8(14, algorithm));
+    expectDecodeError(bytes, "E_RESERVED", `Invalid checksumAlgorithm: expected 0..2, got ${algorithm}`);
+  });
+
+  it.each([3, 255])("rejects an END checksumAlgorithm of %i", (algorithm) => {
     const bytes = patched(END_BYTES, (v) => v.setUint8(6, algorithm));
-    expectDecodeError(bytes, "E_RESERVED", `Invalid checksumAlgorithm: expected 0 or 1, got ${algorithm}`);
+    expectDecodeError(bytes, "E_RESERVED", `Invalid checksumAlgorithm: expected 0..2, got ${algorithm}`);
   });
 });
 
@@ -1627,6 +1747,23 @@ describe("encoders reject caller bugs", () => {
       () => encodeData(1, byteOffset, 1),
       RangeError,
       `Invalid byteOffset: expected a non-negative safe integer, got ${shown}`,
+    );
+  });
+
+  it.each([
+    ["a name no one defined", "md5", '"md5"'],
+    ["the former boolean true", true, "true"],
+    ["the former boolean false", false, "false"],
+    ["missing", undefined, "undefined"],
+  ] as const)("rejects a checksum algorithm that is %s in a REQUEST, an ARRAY_HEADER and an END", (_, value, shown) => {
+    const message = `Invalid checksumAlgorithm: expected one of none, crc32c, xxh32, got ${shown}`;
+    const algorithm = value as unknown as ChecksumAlgorithm;
+    expectCallerError(() => encodeRequest(request({ checksum: algorithm })), TypeError, message);
+    expectCallerError(() => encodeArrayHeader(header({ checksumAlgorithm: algorithm })), TypeError, message);
+    expectCallerError(
+      () => encodeEnd({ streamId: 1, byteLength: 0, checksumAlgorithm: algorithm, checksum: 0 }),
+      TypeError,
+      message,
     );
   });
 

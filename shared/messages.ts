@@ -265,7 +265,7 @@ export function encodeArrayHeader(m: Omit<ArrayHeaderMessage, "type"> & { type?:
   const meta = encodeJson(m.meta);
   if (m.shape.length > MAX_NDIM)
     throw new RangeError(`Invalid shape: expected at most ${MAX_NDIM} dims, got ${m.shape.length}`);
-  if (DTYPE_CODES[m.dtype] === undefined)
+  if (!Object.hasOwn(DTYPE_CODES, m.dtype))
     throw new TypeError(`Invalid dtype: expected a Dtype, got ${JSON.stringify(m.dtype)}`);
   const shapeEnd = OFFSET_SHAPE + m.shape.length * SHAPE_DIM_BYTE_LENGTH;
   const { bytes, view } = allocate(
@@ -371,7 +371,7 @@ function readAlgorithm(code: number): ChecksumAlgorithm {
  * @throws {TypeError} for a name not in CHECKSUM_ALGORITHMS (a caller bug).
  */
 function algorithmCode(algorithm: ChecksumAlgorithm): number {
-  const code = CHECKSUM_ALGORITHMS[algorithm];
+  const code = Object.hasOwn(CHECKSUM_ALGORITHMS, algorithm) ? CHECKSUM_ALGORITHMS[algorithm] : undefined;
   if (code === undefined) {
     throw new TypeError(
       `Invalid checksumAlgorithm: expected one of ${[...ALGORITHM_BY_CODE.values()].join(", ")}, got ${JSON.stringify(algorithm)}`,

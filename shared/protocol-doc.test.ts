@@ -1,7 +1,9 @@
 /**
  * Keeps docs/PROTOCOL.md honest: the worked hex example must be exactly what the encoders produce
- * (and decode back to the documented values), and the layout, dtype, message type, flag and
- * constants tables must agree with protocol.ts. A doc that drifts from the code fails here.
+ * (and decode back to the documented values), and the layout, dtype, message type, flag,
+ * checksum algorithm, HTTP query and constants tables must agree with protocol.ts, the check
+ * values with the checksum code, and the error codes with errors.ts. A doc that drifts from the
+ * code fails here.
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -22,6 +24,7 @@ import {
   type RequestMessage,
 } from "./messages.ts";
 import * as protocol from "./protocol.ts";
+import { xxh32 } from "./xxh32.ts";
 
 const DOC_PATH = new URL("../docs/PROTOCOL.md", import.meta.url);
 const doc = readFileSync(DOC_PATH, "utf8");
@@ -111,8 +114,12 @@ function allTableRows(markdown: string): string[][] {
 const MiB = 1024 * 1024;
 const VALUES = new Float64Array([0, 1, 2, 3]);
 const ARRAY_BYTES = new Uint8Array(VALUES.buffer);
-/** CRC-32C of the four float64 values, as the document states it. */
+/** XXH32 of the four float64 values, as the document states it (the example's END carries it). */
+const DOCUMENTED_XXH32 = 0x4094d828;
+/** CRC-32C of the same values, which the document states for a client that asks for CRC-32C. */
 const DOCUMENTED_CRC = 0xbf60274e;
+/** CRC-32C of bytes [80, 160) of arange(1000) as float64, the range of the resume example. */
+const DOCUMENTED_RESUME_CRC = 0x2b5211b4;
 
 const REQUEST: RequestMessage = {
   type: "REQUEST",
@@ -124,7 +131,7 @@ const REQUEST: RequestMessage = {
   resumeByteOffset: 0,
   creditByteLength: 16 * MiB,
   expectedGeneration: null,
-  checksum: true,
+  checksum: "xxh32",
 };
 
 const ARRAY_HEADER: ArrayHeaderMessage = {
@@ -137,7 +144,7 @@ const ARRAY_HEADER: ArrayHeaderMessage = {
   rangeByteEnd: 32,
   firstByteOffset: 0,
   generation: 1,
-  checksumAlgorithm: "crc32c",
+  checksumAlgorithm: "xxh32",
   name: "arange",
   // What server/sources.ts arange() puts in the header for start 0, step 1.
   meta: { source: "arange", start: 0, step: 1 },
@@ -153,7 +160,7 @@ const REQUEST_RESUME: RequestMessage = {
   resumeByteOffset: 16,
   creditByteLength: 0,
   expectedGeneration: 1,
-  checksum: true,
+  checksum: "crc32c",
 };
 
 const ERROR_TEXT = 'Unknown array: "nope" is not published';
@@ -173,8 +180,8 @@ const EXPECTED: Record<string, { bytes: Uint8Array; decoded: Message | null }> =
   },
   PAYLOAD_2: { bytes: ARRAY_BYTES.subarray(16, 32), decoded: null },
   END: {
-    bytes: encodeEnd({ streamId: 1, byteLength: 32, checksumAlgorithm: "crc32c", checksum: crc32c(ARRAY_BYTES) }),
-    decoded: { type: "END", streamId: 1, byteLength: 32, checksumAlgorithm: "crc32c", checksum: DOCUMENTED_CRC },
+    bytes: encodeEnd({ streamId: 1, byteLength: 32, checksumAlgorithm: "xxh32", checksum: xxh32(ARRAY_BYTES) }),
+    decoded: { type: "END", streamId: 1, byteLength: 32, checksumAlgorithm: "xxh32", checksum: DOCUMENTED_XXH32 },
   },
   CREDIT: {
     bytes: encodeCredit(1, 4 * MiB),
@@ -226,13 +233,38 @@ describe("docs/PROTOCOL.md worked example", () => {
     expect([...new Float64Array(payloads.buffer)]).toEqual([0, 1, 2, 3]);
   });
 
-  it("ends with the CRC-32C of the payloads, which the text states", () => {
+  it("ends with the XXH32 of the payloads, which the text states", () => {
+    const payloads = new Uint8Array([
+      ...bytesOf(blocks.get("PAYLOAD_1") ?? []),
+      ...bytesOf(blocks.get("PAYLOAD_2") ?? []),
+    ]);
+    expect(xxh32(payloads)).toBe(DOCUMENTED_XXH32);
+    expect(doc).toContain(`0x${DOCUMENTED_XXH32.toString(16).toUpperCase()}`);
+  });
+
+  it("states the CRC-32C the same payloads would carry, with its END bytes", () => {
     const payloads = new Uint8Array([
       ...bytesOf(blocks.get("PAYLOAD_1") ?? []),
       ...bytesOf(blocks.get("PAYLOAD_2") ?? []),
     ]);
     expect(crc32c(payloads)).toBe(DOCUMENTED_CRC);
     expect(doc).toContain(`0x${DOCUMENTED_CRC.toString(16).toUpperCase()}`);
+    const end = encodeEnd({ streamId: 1, byteLength: 32, checksumAlgorithm: "crc32c", checksum: DOCUMENTED_CRC });
+    expect(doc).toContain(`\`${toHex(end.subarray(24))}\``);
+  });
+
+  it("states the CRC-32C that ends the resume example, over the whole range [80, 160)", () => {
+    const arange1000 = new Uint8Array(Float64Array.from({ length: 1000 }, (_, i) => i).buffer);
+    expect(REQUEST_RESUME.range).toEqual({ elementStart: 10, elementEnd: 20 });
+    expect(crc32c(arange1000.subarray(10 * 8, 20 * 8))).toBe(DOCUMENTED_RESUME_CRC);
+    expect(doc).toContain(`0x${DOCUMENTED_RESUME_CRC.toString(16).toUpperCase()}`);
+  });
+
+  it("uses the default checksum, XXH32, in the main exchange and CRC-32C in the resume request", () => {
+    expect(decodeMessage(bytesOf(blocks.get("REQUEST") ?? []))).toMatchObject({ checksum: "xxh32" });
+    expect(decodeMessage(bytesOf(blocks.get("ARRAY_HEADER") ?? []))).toMatchObject({ checksumAlgorithm: "xxh32" });
+    expect(decodeMessage(bytesOf(blocks.get("END") ?? []))).toMatchObject({ checksumAlgorithm: "xxh32" });
+    expect(decodeMessage(bytesOf(blocks.get("REQUEST_RESUME") ?? []))).toMatchObject({ checksum: "crc32c" });
   });
 
   it("announces payloads whose lengths and offsets tile the range from firstByteOffset", () => {
@@ -263,6 +295,7 @@ describe("docs/PROTOCOL.md tables", () => {
     REQUEST: {
       flags: protocol.OFFSET_REQUEST_FLAGS,
       nameByteLength: protocol.OFFSET_REQUEST_NAME_BYTES,
+      checksumAlgorithm: protocol.OFFSET_REQUEST_CHECKSUM_ALGORITHM,
       paramsByteLength: protocol.OFFSET_REQUEST_PARAMS_BYTES,
       chunkByteLength: protocol.OFFSET_REQUEST_CHUNK_BYTES,
       elementStart: protocol.OFFSET_REQUEST_ELEMENT_START,
@@ -349,12 +382,17 @@ describe("docs/PROTOCOL.md tables", () => {
     }
   });
 
-  it("lists every REQUEST flag with its bit", () => {
-    const flags = {
+  it("lists every REQUEST flag with its bit, no other flag, and the rest as reserved", () => {
+    const flags: Record<string, number> = {
       REQUEST_FLAG_RANGE: protocol.REQUEST_FLAG_RANGE,
       REQUEST_FLAG_GENERATION: protocol.REQUEST_FLAG_GENERATION,
-      REQUEST_FLAG_CHECKSUM: protocol.REQUEST_FLAG_CHECKSUM,
     };
+    // Every REQUEST_FLAG_* that protocol.ts exports is in `flags` (a new one must be documented).
+    expect(
+      Object.keys(protocol)
+        .filter((k) => k.startsWith("REQUEST_FLAG_"))
+        .sort(),
+    ).toEqual(Object.keys(flags).sort());
     for (const [name, value] of Object.entries(flags)) {
       const bit = String(Math.log2(value));
       const hex = `0x${value.toString(16).padStart(4, "0")}`;
@@ -363,7 +401,50 @@ describe("docs/PROTOCOL.md tables", () => {
         name,
       ).toHaveLength(1);
     }
-    expect(protocol.REQUEST_FLAGS_KNOWN).toBe(0b111);
+    expect(protocol.REQUEST_FLAGS_KNOWN).toBe(0b11);
+    const flagRows = tableAfter(doc, "Flags (u16 at offset 6):");
+    expect(flagRows.map((r) => r[2])).toEqual([...Object.keys(flags), "reserved"]);
+    expect(flagRows.at(-1)?.[0]).toBe(`${Object.keys(flags).length}..15`);
+  });
+
+  it("lists every checksum algorithm with its code, and no others", () => {
+    const table = tableAfter(doc, "<!-- checksum algorithms -->");
+    expect(table.map((r) => [Number(r[0]), r[1]])).toEqual(
+      Object.entries(protocol.CHECKSUM_ALGORITHMS).map(([n, c]) => [c, n]),
+    );
+    const maxCode = Math.max(...Object.values(protocol.CHECKSUM_ALGORITHMS));
+    expect(doc).toContain(`Codes ${maxCode + 1}..255 are unknown`);
+    // The layout tables describe the algorithm byte with the same codes.
+    const spelled = Object.entries(protocol.CHECKSUM_ALGORITHMS)
+      .map(([name, code]) => `${code} = ${name}`)
+      .join(", ");
+    expect(rows.filter((r) => r[3] === "checksumAlgorithm" && r[4]?.includes(spelled))).toHaveLength(3);
+  });
+
+  it("gives the XXH32 and CRC-32C check values the implementations compute", () => {
+    const ascii = (text: string) => new TextEncoder().encode(text);
+    for (const [text, value] of [
+      ["", 0x02cc5d05],
+      ["abc", 0x32d153ff],
+      ["123456789", 0x937bad67],
+    ] as const) {
+      expect(xxh32(ascii(text)), JSON.stringify(text)).toBe(value);
+      expect(doc, JSON.stringify(text)).toContain(`0x${value.toString(16).toUpperCase().padStart(8, "0")}`);
+    }
+    // The Python definition's constants are XXH32's five primes.
+    for (const prime of ["0x9E3779B1", "0x85EBCA77", "0xC2B2AE3D", "0x27D4EB2F", "0x165667B1"]) {
+      expect(doc).toContain(prime);
+    }
+  });
+
+  it("lists the HTTP checksum values protocol.ts defines", () => {
+    const query = new Map(tableAfter(doc, "<!-- http query -->").map((r) => [r[0], r[2]]));
+    // Listed from the newest code down: `xxh32`, `crc32c` or `none`.
+    const names = Object.keys(protocol.CHECKSUM_ALGORITHMS)
+      .map((n) => `\`${n}\``)
+      .reverse();
+    expect(query.get("`checksum`")).toBe(`${names.slice(0, -1).join(", ")} or ${names.at(-1)}; absent = \`none\``);
+    expect(doc).toContain(`Content-Type: ${protocol.HTTP_CONTENT_TYPE}`);
   });
 
   it("lists every dtype with its code and itemsize, and no others", () => {
@@ -375,7 +456,7 @@ describe("docs/PROTOCOL.md tables", () => {
 
   it("states the constants protocol.ts and json.ts define", () => {
     const rows = new Map(tableAfter(doc, "<!-- constants -->").map(([name, value]) => [name, value]));
-    const values: Record<string, number> = {
+    const values: Record<string, number | string> = {
       MAGIC: protocol.MAGIC,
       PROTOCOL_VERSION: protocol.PROTOCOL_VERSION,
       PREFIX_BYTE_LENGTH: protocol.PREFIX_BYTE_LENGTH,
@@ -395,11 +476,22 @@ describe("docs/PROTOCOL.md tables", () => {
       DEFAULT_MAX_CONTROL_BYTES: protocol.DEFAULT_MAX_CONTROL_BYTES,
       DEFAULT_MAX_CHUNK_BYTES: protocol.DEFAULT_MAX_CHUNK_BYTES,
       DEFAULT_MAX_TOTAL_BYTES: protocol.DEFAULT_MAX_TOTAL_BYTES,
+      HTTP_CONTENT_TYPE: protocol.HTTP_CONTENT_TYPE,
     };
     expect([...rows.keys()].sort()).toEqual(Object.keys(values).sort());
     for (const [name, value] of Object.entries(values)) {
-      expect(Number(rows.get(name)), name).toBe(value);
+      const cell = rows.get(name);
+      expect(typeof value === "number" ? Number(cell) : cell, name).toBe(value);
     }
+  });
+
+  it("names every error code errors.ts declares, and no code it does not", () => {
+    const source = readFileSync(new URL("./errors.ts", import.meta.url), "utf8");
+    const declared = new Set([...source.matchAll(/\| "(E_[A-Z0-9_]+)"/g)].map((m) => m[1] as string));
+    expect(declared.size).toBeGreaterThan(20);
+    for (const code of declared) expect(doc, code).toContain(`\`${code}\``);
+    const documented = new Set([...doc.matchAll(/\bE_[A-Z0-9_]+\b/g)].map((m) => m[0]));
+    expect([...documented].filter((code) => !declared.has(code))).toEqual([]);
   });
 
   it("gives the CRC-32C check value the implementation computes", () => {

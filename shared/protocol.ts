@@ -63,7 +63,7 @@
  * |  7 | 1 | u8  | reserved, 0                                            |
  * | 12 | 4 | u32 | reserved, 0                                            |
  * | 16 | 8 | u64 | byteLength sent by this stream                         |
- * | 24 | 8 | u64 | checksum of bytes [rangeByteStart, rangeByteEnd); CRC-32C in the low 32 bits, 0 for none |
+ * | 24 | 8 | u64 | checksum of bytes [rangeByteStart, rangeByteEnd): the 32-bit XXH32 or CRC-32C in the low half, 0 for none |
  *
  * ERROR 0x13 (either direction), 16 bytes + code + message:
  * |  6 | 1 | u8  | codeByteLength (1..MAX_ERROR_CODE_BYTES), ASCII         |
