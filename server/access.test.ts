@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { fetchArray } from "../client/index.ts";
-import { encodeRequest } from "../shared/index.ts";
+import { decodeMessage, encodeRequest } from "../shared/index.ts";
 import { ArrayServer, type ArrayServerOptions, arange, isOriginAllowed, readToken } from "./index.ts";
 import { RawClient } from "./test-helpers.ts";
 
@@ -196,6 +196,60 @@ describe("access control and limits", () => {
     expect(performance.now() - opened).toBeLessThan(2 * 100 + 100);
     expect(lively.readyState).toBe(WebSocket.OPEN);
     lively.close();
+  });
+
+  it("keeps serving healthy clients while stalled ones fill the in-flight budget", async () => {
+    const s = await start({ maxBytesInFlight: 2 * 1024 * 1024, stallTimeoutMs: 20_000 });
+    const stalled: RawClient[] = [];
+    for (let i = 0; i < 4; i++) {
+      const raw = await RawClient.connect(s.url);
+      raw.ws.pause(); // stops reading: its queue never drains
+      raw.send(request(1, 5_000_000));
+      stalled.push(raw);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s.stats().queuedByteLength).toBeGreaterThanOrEqual(2 * 1024 * 1024);
+    const t0 = performance.now();
+    const result = await fetchArray(s.url, "arange", {
+      params: { length: 2_000_000 },
+      transport: "ws",
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect((result.array as Float64Array)[1_999_999]).toBe(1_999_999);
+    expect(performance.now() - t0).toBeLessThan(5000); // not the 20 s stall timeout
+    for (const raw of stalled) raw.ws.terminate();
+  });
+
+  it("cuts an HTTP stream whose reader stops reading after stallTimeoutMs", async () => {
+    const s = await start({ stallTimeoutMs: 300 });
+    const { get } = await import("node:http");
+    const url = `${s.url.replace("ws:", "http:")}?name=arange&params=${encodeURIComponent('{"length":50000000}')}`;
+    const request = get(url, (res) => {
+      res.pause(); // never reads the body
+      res.on("error", () => {});
+    });
+    request.on("error", () => {});
+    await new Promise((r) => setTimeout(r, 200));
+    expect(s.stats().httpStreamCount).toBe(1);
+    for (let i = 0; i < 50 && s.stats().httpStreamCount > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(s.stats().httpStreamCount).toBe(0);
+    request.destroy();
+    expect(logs.some((l) => l.includes("did not drain for 300 ms"))).toBe(true);
+  });
+
+  it("counts HTTP streams against maxConnectionsPerIp (429 E_TOO_MANY_STREAMS)", async () => {
+    const s = await start({ maxConnectionsPerIp: 1 });
+    const raw = await RawClient.connect(s.url);
+    const response = await fetch(
+      `${s.url.replace("ws:", "http:")}?name=arange&params=${encodeURIComponent('{"length":1}')}`,
+    );
+    expect(response.status).toBe(429);
+    expect(decodeMessage(new Uint8Array(await response.arrayBuffer()))).toMatchObject({ code: "E_TOO_MANY_STREAMS" });
+    raw.close();
+    await raw.closed;
+    await new Promise((r) => setTimeout(r, 20));
+    const ok = await fetchArray(s.url, "arange", { params: { length: 2 }, transport: "http" });
+    expect(Array.from(ok.array as Float64Array)).toEqual([0, 1]);
   });
 
   it("checks origins exactly with isOriginAllowed", () => {

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import { assertLittleEndianHost, type TypedArray } from "../shared/index.ts";
+import { assertLittleEndianHost, encodeError, HTTP_CONTENT_TYPE, type TypedArray } from "../shared/index.ts";
 import { checkAccess } from "./access.ts";
 import { InFlightBudget } from "./budget.ts";
 import { Connection } from "./connection.ts";
@@ -121,7 +121,13 @@ export class ArrayServer {
       queuedByteLength += connection.queuedByteLength;
       maxQueuedByteLength = Math.max(maxQueuedByteLength, connection.queuedByteLength);
     }
-    return { connectionCount: this.#connections.size, streamCount, queuedByteLength, maxQueuedByteLength };
+    return {
+      connectionCount: this.#connections.size,
+      streamCount,
+      httpStreamCount: this.#responses.size,
+      queuedByteLength,
+      maxQueuedByteLength,
+    };
   }
 
   /**
@@ -207,9 +213,24 @@ export class ArrayServer {
         res.writeHead(refusal.status, { "content-type": "text/plain" }).end(`${refusal.reason}\n`);
         return;
       }
+      // HTTP streams count against the same per-address cap as WebSocket connections.
+      const ip = req.socket.remoteAddress ?? "unknown";
+      if (!this.#enter(ip)) {
+        const body = encodeError(
+          1,
+          "E_TOO_MANY_STREAMS",
+          `Too many connections from this address (max ${this.#settings.maxConnectionsPerIp})`,
+        );
+        res.writeHead(429, { "content-type": HTTP_CONTENT_TYPE, "content-length": body.byteLength }).end(body);
+        this.#leave(ip);
+        return;
+      }
       this.#responses.add(res);
-      res.once("close", () => this.#responses.delete(res));
-      return serveHttp(req, res, this.#registry, this.#settings, this.#settings.log);
+      res.once("close", () => {
+        this.#responses.delete(res);
+        this.#leave(ip);
+      });
+      return serveHttp(req, res, this.#registry, this.#settings, this.#settings.log, this.#settings.stallTimeoutMs);
     });
     return true;
   }
@@ -245,17 +266,27 @@ export class ArrayServer {
     });
   };
 
-  #onConnection(ws: WebSocket, req: IncomingMessage): void {
-    const ip = req.socket.remoteAddress ?? "unknown";
+  /** Counts one more connection or HTTP stream from `ip`; false when that is over the cap (count it back with #leave). */
+  #enter(ip: string): boolean {
     const count = (this.#perIp.get(ip) ?? 0) + 1;
     this.#perIp.set(ip, count);
+    return count <= this.#settings.maxConnectionsPerIp;
+  }
+
+  #leave(ip: string): void {
+    const left = (this.#perIp.get(ip) ?? 1) - 1;
+    if (left === 0) this.#perIp.delete(ip);
+    else this.#perIp.set(ip, left);
+  }
+
+  #onConnection(ws: WebSocket, req: IncomingMessage): void {
+    const ip = req.socket.remoteAddress ?? "unknown";
+    const allowed = this.#enter(ip);
     ws.on("close", () => {
-      const left = (this.#perIp.get(ip) ?? 1) - 1;
-      if (left === 0) this.#perIp.delete(ip);
-      else this.#perIp.set(ip, left);
+      this.#leave(ip);
       this.#connections.delete(ws);
     });
-    if (count > this.#settings.maxConnectionsPerIp) {
+    if (!allowed) {
       ws.on("error", () => {});
       ws.close(1013, `too many connections from this address (max ${this.#settings.maxConnectionsPerIp})`);
       return;

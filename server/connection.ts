@@ -192,7 +192,10 @@ export class Connection {
   readonly #pump = (): void => {
     const max = this.#settings.maxQueuedBytes;
     while (!this.#closed && this.#queuedBytes < max) {
-      if (!this.#budget.available) {
+      // Over the shared budget a connection waits, unless its own queue is empty: stalled
+      // connections that fill the budget must not starve the healthy ones, which drain. So the
+      // total stays under maxBytesInFlight plus one chunk per connection.
+      if (!this.#budget.available && this.#queuedBytes > 0) {
         this.#budget.wait(this.#pump);
         return;
       }

@@ -91,9 +91,18 @@ export function requestFromQuery(query: URLSearchParams): RequestMessage {
   };
 }
 
-function drainOrClose(res: ServerResponse): Promise<void> {
+/** Waits for `drain` (or the end of the response); a reader that stalls longer than `timeoutMs` (0: never) is cut. */
+function drainOrClose(res: ServerResponse, timeoutMs: number, log: (message: string) => void): Promise<void> {
   return new Promise((resolve) => {
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            log(`cutting an HTTP stream whose reader did not drain for ${timeoutMs} ms`);
+            res.destroy();
+          }, timeoutMs)
+        : undefined;
     const done = () => {
+      clearTimeout(timer);
       res.off("drain", done);
       res.off("close", done);
       resolve();
@@ -123,6 +132,7 @@ export async function serveHttp(
   registry: Registry,
   limits: ChunkLimits,
   log: (message: string) => void,
+  stallTimeoutMs = 0,
 ): Promise<void> {
   if (req.method !== "GET" && req.method !== "HEAD") {
     res.writeHead(405, { allow: "GET, HEAD" }).end();
@@ -156,7 +166,7 @@ export async function serveHttp(
   res.write(headerBytes);
   for (let offset = header.firstByteOffset; offset < header.rangeByteEnd && !gone; ) {
     const end = Math.min(offset + chunkByteLength, header.rangeByteEnd);
-    if (!res.write(bytes.subarray(offset, end)) && !gone) await drainOrClose(res);
+    if (!res.write(bytes.subarray(offset, end)) && !gone) await drainOrClose(res, stallTimeoutMs, log);
     offset = end;
   }
   if (gone) return;

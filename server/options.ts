@@ -32,7 +32,10 @@ export interface ArrayServerOptions {
    * Defaults to accepting everyone.
    */
   authenticate?: (req: IncomingMessage) => boolean | Promise<boolean>;
-  /** WebSocket connections open at once from one IP address; more are closed with 1013. Defaults to 32. */
+  /**
+   * WebSocket connections plus HTTP streams open at once from one IP address; more WebSockets are
+   * closed with 1013, more HTTP streams get 429 (E_TOO_MANY_STREAMS). Defaults to 32.
+   */
   maxConnectionsPerIp?: number;
   /** Chunk size when the request names none, in bytes. Defaults to 1_048_576 (1 MiB, best for Chromium here). */
   chunkByteLength?: number;
@@ -40,7 +43,11 @@ export interface ArrayServerOptions {
   maxChunkByteLength?: number;
   /** Bytes queued in one connection's socket before the server waits for it to drain. Defaults to 4_194_304 (4 MiB). */
   maxQueuedBytes?: number;
-  /** Bytes queued over all connections before every connection waits. Defaults to 268_435_456 (256 MiB). */
+  /**
+   * Bytes queued over all connections before connections wait; a connection with an empty queue
+   * may still send one chunk, so stalled peers filling the budget cannot starve healthy ones.
+   * Defaults to 268_435_456 (256 MiB).
+   */
   maxBytesInFlight?: number;
   /** Streams open at once on one connection; more get E_TOO_MANY_STREAMS. Defaults to 16. */
   maxStreamsPerConnection?: number;
@@ -49,7 +56,8 @@ export interface ArrayServerOptions {
   /**
    * A stream with bytes left that makes no progress (no chunk sent, no credit granted) for this
    * long gets E_TIMEOUT and is dropped; a connection whose socket does not drain for this long is
-   * terminated. 0 turns it off. Defaults to 60_000 ms.
+   * terminated, and so is an HTTP stream whose reader stops reading. 0 turns it off. Defaults to
+   * 60_000 ms.
    */
   stallTimeoutMs?: number;
   /** Interval of WebSocket pings; a peer that misses one is terminated. 0 turns it off. Defaults to 30_000 ms. */
@@ -61,8 +69,10 @@ export interface ArrayServerOptions {
 /** What {@link ArrayServer.stats} returns. */
 export interface ServerStats {
   connectionCount: number;
-  /** Streams open or being resolved, over all connections. */
+  /** WebSocket streams open or being resolved, over all connections. */
   streamCount: number;
+  /** HTTP streams in flight. */
+  httpStreamCount: number;
   /** Bytes handed to ws but not yet written to sockets, over all connections. */
   queuedByteLength: number;
   /** The largest queue of any one connection. */
