@@ -97,7 +97,7 @@ describe("a client facing a broken or hostile server", () => {
       expect(good.array[99]).toBe(99);
       // The connection still serves new requests, and another client is unaffected.
       expect(((await client.fetch("good")).array as Float64Array)[99]).toBe(99);
-      expect(((await fetchArray(fake.url, "good", quiet)).array as Float64Array)[50]).toBe(50);
+      expect(((await fetchArray(fake.url, "good", { ...quiet, transport: "ws" })).array as Float64Array)[50]).toBe(50);
     } finally {
       client.close();
     }

@@ -86,6 +86,7 @@ describe("access control and limits", () => {
     expect(await upgradeStatus(s.url, {}, ["arraywire", `arraywire.token.${secret}`])).toBe(101);
     const result = await fetchArray(s.url, "arange", {
       params: { length: 3 },
+      transport: "ws",
       protocols: ["arraywire", `arraywire.token.${secret}`],
     });
     expect(Array.from(result.array as Float64Array)).toEqual([0, 1, 2]);

@@ -74,25 +74,35 @@ describe("ArrayServer with the Node client", () => {
     expect(sha256(result.array)).toBe(sha256(reference));
   });
 
-  it("hands the socket views of the published array's own memory: no copy of any chunk", async () => {
-    const source = fillArange("float64", 3 * 1024 * 1024) as Float64Array; // 24 MiB
-    server.publish("zero-copy", source);
-    const write = vi.spyOn(Socket.prototype, "write");
-    try {
-      const result = await fetchArray(server.url, "zero-copy", { chunkByteLength: 4 * MiB, verify: false });
-      expect(result.array[source.length - 1]).toBe(source.length - 1);
-      // Server-side writes of payloads: big chunks whose memory is the source's ArrayBuffer.
-      const payloadWrites = write.mock.calls
-        .map(([chunk]) => chunk as Uint8Array)
-        .filter((chunk) => chunk instanceof Uint8Array && chunk.byteLength >= MiB);
-      expect(payloadWrites.length).toBe(6);
-      for (const chunk of payloadWrites) expect(chunk.buffer).toBe(source.buffer);
-    } finally {
-      write.mockRestore();
-    }
-  });
+  it.each([
+    ["ws", 6], // the client asks for 4 MiB chunks
+    ["http", 24], // the server's 1 MiB default
+  ] as const)(
+    "hands the socket views of the published array's own memory: no copy of any chunk (%s)",
+    async (transport, writes) => {
+      const source = fillArange("float64", 3 * 1024 * 1024) as Float64Array; // 24 MiB
+      server.publish("zero-copy", source);
+      const write = vi.spyOn(Socket.prototype, "write");
+      try {
+        const result = await fetchArray(server.url, "zero-copy", {
+          transport,
+          chunkByteLength: 4 * MiB,
+          verify: false,
+        });
+        expect(result.array[source.length - 1]).toBe(source.length - 1);
+        // Server-side writes of payloads: big chunks whose memory is the source's ArrayBuffer.
+        const payloadWrites = write.mock.calls
+          .map(([chunk]) => chunk as Uint8Array)
+          .filter((chunk) => chunk instanceof Uint8Array && chunk.byteLength >= MiB);
+        expect(payloadWrites.length).toBe(writes);
+        for (const chunk of payloadWrites) expect(chunk.buffer).toBe(source.buffer);
+      } finally {
+        write.mockRestore();
+      }
+    },
+  );
 
-  it("streams a generated arange with params, verifying the CRC-32C trailer", async () => {
+  it("streams a generated arange with params, verifying the checksum trailer", async () => {
     const result = await fetchArray<Float64Array>(server.url, "arange", {
       params: { length: 1_000_003, start: 5, step: 0.5 },
       verify: true,
@@ -476,7 +486,7 @@ describe("ArrayServer attached to an existing http server", () => {
     server.publish("a", new Float32Array([1.5, 2.5]));
     const { port } = http.address() as AddressInfo;
     try {
-      const result = await fetchArray(`ws://127.0.0.1:${port}/arrays`, "a");
+      const result = await fetchArray(`ws://127.0.0.1:${port}/arrays`, "a", { transport: "ws" });
       expect(list(result.array)).toEqual([1.5, 2.5]);
       await RawClient.connect(`ws://127.0.0.1:${port}/other`).catch(() => null);
       expect(other).toEqual(["/other"]);
