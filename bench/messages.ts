@@ -56,7 +56,7 @@ export type FromServer =
 /** The Node client process's argument (JSON in argv[2]). */
 export interface NodeClientArgs {
   run: number;
-  method: "arraywire" | "arraywire-http" | "tcp" | "http-raw" | "ws-one" | "json" | "concurrent";
+  method: "arraywire" | "arraywire-ws" | "tcp" | "http-raw" | "ws-one" | "json" | "concurrent";
   elementCount: number;
   target: "fresh" | "reused";
   httpPort: number;

@@ -122,16 +122,15 @@ async function transfer(args: NodeClientArgs, targets: (Float64Array | undefined
   const options = { into, verify: args.verify };
   switch (args.method) {
     case "arraywire":
-      return [(await fetchArray(url, name, { transport: "ws", ...options })).array as Float64Array];
+      return [(await fetchArray(url, name, options)).array as Float64Array];
     case "concurrent":
       return Promise.all(
         targets.map(
-          async (target) =>
-            (await fetchArray(url, name, { transport: "ws", into: target, verify: args.verify })).array as Float64Array,
+          async (target) => (await fetchArray(url, name, { into: target, verify: args.verify })).array as Float64Array,
         ),
       );
-    case "arraywire-http":
-      return [(await fetchArray(url, name, { transport: "http", ...options })).array as Float64Array];
+    case "arraywire-ws":
+      return [(await fetchArray(url, name, { transport: "ws", ...options })).array as Float64Array];
     case "http-raw":
       return [await fetchHttpRaw(httpPort, elementCount, into)];
     case "tcp":

@@ -22,7 +22,7 @@ export interface Method {
    * "reused" a repeat transfer into the same touched target (one untimed transfer runs first).
    */
   target?: NodeClientArgs["target"];
-  /** arraywire's `verify` option; undefined keeps the default (true: CRC-32C of every byte). */
+  /** arraywire's `verify` option; undefined keeps the default (true: an XXH32 of every byte). */
   verify?: boolean;
   label: string;
   /** Largest array this method runs on, in elements. */
@@ -56,17 +56,17 @@ export const METHODS: Method[] = [
     "node-arraywire-fresh",
     AW,
     "fresh",
-    "arraywire (ws), fresh target",
+    "arraywire (auto: http), fresh target",
     ANY,
-    "fetchArray(url, name, { transport: 'ws' }): the library allocates the target.",
+    "fetchArray(url, name): transport 'auto' picks http (node:http, one copy per chunk); the library allocates the target.",
   ),
   node(
     "node-arraywire-reused",
     AW,
     "reused",
-    "arraywire (ws), reused target",
+    "arraywire (auto: http), reused target",
     ANY,
-    "fetchArray(..., { transport: 'ws', into }): a repeat transfer into the same touched Float64Array.",
+    "fetchArray(..., { into }): a repeat transfer into the same touched Float64Array.",
   ),
   node(
     "node-tcp-fresh",
@@ -115,7 +115,7 @@ export const METHODS: Method[] = [
       "fresh",
       "arraywire, verify:false, fresh",
       ANY,
-      "As arraywire fresh, without the CRC-32C (verify: false): what the checksum costs.",
+      "As arraywire fresh, without the checksum (verify: false): what the XXH32 costs.",
     ),
     verify: false,
     referenceOnly: true,
@@ -127,22 +127,27 @@ export const METHODS: Method[] = [
       "reused",
       "arraywire, verify:false, reused",
       ANY,
-      "As arraywire reused, without the CRC-32C.",
+      "As arraywire reused, without the checksum.",
     ),
     verify: false,
     referenceOnly: true,
   },
-  {
-    ...node(
-      "node-arraywire-http-reused",
-      "arraywire-http",
-      "reused",
-      "arraywire (http), reused",
-      ANY,
-      "fetchArray(..., { transport: 'http', into }) in Node (undici fetch, default reader): the library's other Node path.",
-    ),
-    referenceOnly: true,
-  },
+  node(
+    "node-arraywire-ws-fresh",
+    "arraywire-ws",
+    "fresh",
+    "arraywire (ws), fresh target",
+    ANY,
+    "fetchArray(url, name, { transport: 'ws' }): DATA + payload messages, credit window; ws reassembles each message, then one set.",
+  ),
+  node(
+    "node-arraywire-ws-reused",
+    "arraywire-ws",
+    "reused",
+    "arraywire (ws), reused target",
+    ANY,
+    "fetchArray(..., { transport: 'ws', into }): a repeat transfer into the same touched Float64Array.",
+  ),
   {
     ...node(
       "node-http-raw-reused",
@@ -197,13 +202,13 @@ export const METHODS: Method[] = [
     "Arrow IPC stream over HTTP, RecordBatchReader.from(fetch()), each 8 MiB batch's column copied into a preallocated Float64Array.",
   ),
   {
-    ...page("browser", "aw-auto", "arraywire auto, verify:false", ANY, "As arraywire auto, without the CRC-32C."),
+    ...page("browser", "aw-auto", "arraywire auto, verify:false", ANY, "As arraywire auto, without the checksum."),
     id: "browser-aw-auto-noverify",
     verify: false,
     referenceOnly: true,
   },
   {
-    ...page("browser", "aw-ws", "arraywire ws, verify:false", ANY, "As arraywire ws, without the CRC-32C."),
+    ...page("browser", "aw-ws", "arraywire ws, verify:false", ANY, "As arraywire ws, without the checksum."),
     id: "browser-aw-ws-noverify",
     verify: false,
     referenceOnly: true,

@@ -66,10 +66,10 @@ function notes(p: BenchPlan): string[] {
   return [
     `Arrays are Float64Array arange (a[i] = i), published once in the server process; sizes ${p.elementCounts.map(sizeLabel).join(", ")}; targets are judged at ${sizeLabel(p.referenceElementCount)}${p.quick ? " (quick mode: the reference 400 MB is not run)" : ""}.`,
     "Server process and Node client process are separate (2 cores: one each); browser runs start a fresh Chromium (fresh profile) per run, launched directly with --headless=new (no DevTools attached); Playwright rows use chromium.launch() on the same page.",
-    `Methods alternate: each round runs every method of a size once, the order rotated by one per round; ${p.runCount} round(s) per size; one untimed arraywire warm-up per size primes the server (CRC-32C cache) and the page cache.`,
+    `Methods alternate: each round runs every method of a size once, the order rotated by one per round; ${p.runCount} round(s) per size; one untimed arraywire warm-up per size primes the server (checksum cache) and the page cache.`,
     `JSON is capped at ${sizeLabel(JSON_MAX_ELEMENT_COUNT)} of array (${(JSON_MAX_ELEMENT_COUNT / 1e6).toFixed(1)}M values; integers here, so ~1.05 text bytes per array byte: real doubles would be ~2x slower); its MB/s counts array bytes. 1.6 GB runs only arraywire, fetch-BYOB and raw TCP; ws one-message, the ws loop and Arrow stop at 400 MB.`,
     `Arrow IPC: stream format, one Float64 column in record batches of ${ARROW_BATCH_ROW_COUNT.toLocaleString("en-US")} rows (8 MiB), encoded once at server start; the page times fetch -> RecordBatchReader.from -> each batch's column copied into a preallocated Float64Array.`,
-    "arraywire runs use the library defaults (verify: true, so the client computes a CRC-32C of every byte) unless the row says verify:false. Browser targets are fresh (the method allocates). Node 'fresh' is a new process's first transfer, into memory the method allocates (first-touch page faults and a cold JIT/allocator are part of it); 'reused' is a repeat transfer: the target is allocated and touched, one untimed transfer runs into it, the target is reset to -1, then the timed transfer runs.",
+    "arraywire runs use the library defaults (transport auto, which is http; verify: true, so the client computes an XXH32 of every byte) unless the row says otherwise. Browser targets are fresh (the method allocates). Node 'fresh' is a new process's first transfer, into memory the method allocates (first-touch page faults and a cold JIT/allocator are part of it); 'reused' is a repeat transfer: the target is allocated and touched, one untimed transfer runs into it, the target is reset to -1, then the timed transfer runs.",
     `Concurrency: ${CONCURRENT_CLIENT_COUNT} arraywire ws connections from one Node client process, fresh targets, on one array the server generates just before (baseline taken after a GC, before the array exists); aggregate MB/s = all bytes / time until the last client finished.`,
     "Memory: VmHWM after resetting it (echo 5 > /proc/PID/clear_refs) minus VmRSS before the run; the Node client reports its own VmRSS before allocating and VmHWM at the end of the transfer.",
   ];
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
       cells.push(cell);
       return cell;
     });
-    await measure(ctx, warmup, n); // untimed: fills the server's CRC-32C cache for this array
+    await measure(ctx, warmup, n); // untimed: fills the server's checksum cache for this array
     if (n === plan.elementCounts[0]) await measure(ctx, browserWarmup, n); // untimed: Chromium's files into the page cache
     for (let round = 0; round < plan.runCount; round++) {
       for (const cell of rotate(sizeCells, round)) {

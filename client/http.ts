@@ -93,21 +93,77 @@ async function requestWithNodeHttp(
   const http = (await import(/* @vite-ignore */ specifier)) as typeof import("node:http");
   return new Promise((resolve, reject) => {
     const req = http.get(url, { signal: options.signal, headers: options.headers }, (res) => {
-      const chunks = res[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
       resolve({
         status: res.statusCode ?? 0,
         contentType: String(res.headers["content-type"] ?? ""),
-        reader: chunkReader(
-          async () => {
-            const { value, done } = await chunks.next();
-            return done ? null : value;
-          },
-          () => res.destroy(),
-        ),
+        reader: streamReader(res),
       });
     });
     req.on("error", reject);
   });
+}
+
+/** Most bytes queued from a Node stream before it is paused (backpressure to TCP). */
+const NODE_QUEUE_BYTE_LENGTH = 4 * 1024 * 1024;
+
+/**
+ * Reads a Node stream through its 'data' events (its async iterator costs ~3x more per chunk
+ * here) into the caller's views: each read copies as many queued chunks as fit, one copy each.
+ */
+function streamReader(res: import("node:http").IncomingMessage): ByteReader {
+  const queue: Uint8Array[] = [];
+  let queuedByteLength = 0;
+  let ended = false;
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  res.on("data", (chunk: Uint8Array) => {
+    queue.push(chunk);
+    queuedByteLength += chunk.byteLength;
+    if (queuedByteLength > NODE_QUEUE_BYTE_LENGTH) res.pause();
+    notify();
+  });
+  res.on("end", () => {
+    ended = true;
+    notify();
+  });
+  const onFailure = (err: Error) => {
+    failure = err;
+    notify();
+  };
+  res.on("error", onFailure);
+  res.on("aborted", () => onFailure(new Error("the response was aborted")));
+  res.on("close", () => {
+    if (!res.complete) onFailure(new Error("the connection closed before the body ended"));
+  });
+  return {
+    async readInto(view) {
+      while (queue.length === 0 && !ended) {
+        if (failure) throw failure;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+      let n = 0;
+      while (queue.length > 0 && n < view.byteLength) {
+        const chunk = queue[0] as Uint8Array;
+        const take = Math.min(chunk.byteLength, view.byteLength - n);
+        view.set(take === chunk.byteLength ? chunk : chunk.subarray(0, take), n);
+        n += take;
+        if (take === chunk.byteLength) queue.shift();
+        else queue[0] = chunk.subarray(take);
+        queuedByteLength -= take;
+      }
+      if (queuedByteLength <= NODE_QUEUE_BYTE_LENGTH && res.isPaused()) res.resume();
+      return view.subarray(0, n);
+    },
+    transfers: false,
+    cancel: () => res.destroy(),
+  };
 }
 
 function byteReader(body: ReadableStream<Uint8Array>): ByteReader {
