@@ -235,7 +235,8 @@ export class ArrayClient {
 
   #onMessage(data: Uint8Array | string): void {
     if (typeof data === "string") {
-      this.#failAll(new StreamError("E_PROTOCOL", "Invalid message: expected a binary frame, got text", 0));
+      const cause = new ProtocolError("E_TEXT_FRAME", "Invalid message: expected a binary frame, got text");
+      this.#failAll(new StreamError("E_PROTOCOL", cause.message, 0, { cause }));
       this.#socket.close(1003, "text frame");
       return;
     }

@@ -94,8 +94,11 @@ describe("ArrayServer with the Node client", () => {
         const payloadWrites = write.mock.calls
           .map(([chunk]) => chunk as Uint8Array)
           .filter((chunk) => chunk instanceof Uint8Array && chunk.byteLength >= MiB);
+        // Every payload byte reached the socket as a view of the source: a copy would show up as a
+        // big write over another buffer, or as bytes missing from the sum.
         expect(payloadWrites.length).toBe(writes);
         for (const chunk of payloadWrites) expect(chunk.buffer).toBe(source.buffer);
+        expect(payloadWrites.reduce((sum, chunk) => sum + chunk.byteLength, 0)).toBe(source.byteLength);
       } finally {
         write.mockRestore();
       }
