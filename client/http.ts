@@ -26,6 +26,11 @@ import { toStreamError } from "./wrap-error.ts";
 
 /** Largest window offered to one BYOB read. */
 const MAX_READ_BYTE_LENGTH = 16 * 1024 * 1024;
+/**
+ * Largest window a copying reader (Node) fills before the checksum runs over it: small enough
+ * that the bytes just copied are still in cache when they are hashed.
+ */
+const MAX_COPY_BYTE_LENGTH = 256 * 1024;
 
 /** Largest read through the scratch buffer when writing into a caller's array. */
 const SCRATCH_BYTE_LENGTH = 1024 * 1024;
@@ -318,7 +323,8 @@ async function readStream(reader: ByteReader, options: FetchOptions): Promise<Ar
   while (assembler.receivedByteLength < rangeByteLength) {
     const remaining = rangeByteLength - assembler.receivedByteLength;
     if (direct) {
-      const filled = await reader.readInto(assembler.nextWindow(Math.min(remaining, MAX_READ_BYTE_LENGTH)));
+      const window = reader.transfers ? MAX_READ_BYTE_LENGTH : MAX_COPY_BYTE_LENGTH;
+      const filled = await reader.readInto(assembler.nextWindow(Math.min(remaining, window)));
       if (filled.byteLength === 0) break;
       assembler.commitWindow(filled);
     } else {
