@@ -56,7 +56,7 @@ export type FromServer =
 /** The Node client process's argument (JSON in argv[2]). */
 export interface NodeClientArgs {
   run: number;
-  method: "arraywire" | "arraywire-ws" | "tcp" | "http-raw" | "ws-one" | "json" | "concurrent";
+  method: "arraywire" | "arraywire-ws" | "arraywire-http" | "tcp" | "http-raw" | "ws-one" | "json" | "concurrent";
   elementCount: number;
   target: "fresh" | "reused";
   httpPort: number;
@@ -67,6 +67,9 @@ export interface NodeClientArgs {
   name?: string;
   /** Connections for the concurrency run. */
   clientCount?: number;
+  /** arraywire ws: chunk size and credit window to ask for (the sweep); undefined keeps the defaults. */
+  chunkByteLength?: number;
+  creditByteLength?: number;
 }
 
 /** Prefix of the line a Node client process prints its {@link RunReport} on. */

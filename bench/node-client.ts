@@ -119,7 +119,12 @@ async function transfer(args: NodeClientArgs, targets: (Float64Array | undefined
   const url = `ws://127.0.0.1:${httpPort}/arraywire`;
   const name = args.name ?? arrayName(elementCount);
   const into = targets[0];
-  const options = { into, verify: args.verify };
+  const options = {
+    into,
+    verify: args.verify,
+    chunkByteLength: args.chunkByteLength,
+    creditByteLength: args.creditByteLength,
+  };
   switch (args.method) {
     case "arraywire":
       return [(await fetchArray(url, name, options)).array as Float64Array];
@@ -131,6 +136,8 @@ async function transfer(args: NodeClientArgs, targets: (Float64Array | undefined
       );
     case "arraywire-ws":
       return [(await fetchArray(url, name, { transport: "ws", ...options })).array as Float64Array];
+    case "arraywire-http":
+      return [(await fetchArray(url, name, { transport: "http", ...options })).array as Float64Array];
     case "http-raw":
       return [await fetchHttpRaw(httpPort, elementCount, into)];
     case "tcp":

@@ -31,6 +31,11 @@ export interface Method {
   pageParams?: Record<string, string>;
   /** Runs at the reference size only. */
   referenceOnly?: boolean;
+  /** Part of the chunk/window sweep: runs only with --sweep (and then alone). */
+  sweep?: boolean;
+  /** Node arraywire ws: chunk size and credit window to ask for. */
+  chunkByteLength?: number;
+  creditByteLength?: number;
   /** What it is, for README and the Markdown report. */
   description: string;
 }
@@ -56,15 +61,15 @@ export const METHODS: Method[] = [
     "node-arraywire-fresh",
     AW,
     "fresh",
-    "arraywire (auto: http), fresh target",
+    "arraywire (auto: ws), fresh target",
     ANY,
-    "fetchArray(url, name): transport 'auto' picks http (node:http, one copy per chunk); the library allocates the target.",
+    "fetchArray(url, name): transport 'auto' picks ws in Node; the library allocates the target.",
   ),
   node(
     "node-arraywire-reused",
     AW,
     "reused",
-    "arraywire (auto: http), reused target",
+    "arraywire (auto: ws), reused target",
     ANY,
     "fetchArray(..., { into }): a repeat transfer into the same touched Float64Array.",
   ),
@@ -133,20 +138,20 @@ export const METHODS: Method[] = [
     referenceOnly: true,
   },
   node(
-    "node-arraywire-ws-fresh",
-    "arraywire-ws",
+    "node-arraywire-http-fresh",
+    "arraywire-http",
     "fresh",
-    "arraywire (ws), fresh target",
+    "arraywire (http), fresh target",
     ANY,
-    "fetchArray(url, name, { transport: 'ws' }): DATA + payload messages, credit window; ws reassembles each message, then one set.",
+    "fetchArray(url, name, { transport: 'http' }): one GET over node:http, chunks copied into the target.",
   ),
   node(
-    "node-arraywire-ws-reused",
-    "arraywire-ws",
+    "node-arraywire-http-reused",
+    "arraywire-http",
     "reused",
-    "arraywire (ws), reused target",
+    "arraywire (http), reused target",
     ANY,
-    "fetchArray(..., { transport: 'ws', into }): a repeat transfer into the same touched Float64Array.",
+    "fetchArray(..., { transport: 'http', into }): a repeat transfer into the same touched Float64Array.",
   ),
   {
     ...node(
@@ -233,6 +238,57 @@ export const METHODS: Method[] = [
   },
 ];
 
+/** The chunk-size and credit-window sweep (`npm run bench -- --sweep`), all over WebSocket at 400 MB. */
+for (const chunk of [256 * 1024, MiB, 4 * MiB, 16 * MiB]) {
+  const kib = chunk / 1024;
+  const size = kib >= 1024 ? `${kib / 1024} MiB` : `${kib} KiB`;
+  const credit = Math.max(16 * MiB, 2 * chunk);
+  METHODS.push(
+    {
+      ...node(
+        `sweep-node-chunk-${kib}k`,
+        "arraywire-ws",
+        "reused",
+        `sweep: node ws, chunk ${size}`,
+        ANY,
+        `Node ws, chunkByteLength ${size}, credit ${credit / MiB} MiB.`,
+      ),
+      sweep: true,
+      referenceOnly: true,
+      chunkByteLength: chunk,
+      creditByteLength: credit,
+    },
+    {
+      ...page(
+        "browser",
+        "aw-ws",
+        `sweep: browser ws, chunk ${size}`,
+        ANY,
+        `Chromium ws, chunkByteLength ${size}, credit ${credit / MiB} MiB.`,
+      ),
+      id: `sweep-browser-chunk-${kib}k`,
+      sweep: true,
+      referenceOnly: true,
+      pageParams: { chunk: String(chunk), credit: String(credit) },
+    },
+  );
+}
+for (const credit of [4 * MiB, 64 * MiB]) {
+  METHODS.push({
+    ...page(
+      "browser",
+      "aw-ws",
+      `sweep: browser ws, credit ${credit / MiB} MiB`,
+      ANY,
+      `Chromium ws, chunk 1 MiB, credit ${credit / MiB} MiB.`,
+    ),
+    id: `sweep-browser-credit-${credit / MiB}m`,
+    sweep: true,
+    referenceOnly: true,
+    pageParams: { chunk: String(MiB), credit: String(credit) },
+  });
+}
+
 function node(
   id: string,
   kind: string,
@@ -251,6 +307,8 @@ function page(env: Env, kind: string, label: string, maxElementCount: number, de
 /** Settings of one bench invocation. */
 export interface BenchPlan {
   quick: boolean;
+  /** The chunk/window sweep instead of the comparison. */
+  sweep: boolean;
   /** Runs per (method, size); the median is reported with min-max. */
   runCount: number;
   elementCounts: number[];
@@ -260,10 +318,21 @@ export interface BenchPlan {
 }
 
 /** The full plan, or the quick smoke plan (every method once, on 100 MB arrays only). */
-export function makePlan(quick: boolean, runCount?: number): BenchPlan {
+export function makePlan(quick: boolean, runCount?: number, sweep = false): BenchPlan {
+  if (sweep) {
+    return {
+      quick,
+      sweep,
+      runCount: runCount ?? 3,
+      elementCounts: [REFERENCE_ELEMENT_COUNT],
+      referenceElementCount: REFERENCE_ELEMENT_COUNT,
+      concurrentElementCount: REFERENCE_ELEMENT_COUNT,
+    };
+  }
   if (quick) {
     return {
       quick,
+      sweep,
       runCount: runCount ?? 1,
       elementCounts: [12_500_000],
       referenceElementCount: 12_500_000,
@@ -272,6 +341,7 @@ export function makePlan(quick: boolean, runCount?: number): BenchPlan {
   }
   return {
     quick,
+    sweep,
     runCount: runCount ?? 3,
     elementCounts: FULL_ELEMENT_COUNTS,
     referenceElementCount: REFERENCE_ELEMENT_COUNT,
@@ -279,10 +349,13 @@ export function makePlan(quick: boolean, runCount?: number): BenchPlan {
   };
 }
 
-/** The methods that run at `elementCount` under `plan`. */
+/** The methods that run at `elementCount` under `plan`: the sweep's alone, or all the others. */
 export function methodsAt(plan: BenchPlan, elementCount: number): Method[] {
   return METHODS.filter(
-    (m) => elementCount <= m.maxElementCount && (!m.referenceOnly || elementCount === plan.referenceElementCount),
+    (m) =>
+      (m.sweep ?? false) === plan.sweep &&
+      elementCount <= m.maxElementCount &&
+      (!m.referenceOnly || elementCount === plan.referenceElementCount),
   );
 }
 

@@ -41,9 +41,10 @@ const { values: options } = parseArgs({
     sizes: { type: "string" },
     out: { type: "string" },
     render: { type: "string" },
+    sweep: { type: "boolean", default: false },
   },
 });
-const plan = makePlan(options.quick ?? false, options.runs ? Number(options.runs) : undefined);
+const plan = makePlan(options.quick ?? false, options.runs ? Number(options.runs) : undefined, options.sweep);
 if (options.sizes) {
   // --sizes 400,1600: keep the sizes given in MB (of float64 array bytes).
   const wanted = options.sizes.split(",").map((mb) => Math.round((Number(mb) * 1e6) / 8));
@@ -51,11 +52,14 @@ if (options.sizes) {
 }
 const only = options.only ? new RegExp(options.only) : null;
 // Only a full run of everything replaces the reference results; smoke and partial runs go to tmp/.
-const partial = plan.quick || options.only !== undefined || options.sizes !== undefined;
+const partial = plan.quick || plan.sweep || options.only !== undefined || options.sizes !== undefined;
 const resultsDir =
   options.out ??
   fileURLToPath(
-    new URL(partial ? `./results/tmp/${plan.quick ? "quick" : "partial"}/` : "./results/", import.meta.url),
+    new URL(
+      plan.sweep ? "./results/sweep/" : partial ? `./results/tmp/${plan.quick ? "quick" : "partial"}/` : "./results/",
+      import.meta.url,
+    ),
   );
 const startedAt = Date.now();
 let runId = 0;
@@ -69,7 +73,7 @@ function notes(p: BenchPlan): string[] {
     `Methods alternate: each round runs every method of a size once, the order rotated by one per round; ${p.runCount} round(s) per size; one untimed arraywire warm-up per size primes the server (checksum cache) and the page cache.`,
     `JSON is capped at ${sizeLabel(JSON_MAX_ELEMENT_COUNT)} of array (${(JSON_MAX_ELEMENT_COUNT / 1e6).toFixed(1)}M values; integers here, so ~1.05 text bytes per array byte: real doubles would be ~2x slower); its MB/s counts array bytes. 1.6 GB runs only arraywire, fetch-BYOB and raw TCP; ws one-message, the ws loop and Arrow stop at 400 MB.`,
     `Arrow IPC: stream format, one Float64 column in record batches of ${ARROW_BATCH_ROW_COUNT.toLocaleString("en-US")} rows (8 MiB), encoded once at server start; the page times fetch -> RecordBatchReader.from -> each batch's column copied into a preallocated Float64Array.`,
-    "arraywire runs use the library defaults (transport auto, which is http; verify: true, so the client computes an XXH32 of every byte) unless the row says otherwise. Browser targets are fresh (the method allocates). Node 'fresh' is a new process's first transfer, into memory the method allocates (first-touch page faults and a cold JIT/allocator are part of it); 'reused' is a repeat transfer: the target is allocated and touched, one untimed transfer runs into it, the target is reset to -1, then the timed transfer runs.",
+    "arraywire runs use the library defaults (transport auto: ws in Node, http in Chromium; verify: true, so the client computes an XXH32 of every byte) unless the row says otherwise. Browser targets are fresh (the method allocates). Node 'fresh' is a new process's first transfer, into memory the method allocates (first-touch page faults and a cold JIT/allocator are part of it); 'reused' is a repeat transfer: the target is allocated and touched, one untimed transfer runs into it, the target is reset to -1, then the timed transfer runs.",
     `Concurrency: ${CONCURRENT_CLIENT_COUNT} arraywire ws connections from one Node client process, fresh targets, on one array the server generates just before (baseline taken after a GC, before the array exists); aggregate MB/s = all bytes / time until the last client finished.`,
     "Memory: VmHWM after resetting it (echo 5 > /proc/PID/clear_refs) minus VmRSS before the run; the Node client reports its own VmRSS before allocating and VmHWM at the end of the transfer.",
   ];
@@ -118,7 +122,7 @@ async function main(): Promise<void> {
   const ctx: RunContext = { server, nodeClientScript: built.nodeClient };
   const cells: Cell[] = [];
   const selected = (n: number) => methodsAt(plan, n).filter((m) => !only || only.test(m.id));
-  const runConcurrent = !only || only.test("concurrency");
+  const runConcurrent = !plan.sweep && (!only || only.test("concurrency"));
   const total =
     plan.elementCounts.reduce((a, n) => a + selected(n).length, 0) * plan.runCount +
     (runConcurrent ? plan.runCount : 0);
@@ -191,7 +195,7 @@ async function main(): Promise<void> {
       description: m.description,
     })),
     cells,
-    targets: evaluateTargets(cells, plan.referenceElementCount, largest, plan.concurrentElementCount),
+    targets: plan.sweep ? [] : evaluateTargets(cells, plan.referenceElementCount, largest, plan.concurrentElementCount),
   };
   writeOutputs(results);
 }

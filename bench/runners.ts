@@ -194,6 +194,8 @@ export async function runNode(ctx: RunContext, method: Method, elementCount: num
     httpPort: ctx.server.httpPort,
     tcpPort: ctx.server.tcpPort,
     verify: method.verify,
+    chunkByteLength: method.chunkByteLength,
+    creditByteLength: method.creditByteLength,
   };
   const server = new MemoryProbe(ctx.server.pid);
   const report = await runNodeClient(ctx.nodeClientScript, args, timeoutFor(elementCount * 8));

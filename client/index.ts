@@ -40,9 +40,9 @@ export interface ResumeOptions {
 export interface FetchArrayOptions<T extends TypedArray = TypedArray> extends FetchOptions<T>, ConnectOptions {
   /**
    * "ws": a WebSocket stream (DATA + payload messages, credit window). "http": one GET, read with
-   * a BYOB reader straight into the target in browsers, or node:http chunks copied once into it in
-   * Node. "auto" (the default) picks "http" (about twice the WebSocket rate in Chromium, and one
-   * copy fewer in Node) unless a browser lacks BYOB readers.
+   * a BYOB reader straight into the target in browsers, or from node:http chunks in Node. "auto"
+   * (the default) picks "http" in browsers that have BYOB readers (about twice the WebSocket rate
+   * in Chromium) and "ws" in Node (1.2-1.6x the HTTP path there, bench/results/latest.md).
    */
   transport?: Transport;
   /**
@@ -59,7 +59,7 @@ const RETRYABLE: ReadonlySet<string> = new Set(["E_CONNECTION_CLOSED", "E_SHUTDO
 
 /** The transport "auto" resolves to in this runtime. */
 export function defaultTransport(): "ws" | "http" {
-  return IS_NODE ||
+  return !IS_NODE &&
     typeof (globalThis as { ReadableStreamBYOBReader?: unknown }).ReadableStreamBYOBReader === "function"
     ? "http"
     : "ws";

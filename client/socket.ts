@@ -59,6 +59,10 @@ export async function openSocket(
     ? new Ctor(url, options.protocols, {
         headers: options.headers,
         maxPayload: options.maxPayload,
+        // ws's client has no default for these (its server does): bound what a hostile server
+        // can make it buffer per message (close 1008 above).
+        maxFragments: 4096,
+        maxBufferedChunks: 64 * 1024,
         perMessageDeflate: false,
       })
     : new Ctor(url, options.protocols);

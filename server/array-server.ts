@@ -22,6 +22,9 @@ import {
 import { Registry } from "./registry.ts";
 import type { ArraySource } from "./sources.ts";
 
+/** Most WebSocket fragments one client message may come in. */
+const MAX_CLIENT_FRAGMENTS = 256;
+
 /** Subprotocol the client offers; preferred over token-carrying ones when choosing a reply. */
 export const SUBPROTOCOL = "arraywire";
 
@@ -53,6 +56,9 @@ export class ArrayServer {
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.#settings.maxControlByteLength,
+      // Control messages are small and arrive whole; many fragments per message is an attack
+      // (ws 8.23's memory-DoS hardening; its server default is 16,384). Over it: close 1008.
+      maxFragments: MAX_CLIENT_FRAGMENTS,
       perMessageDeflate: false, // costly, and useless for float payloads
       handleProtocols: (protocols) =>
         protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : ([...protocols].find((p) => !p.includes(".token.")) ?? false),

@@ -91,6 +91,14 @@ const MALFORMED: [string, Buffer[], number][] = [
   ["a continuation frame with nothing to continue", [frame(0x0, new Uint8Array(2))], 1002],
   ["a close reason that is not UTF-8", [frame(0x8, closePayload(1000, Uint8Array.from([0xff])))], 1007],
   ["a binary frame over maxPayload", [frame(0x2, new Uint8Array(5000))], 1009],
+  [
+    "a message in 300 fragments (over maxFragments)",
+    [
+      frame(0x2, new Uint8Array(1), { fin: false }),
+      ...Array.from({ length: 299 }, (_, i) => frame(0x0, new Uint8Array(1), { fin: i === 298 })),
+    ],
+    1008,
+  ],
 ];
 
 describe("malformed WebSocket frames", () => {
