@@ -1,0 +1,1241 @@
+#!/usr/bin/env python3
+"""arraywire client in pure Python 3.11 (standard library only).
+
+Written from docs/PROTOCOL.md alone. It fetches one named array over either transport:
+
+* ``http``: one ``GET <path>?name=...``; the body is ARRAY_HEADER, the raw range bytes (read with
+  ``readinto`` into a preallocated buffer at a running offset), then the END trailer (§12.7).
+* ``ws``: a WebSocket over a raw socket (RFC 6455 client: handshake, masked frames, 16/64-bit
+  lengths, fragmentation, ping/pong/close); REQUEST, ARRAY_HEADER, DATA + payload pairs whose
+  payload frames are ``recv_into``'d straight into the preallocated buffer at their byteOffset,
+  CREDIT grants as the window is consumed (§8), END / ERROR.
+
+Usage::
+
+    python3 arraywire_client.py URL NAME [--transport http|ws] [--params JSON]
+        [--checksum xxh32|crc32c|none] [--sha256] [--range START:END] [--stats]
+
+It prints one JSON line: {"dtype", "shape", "byteLength", "sha256" (with --sha256), "first" (the
+first up to 10 values), "last" (the last value, or null for an empty range)}. On a failed stream
+it prints {"error": code, "message": ...} and exits with status 1 (2 for bad command-line usage).
+
+XXH32 and CRC-32C are implemented in pure Python (a few MB/s at best): use ``--checksum none``
+for big arrays, and ``--sha256`` (hashlib, native speed) to compare the bytes another way.
+``python3 arraywire_client.py --self-test`` checks the codecs against the doc's check values and
+the worked example of §13.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import http.client
+import json
+import math
+import os
+import socket
+import ssl
+import struct
+import sys
+import time
+import urllib.parse
+from typing import Any
+
+# ---------------------------------------------------------------------------------------------
+# Protocol constants (§5, §10)
+
+MAGIC = 0x52575241
+VERSION = 1
+REQUEST, CREDIT, CANCEL, PUT = 0x01, 0x02, 0x03, 0x04
+ARRAY_HEADER, DATA, END, ERROR = 0x10, 0x11, 0x12, 0x13
+KNOWN_TYPES = {REQUEST, CREDIT, CANCEL, PUT, ARRAY_HEADER, DATA, END, ERROR}
+REQUEST_FLAG_RANGE, REQUEST_FLAG_GENERATION = 0x0001, 0x0002
+CHECKSUM_NONE, CHECKSUM_CRC32C, CHECKSUM_XXH32 = 0, 1, 2
+CHECKSUM_CODES = {"none": CHECKSUM_NONE, "crc32c": CHECKSUM_CRC32C, "xxh32": CHECKSUM_XXH32}
+CHECKSUM_NAMES = {v: k for k, v in CHECKSUM_CODES.items()}
+MAX_SAFE = 2**53 - 1
+MAX_NDIM = 32
+MAX_NAME_BYTES = 1024
+MAX_ERROR_CODE_BYTES = 64
+MAX_ERROR_MESSAGE_BYTES = 4096
+MAX_JSON_DEPTH = 32
+DEFAULT_MAX_CONTROL_BYTES = 65536
+DEFAULT_MAX_CHUNK_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
+HTTP_CONTENT_TYPE = "application/vnd.arraywire"
+HEADER_FIXED = 56
+END_BYTE_LENGTH = 32
+DEFAULT_ENDPOINT_PATH = "/arraywire"
+
+# code: (name, itemsize, struct format char) (§6). Elements are little-endian on the wire.
+DTYPES: dict[int, tuple[str, int, str]] = {
+    1: ("int8", 1, "b"),
+    2: ("uint8", 1, "B"),
+    3: ("uint8clamped", 1, "B"),
+    4: ("int16", 2, "h"),
+    5: ("uint16", 2, "H"),
+    6: ("int32", 4, "i"),
+    7: ("uint32", 4, "I"),
+    8: ("float16", 2, "e"),
+    9: ("float32", 4, "f"),
+    10: ("float64", 8, "d"),
+    11: ("bigint64", 8, "q"),
+    12: ("biguint64", 8, "Q"),
+}
+
+
+class StreamError(Exception):
+    """A failed stream, with a stable code (§9)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class ProtocolError(StreamError):
+    """A message that breaks the protocol (the §9.1 codes)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Checksums (§7)
+
+_M32 = 0xFFFFFFFF
+_P1, _P2, _P3, _P4, _P5 = 0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1
+
+
+class Xxh32:
+    """Incremental XXH32 (§7.2): four 32-bit lanes, the total length, and < 16 pending bytes."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed & _M32
+        self.v1 = (seed + _P1 + _P2) & _M32
+        self.v2 = (seed + _P2) & _M32
+        self.v3 = seed & _M32
+        self.v4 = (seed - _P1) & _M32
+        self.total = 0
+        self.pending = b""
+
+    def update(self, data: Any) -> None:
+        mv = memoryview(data).cast("B")
+        n = len(mv)
+        if n == 0:
+            return
+        self.total += n
+        start = 0
+        if self.pending:
+            take = min(16 - len(self.pending), n)
+            self.pending += bytes(mv[:take])
+            start = take
+            if len(self.pending) < 16:
+                return
+            self._stripes(self.pending)
+            self.pending = b""
+        whole = (n - start) // 16 * 16
+        if whole:
+            self._stripes(mv[start : start + whole])
+        self.pending = bytes(mv[start + whole :])
+
+    def _stripes(self, block: Any) -> None:
+        v1, v2, v3, v4 = self.v1, self.v2, self.v3, self.v4
+        P1, P2, M = _P1, _P2, _M32
+        for w1, w2, w3, w4 in struct.iter_unpack("<4I", block):
+            x = (v1 + w1 * P2) & M
+            v1 = (((x << 13) | (x >> 19)) & M) * P1 & M
+            x = (v2 + w2 * P2) & M
+            v2 = (((x << 13) | (x >> 19)) & M) * P1 & M
+            x = (v3 + w3 * P2) & M
+            v3 = (((x << 13) | (x >> 19)) & M) * P1 & M
+            x = (v4 + w4 * P2) & M
+            v4 = (((x << 13) | (x >> 19)) & M) * P1 & M
+        self.v1, self.v2, self.v3, self.v4 = v1, v2, v3, v4
+
+    def intdigest(self) -> int:
+        M = _M32
+
+        def rotl(x: int, r: int) -> int:
+            return ((x << r) | (x >> (32 - r))) & M
+
+        if self.total >= 16:
+            h = (rotl(self.v1, 1) + rotl(self.v2, 7) + rotl(self.v3, 12) + rotl(self.v4, 18)) & M
+        else:
+            h = (self.seed + _P5) & M
+        h = (h + (self.total & M)) & M
+        rest, i = self.pending, 0
+        while i + 4 <= len(rest):
+            h = rotl((h + int.from_bytes(rest[i : i + 4], "little") * _P3) & M, 17) * _P4 & M
+            i += 4
+        while i < len(rest):
+            h = rotl((h + rest[i] * _P5) & M, 11) * _P1 & M
+            i += 1
+        h ^= h >> 15
+        h = h * _P2 & M
+        h ^= h >> 13
+        h = h * _P3 & M
+        h ^= h >> 16
+        return h
+
+
+def xxh32(data: Any, seed: int = 0) -> int:
+    x = Xxh32(seed)
+    x.update(data)
+    return x.intdigest()
+
+
+def _crc32c_table() -> list[int]:
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
+        table.append(c)
+    return table
+
+
+_CRC32C_TABLE = _crc32c_table()
+
+
+def crc32c(data: Any, crc: int = 0) -> int:
+    """CRC-32C (Castagnoli, reflected 0x82F63B78), continuable from a previous result (§7.3)."""
+    table = _CRC32C_TABLE
+    c = crc ^ _M32
+    for b in memoryview(data).cast("B"):
+        c = table[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ _M32
+
+
+class Crc32c:
+    def __init__(self) -> None:
+        self.value = 0
+
+    def update(self, data: Any) -> None:
+        self.value = crc32c(data, self.value)
+
+    def intdigest(self) -> int:
+        return self.value
+
+
+def new_checksum(algorithm: int) -> Xxh32 | Crc32c | None:
+    if algorithm == CHECKSUM_XXH32:
+        return Xxh32(0)
+    if algorithm == CHECKSUM_CRC32C:
+        return Crc32c()
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoding rules (§4)
+
+
+def _u64(msg: Any, offset: int, code: str, field: str) -> int:
+    v = struct.unpack_from("<Q", msg, offset)[0]
+    if v > MAX_SAFE:
+        raise ProtocolError(code, f"{field} {v} is above 2^53 - 1")
+    return v
+
+
+def _utf8(raw: Any, field: str) -> str:
+    try:
+        return bytes(raw).decode("utf-8", errors="strict")
+    except UnicodeDecodeError as e:
+        raise ProtocolError("E_BAD_TEXT", f"{field} is not valid UTF-8: {e}") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_part(raw: Any, field: str) -> Any:
+    """A JSON part (§4): object at the top, no duplicate / forbidden keys, depth <= 32."""
+    if len(raw) == 0:
+        return None
+    text = _utf8(raw, field)
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in items:
+            if k in out:
+                raise ValueError(f"duplicate key {k!r}")
+            if k in ("__proto__", "constructor", "prototype"):
+                raise ValueError(f"forbidden key {k!r}")
+            out[k] = v
+        return out
+
+    try:
+        value = json.loads(text, object_pairs_hook=pairs, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as e:
+        raise ProtocolError("E_BAD_JSON", f"{field}: {e}") from None
+    if not isinstance(value, dict):
+        raise ProtocolError("E_BAD_JSON", f"{field}: the top-level value is not an object")
+
+    def depth(v: Any) -> int:
+        if isinstance(v, dict):
+            return 1 + max((depth(x) for x in v.values()), default=0)
+        if isinstance(v, list):
+            return 1 + max((depth(x) for x in v), default=0)
+        return 0
+
+    if depth(value) > MAX_JSON_DEPTH:
+        raise ProtocolError("E_BAD_JSON", f"{field}: nested deeper than {MAX_JSON_DEPTH}")
+    return value
+
+
+def _js_numbers(value: Any) -> Any:
+    """JSON.stringify writes 1000.0 as 1000: integral floats become ints (JS has one number type)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _js_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_js_numbers(v) for v in value]
+    return value
+
+
+def compact_json(value: Any) -> bytes:
+    """JavaScript's JSON.stringify output: no whitespace, keys in insertion order, raw UTF-8."""
+    return json.dumps(_js_numbers(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+# ---------------------------------------------------------------------------------------------
+# Messages (§5)
+
+
+def encode_request(
+    stream_id: int,
+    name: str,
+    params: Any = None,
+    *,
+    checksum: int = CHECKSUM_XXH32,
+    chunk: int = 0,
+    credit: int = 0,
+    element_range: tuple[int, int] | None = None,
+    resume: int = 0,
+    generation: int | None = None,
+) -> bytes:
+    n = name.encode("utf-8")
+    if not 1 <= len(n) <= MAX_NAME_BYTES:
+        raise StreamError("E_BAD_REQUEST", "the name must have 1..1024 UTF-8 bytes")
+    p = compact_json(params) if params is not None else b""
+    flags = (REQUEST_FLAG_RANGE if element_range else 0) | (
+        REQUEST_FLAG_GENERATION if generation is not None else 0
+    )
+    start, end = element_range or (0, 0)
+    fixed = struct.pack(
+        "<IBBHIHBBIIQQQQII",
+        MAGIC, VERSION, REQUEST, flags, stream_id,
+        len(n), checksum, 0, len(p), chunk,
+        start, end, resume, credit, generation or 0, 0,
+    )  # fmt: skip
+    return fixed + n + p
+
+
+def encode_credit(stream_id: int, grant: int) -> bytes:
+    return struct.pack("<IBBHIIQ", MAGIC, VERSION, CREDIT, 0, stream_id, 0, grant)
+
+
+def encode_cancel(stream_id: int) -> bytes:
+    return struct.pack("<IBBHII", MAGIC, VERSION, CANCEL, 0, stream_id, 0)
+
+
+def check_prefix(msg: Any, cap: int = DEFAULT_MAX_CONTROL_BYTES) -> tuple[int, int, int, int]:
+    """P1..P5; returns (type, byte 6, byte 7, streamId)."""
+    n = len(msg)
+    if n > cap:
+        raise ProtocolError("E_HEADER_TOO_LARGE", f"control message of {n} bytes > {cap}")
+    if n < 12:
+        raise ProtocolError("E_SHORT_MESSAGE", f"control message of {n} bytes < 12")
+    magic, version, mtype, b6, b7, sid = struct.unpack_from("<IBBBBI", msg, 0)
+    if magic != MAGIC:
+        raise ProtocolError("E_BAD_MAGIC", f"magic 0x{magic:08x}")
+    if version != VERSION:
+        raise ProtocolError("E_BAD_VERSION", f"version {version}")
+    if mtype not in KNOWN_TYPES:
+        raise ProtocolError("E_UNKNOWN_TYPE", f"type 0x{mtype:02x}")
+    return mtype, b6, b7, sid
+
+
+def _exact(n: int, want: int, what: str) -> None:
+    if n < want:
+        raise ProtocolError("E_SHORT_MESSAGE", f"{what}: {n} bytes < {want}")
+    if n > want:
+        raise ProtocolError("E_BAD_LENGTH", f"{what}: {n} bytes > {want}")
+
+
+def header_byte_length(prefix56: Any) -> int:
+    ndim = prefix56[7]
+    name_len, _alg, _res, meta_len = struct.unpack_from("<HBBI", prefix56, 12)
+    return HEADER_FIXED + 8 * ndim + name_len + meta_len
+
+
+def decode_array_header(msg: Any, max_total: int = DEFAULT_MAX_TOTAL_BYTES) -> dict[str, Any]:
+    """ARRAY_HEADER, checks H1..H15 in the doc's order (after P1..P5)."""
+    mtype, dtype, ndim, sid = check_prefix(msg)
+    if mtype != ARRAY_HEADER:
+        raise ProtocolError("E_UNEXPECTED_MESSAGE", f"expected ARRAY_HEADER, got type 0x{mtype:02x}")
+    n = len(msg)
+    if n < HEADER_FIXED:  # H1
+        raise ProtocolError("E_SHORT_MESSAGE", f"ARRAY_HEADER of {n} bytes < 56")
+    if dtype not in DTYPES:  # H2
+        raise ProtocolError("E_UNKNOWN_DTYPE", f"dtype code {dtype}")
+    if ndim > MAX_NDIM:  # H3
+        raise ProtocolError("E_BAD_SHAPE", f"ndim {ndim} > 32")
+    name_len, alg, reserved, meta_len, generation = struct.unpack_from("<HBBII", msg, 12)
+    if reserved != 0:  # H4
+        raise ProtocolError("E_RESERVED", "reserved byte 15 is not 0")
+    if alg not in CHECKSUM_NAMES:  # H5
+        raise ProtocolError("E_RESERVED", f"checksumAlgorithm {alg}")
+    if name_len == 0 or name_len > MAX_NAME_BYTES:  # H6
+        raise ProtocolError("E_BAD_LENGTH", f"nameByteLength {name_len}")
+    _exact(n, HEADER_FIXED + 8 * ndim + name_len + meta_len, "ARRAY_HEADER")  # H7
+    itemsize = DTYPES[dtype][1]
+    shape = []
+    product = 1
+    for i in range(ndim):  # H8
+        d = struct.unpack_from("<Q", msg, HEADER_FIXED + 8 * i)[0]
+        if d > MAX_SAFE:
+            raise ProtocolError("E_BAD_SHAPE", f"dimension {i} = {d} > 2^53 - 1")
+        shape.append(d)
+        product *= d
+    if product * itemsize > MAX_SAFE:
+        raise ProtocolError("E_BAD_SHAPE", "product(shape) x itemsize > 2^53 - 1")
+    total = _u64(msg, 24, "E_TOO_LARGE", "totalByteLength")  # H9
+    if total != product * itemsize:  # H10
+        raise ProtocolError("E_SIZE_MISMATCH", f"totalByteLength {total} != {product * itemsize}")
+    start = _u64(msg, 32, "E_BAD_RANGE", "rangeByteStart")  # H11
+    end = _u64(msg, 40, "E_BAD_RANGE", "rangeByteEnd")
+    first = _u64(msg, 48, "E_BAD_RANGE", "firstByteOffset")
+    if not (start <= first <= end <= total and start % itemsize == 0 and end % itemsize == 0):  # H12
+        raise ProtocolError("E_BAD_RANGE", f"range [{start}, {end}) first {first} total {total}")
+    if end - start > max_total:  # H13
+        raise ProtocolError("E_TOO_LARGE", f"range of {end - start} bytes > cap {max_total}")
+    off = HEADER_FIXED + 8 * ndim
+    name = _utf8(msg[off : off + name_len], "name")  # H14
+    meta = _json_part(msg[off + name_len : off + name_len + meta_len], "meta")  # H15
+    return {
+        "streamId": sid,
+        "dtype": dtype,
+        "ndim": ndim,
+        "shape": shape,
+        "checksumAlgorithm": alg,
+        "generation": generation,
+        "totalByteLength": total,
+        "rangeByteStart": start,
+        "rangeByteEnd": end,
+        "firstByteOffset": first,
+        "name": name,
+        "meta": meta,
+    }
+
+
+def decode_data(msg: Any, chunk_cap: int = DEFAULT_MAX_CHUNK_BYTES) -> tuple[int, int, int]:
+    """DATA, D1..D5; returns (streamId, payloadByteLength, byteOffset)."""
+    _mtype, b6, b7, sid = check_prefix(msg)
+    _exact(len(msg), 24, "DATA")  # D1
+    if b6 or b7:  # D2
+        raise ProtocolError("E_RESERVED", "DATA reserved u16 at 6 is not 0")
+    length = struct.unpack_from("<I", msg, 12)[0]
+    if length == 0:  # D3
+        raise ProtocolError("E_BAD_LENGTH", "payloadByteLength 0")
+    if length > chunk_cap:  # D4
+        raise ProtocolError("E_TOO_LARGE", f"payloadByteLength {length} > chunk cap {chunk_cap}")
+    offset = _u64(msg, 16, "E_BAD_RANGE", "byteOffset")  # D5
+    return sid, length, offset
+
+
+def decode_end(msg: Any) -> tuple[int, int, int, int]:
+    """END, E1..E5; returns (streamId, checksumAlgorithm, byteLength, checksum)."""
+    _mtype, alg, b7, sid = check_prefix(msg)
+    _exact(len(msg), END_BYTE_LENGTH, "END")  # E1
+    if b7 != 0 or struct.unpack_from("<I", msg, 12)[0] != 0:  # E2
+        raise ProtocolError("E_RESERVED", "END reserved field is not 0")
+    if alg not in CHECKSUM_NAMES:  # E3
+        raise ProtocolError("E_RESERVED", f"END checksumAlgorithm {alg}")
+    byte_length = _u64(msg, 16, "E_BAD_RANGE", "byteLength")  # E4
+    checksum = _u64(msg, 24, "E_RESERVED", "checksum")  # E5
+    if (alg != CHECKSUM_NONE and checksum > _M32) or (alg == CHECKSUM_NONE and checksum != 0):
+        raise ProtocolError("E_RESERVED", f"END checksum 0x{checksum:x} for algorithm {alg}")
+    return sid, alg, byte_length, checksum
+
+
+def decode_error(msg: Any) -> tuple[int, str, str]:
+    """ERROR, F1..F6; returns (streamId, code, message)."""
+    _mtype, code_len, b7, sid = check_prefix(msg)
+    n = len(msg)
+    if n < 16:  # F1
+        raise ProtocolError("E_SHORT_MESSAGE", f"ERROR of {n} bytes < 16")
+    if b7 != 0:  # F2
+        raise ProtocolError("E_RESERVED", "ERROR reserved byte 7 is not 0")
+    msg_len = struct.unpack_from("<I", msg, 12)[0]
+    if code_len == 0 or code_len > MAX_ERROR_CODE_BYTES or msg_len > MAX_ERROR_MESSAGE_BYTES:  # F3
+        raise ProtocolError("E_BAD_LENGTH", f"codeByteLength {code_len} messageByteLength {msg_len}")
+    _exact(n, 16 + code_len + msg_len, "ERROR")  # F4
+    code = _utf8(msg[16 : 16 + code_len], "error code")  # F5
+    if not all(c.isascii() and (c.isupper() or c.isdigit() or c == "_") for c in code):
+        raise ProtocolError("E_BAD_TEXT", f"error code {code!r} is not [A-Z0-9_]+")
+    text = _utf8(msg[16 + code_len :], "error message")  # F6
+    return sid, code, text
+
+
+# ---------------------------------------------------------------------------------------------
+# The result
+
+
+class Result:
+    def __init__(self, header: dict[str, Any], buf: bytearray) -> None:
+        self.header = header
+        self.buffer = buf
+        h = header
+        whole = h["rangeByteStart"] == 0 and h["rangeByteEnd"] == h["totalByteLength"]
+        itemsize = DTYPES[h["dtype"]][1]
+        self.shape = list(h["shape"]) if whole else [len(buf) // itemsize]
+        self.dtype = DTYPES[h["dtype"]][0]
+
+    def values(self, start: int, count: int) -> list[Any]:
+        _name, itemsize, fmt = DTYPES[self.header["dtype"]]
+        n = len(self.buffer) // itemsize
+        start = max(0, min(start, n))
+        count = max(0, min(count, n - start))
+        return list(struct.unpack_from(f"<{count}{fmt}", self.buffer, start * itemsize))
+
+
+def _as_stream_error(e: StreamError) -> StreamError:
+    """§9.1: a ProtocolError in a server message fails the stream with E_PROTOCOL, or with
+    E_TOO_LARGE for the two size codes; the original code stays in the message."""
+    if e.code in ("E_TOO_LARGE", "E_HEADER_TOO_LARGE"):
+        return StreamError("E_TOO_LARGE", e.message)
+    if isinstance(e, ProtocolError) or e.code == "E_BAD_RANGE":
+        return StreamError("E_PROTOCOL", str(e))
+    return e
+
+
+def _check_opened(h: dict[str, Any], name: str, element_range: tuple[int, int] | None) -> None:
+    """Checks of the ARRAY_HEADER against our REQUEST (no resume in this client)."""
+    if h["name"] != name:
+        raise ProtocolError("E_PROTOCOL", f"ARRAY_HEADER names {h['name']!r}, asked for {name!r}")
+    itemsize = DTYPES[h["dtype"]][1]
+    want = (
+        (element_range[0] * itemsize, element_range[1] * itemsize)
+        if element_range
+        else (0, h["totalByteLength"])
+    )
+    if (h["rangeByteStart"], h["rangeByteEnd"]) != want or h["firstByteOffset"] != want[0]:
+        raise ProtocolError(
+            "E_BAD_RANGE",
+            f"ARRAY_HEADER range [{h['rangeByteStart']}, {h['rangeByteEnd']}) first "
+            f"{h['firstByteOffset']}, expected [{want[0]}, {want[1]}) first {want[0]}",
+        )
+
+
+def _allocate(h: dict[str, Any], max_bytes: int) -> bytearray:
+    size = h["rangeByteEnd"] - h["rangeByteStart"]
+    if size > max_bytes:
+        raise StreamError("E_TOO_LARGE", f"the range has {size} bytes, more than maxBytes {max_bytes}")
+    return bytearray(size)  # the one allocation: everything is written into it in place
+
+
+def _verify_end(
+    h: dict[str, Any], received_to: int, end_alg: int, byte_length: int, checksum: int, hasher: Any
+) -> None:
+    if received_to != h["rangeByteEnd"] or byte_length != h["rangeByteEnd"] - h["firstByteOffset"]:
+        raise StreamError(
+            "E_INCOMPLETE",
+            f"END after {received_to - h['firstByteOffset']} bytes; END says {byte_length}, "
+            f"the range needs {h['rangeByteEnd'] - h['firstByteOffset']}",
+        )
+    if hasher is not None:
+        if end_alg != h["checksumAlgorithm"]:
+            raise StreamError("E_CHECKSUM", f"END names algorithm {end_alg}, ARRAY_HEADER {h['checksumAlgorithm']}")
+        mine = hasher.intdigest()
+        if mine != checksum:
+            raise StreamError(
+                "E_CHECKSUM",
+                f"{CHECKSUM_NAMES[end_alg]} mismatch: computed 0x{mine:08x}, END says 0x{checksum:08x}",
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# URL helpers
+
+
+def _split_url(url: str, want: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, path) for transport `want` ("http" or "ws"), converting ws <-> http."""
+    u = urllib.parse.urlsplit(url)
+    secure = u.scheme in ("https", "wss")
+    if u.scheme not in ("http", "https", "ws", "wss"):
+        raise StreamError("E_BAD_REQUEST", f"unsupported URL scheme {u.scheme!r}")
+    scheme = ("https" if secure else "http") if want == "http" else ("wss" if secure else "ws")
+    host = u.hostname or "127.0.0.1"
+    port = u.port or (443 if secure else 80)
+    path = u.path or DEFAULT_ENDPOINT_PATH
+    return scheme, host, port, path
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP transport (§12.7)
+
+
+def _read_exact(resp: http.client.HTTPResponse, n: int) -> bytes:
+    out = bytearray()
+    while len(out) < n:
+        part = resp.read(n - len(out))
+        if not part:
+            raise StreamError("E_INCOMPLETE", f"the body ended {n - len(out)} bytes early")
+        out += part
+    return bytes(out)
+
+
+def fetch_http(
+    url: str,
+    name: str,
+    *,
+    params: Any = None,
+    checksum: int = CHECKSUM_XXH32,
+    element_range: tuple[int, int] | None = None,
+    max_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
+    timeout: float = 120.0,
+    read_step: int = 8 * 1024 * 1024,
+    stats: dict[str, Any] | None = None,
+) -> Result:
+    scheme, host, port, path = _split_url(url, "http")
+    query: list[tuple[str, str]] = [("name", name)]
+    if params is not None:
+        query.append(("params", compact_json(params).decode()))
+    if element_range is not None:
+        query += [("start", str(element_range[0])), ("end", str(element_range[1]))]
+    query.append(("checksum", CHECKSUM_NAMES[checksum]))
+    target = path + "?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
+    conn_cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    conn = conn_cls(host, port, timeout=timeout)
+    t0 = time.perf_counter()
+    try:
+        try:
+            conn.request("GET", target, headers={"Accept": HTTP_CONTENT_TYPE})
+            resp = conn.getresponse()
+        except (OSError, http.client.HTTPException) as e:
+            raise StreamError("E_CONNECTION_CLOSED", f"HTTP request failed: {e}") from None
+        ctype = resp.getheader("Content-Type") or ""
+        if not ctype.startswith(HTTP_CONTENT_TYPE):
+            raise StreamError("E_HTTP_STATUS", f"HTTP {resp.status} with Content-Type {ctype!r}")
+        if resp.status != 200:
+            body = resp.read(DEFAULT_MAX_CONTROL_BYTES + 1)
+            try:
+                _sid, code, text = decode_error(body)
+            except ProtocolError as e:
+                raise StreamError("E_HTTP_STATUS", f"HTTP {resp.status} without an ERROR body ({e})") from None
+            raise StreamError(code, text)
+        try:
+            head = _read_exact(resp, HEADER_FIXED)
+            mtype, _b6, _b7, _sid = check_prefix(head)
+            if mtype != ARRAY_HEADER:
+                raise ProtocolError("E_UNEXPECTED_MESSAGE", f"body starts with type 0x{mtype:02x}")
+            hlen = header_byte_length(head)
+            if hlen > DEFAULT_MAX_CONTROL_BYTES:
+                raise ProtocolError("E_HEADER_TOO_LARGE", f"ARRAY_HEADER of {hlen} bytes")
+            h = decode_array_header(head + _read_exact(resp, hlen - HEADER_FIXED), max_bytes)
+        except ProtocolError as e:
+            raise _as_stream_error(e) from e
+        _check_opened(h, name, element_range)
+        start, end, first = h["rangeByteStart"], h["rangeByteEnd"], h["firstByteOffset"]
+        content_length = resp.getheader("Content-Length")
+        want_length = hlen + (end - first) + END_BYTE_LENGTH
+        if content_length is not None and int(content_length) != want_length:
+            raise StreamError("E_PROTOCOL", f"Content-Length {content_length}, the body needs {want_length}")
+        buf = _allocate(h, max_bytes)
+        mv = memoryview(buf)
+        hasher = new_checksum(h["checksumAlgorithm"])
+        pos = first - start  # the running offset
+        t1 = time.perf_counter()
+        try:
+            while pos < len(buf):
+                window = mv[pos : min(len(buf), pos + read_step)]
+                n = resp.readinto(window)  # straight into the target: no per-chunk bytes object
+                if not n:
+                    raise StreamError("E_INCOMPLETE", f"the body ended after {pos} of {len(buf)} bytes")
+                if hasher is not None:
+                    hasher.update(mv[pos : pos + n])
+                pos += n
+            t2 = time.perf_counter()
+            trailer = _read_exact(resp, END_BYTE_LENGTH)
+        except (OSError, http.client.HTTPException) as e:
+            raise StreamError("E_CONNECTION_CLOSED", f"the body was cut: {e}") from None
+        try:
+            mtype, _b6, _b7, _sid = check_prefix(trailer)
+            if mtype != END:
+                raise ProtocolError("E_UNEXPECTED_MESSAGE", f"trailer has type 0x{mtype:02x}")
+            _sid, end_alg, byte_length, sum_ = decode_end(trailer)
+        except ProtocolError as e:
+            raise StreamError("E_PROTOCOL", str(e)) from e
+        if resp.read(1):
+            raise StreamError("E_PROTOCOL", "E_BAD_LENGTH: bytes after the END trailer")
+        _verify_end(h, start + pos, end_alg, byte_length, sum_, hasher)
+        if stats is not None:
+            stats.update(transport="http", bytes=end - first, totalSeconds=time.perf_counter() - t0,
+                         bodySeconds=t2 - t1)  # fmt: skip
+        return Result(h, buf)
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# WebSocket over a raw socket (RFC 6455, client side)
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+
+
+class ConnectionClosed(StreamError):
+    def __init__(self, message: str, close_code: int | None = None) -> None:
+        super().__init__("E_CONNECTION_CLOSED", message)
+        self.close_code = close_code
+
+
+class WebSocket:
+    """Just enough of an RFC 6455 client for arraywire: binary messages, masked client frames."""
+
+    RECV_BUFFER = 256 * 1024  # holds frame headers and control messages; payloads bypass it
+
+    def __init__(self, url: str, *, timeout: float = 120.0, protocols: tuple[str, ...] = ("arraywire",)) -> None:
+        scheme, host, port, path = _split_url(url, "ws")
+        try:
+            sock = socket.create_connection((host, port), timeout=timeout)
+        except OSError as e:
+            raise ConnectionClosed(f"cannot connect to {host}:{port}: {e}") from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if scheme == "wss":
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=host)
+        self.sock = sock
+        self.buf = bytearray(self.RECV_BUFFER)
+        self.bmv = memoryview(self.buf)
+        self.lo = 0  # buffered, unread bytes are buf[lo:hi]
+        self.hi = 0
+        self.closed = False
+        self.protocol: str | None = None
+        self._handshake(host, port, path, protocols)
+
+    # -- handshake --------------------------------------------------------------------------
+
+    def _handshake(self, host: str, port: int, path: str, protocols: tuple[str, ...]) -> None:
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [
+            f"GET {path} HTTP/1.1",
+            f"Host: {host}:{port}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Key: {key}",
+            "Sec-WebSocket-Version: 13",
+        ]
+        if protocols:
+            lines.append("Sec-WebSocket-Protocol: " + ", ".join(protocols))
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
+        # read up to the blank line; anything after it is already frame data (keep it buffered)
+        while True:
+            end = self.buf.find(b"\r\n\r\n", 0, self.hi)
+            if end >= 0:
+                break
+            if self.hi >= 16384:
+                raise ConnectionClosed("handshake response headers too large")
+            self._recv_some()
+        head = bytes(self.buf[:end]).decode("latin-1").split("\r\n")
+        self.lo = end + 4
+        status = head[0].split(" ", 2)
+        headers: dict[str, str] = {}
+        for line in head[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        if len(status) < 2 or status[1] != "101":
+            code = status[1] if len(status) > 1 else "?"
+            raise StreamError("E_HTTP_STATUS", f"WebSocket upgrade refused: HTTP {code} {' '.join(status[2:])}")
+        accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+        if headers.get("upgrade", "").lower() != "websocket" or "upgrade" not in headers.get("connection", "").lower():
+            raise ConnectionClosed("bad upgrade response (Upgrade / Connection headers)")
+        if headers.get("sec-websocket-accept") != accept:
+            raise ConnectionClosed("bad Sec-WebSocket-Accept")
+        if headers.get("sec-websocket-extensions"):
+            raise ConnectionClosed("the server selected an extension we did not offer")
+        proto = headers.get("sec-websocket-protocol")
+        if proto is not None and proto not in protocols:
+            raise ConnectionClosed(f"the server selected subprotocol {proto!r} we did not offer")
+        self.protocol = proto
+
+    # -- low-level reads --------------------------------------------------------------------
+
+    def _recv_some(self) -> None:
+        if self.lo == self.hi:
+            self.lo = self.hi = 0
+        elif self.hi == len(self.buf):  # compact
+            n = self.hi - self.lo
+            self.buf[:n] = self.buf[self.lo : self.hi]
+            self.lo, self.hi = 0, n
+        try:
+            got = self.sock.recv_into(self.bmv[self.hi :])
+        except OSError as e:
+            raise ConnectionClosed(f"socket error: {e}") from None
+        if got == 0:
+            raise ConnectionClosed("the server closed the TCP connection (no close frame)", 1006)
+        self.hi += got
+
+    def _need(self, n: int) -> memoryview:
+        """n (<= buffer size) buffered bytes, consumed."""
+        while self.hi - self.lo < n:
+            if len(self.buf) - self.lo < n:  # not enough room after lo: compact
+                m = self.hi - self.lo
+                self.buf[:m] = self.buf[self.lo : self.hi]
+                self.lo, self.hi = 0, m
+            self._recv_some()
+        v = self.bmv[self.lo : self.lo + n]
+        self.lo += n
+        return v
+
+    def _read_into(self, target: memoryview) -> None:
+        """Fill target exactly: buffered bytes first, then recv_into straight into it."""
+        n = len(target)
+        have = min(n, self.hi - self.lo)
+        if have:
+            target[:have] = self.bmv[self.lo : self.lo + have]
+            self.lo += have
+        pos = have
+        sock = self.sock
+        while pos < n:
+            try:
+                got = sock.recv_into(target[pos:], n - pos)
+            except OSError as e:
+                raise ConnectionClosed(f"socket error: {e}") from None
+            if got == 0:
+                raise ConnectionClosed("the server closed the TCP connection mid-frame", 1006)
+            pos += got
+
+    def _read_bytes(self, n: int) -> bytes:
+        if n <= len(self.buf):
+            return bytes(self._need(n))
+        out = bytearray(n)
+        self._read_into(memoryview(out))
+        return bytes(out)
+
+    def _skip(self, n: int) -> None:
+        while n > 0:
+            step = min(n, len(self.buf))
+            self._need(step)
+            n -= step
+
+    def _frame_header(self) -> tuple[bool, int, int]:
+        b0, b1 = self._need(2)
+        fin, rsv, opcode = bool(b0 & 0x80), b0 & 0x70, b0 & 0x0F
+        masked, length = bool(b1 & 0x80), b1 & 0x7F
+        if rsv:
+            self._fail_connection(1002, "reserved bits set (no extension was negotiated)")
+        if masked:
+            self._fail_connection(1002, "a server frame is masked")
+        if length == 126:
+            length = struct.unpack("!H", self._need(2))[0]
+        elif length == 127:
+            length = struct.unpack("!Q", self._need(8))[0]
+            if length >> 63:
+                self._fail_connection(1002, "64-bit length with the top bit set")
+        if opcode >= 0x8:
+            if not fin or length > 125:
+                self._fail_connection(1002, "fragmented or long control frame")
+            if opcode not in (OP_CLOSE, OP_PING, OP_PONG):
+                self._fail_connection(1002, f"unknown control opcode {opcode}")
+        elif opcode not in (OP_CONT, OP_TEXT, OP_BINARY):
+            self._fail_connection(1002, f"unknown data opcode {opcode}")
+        return fin, opcode, length
+
+    def _control_frame(self, opcode: int, length: int) -> None:
+        payload = self._read_bytes(length)
+        if opcode == OP_PING:
+            self._send_frame(OP_PONG, payload)  # heartbeat (§2.1)
+        elif opcode == OP_CLOSE:
+            code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+            reason = payload[2:].decode("utf-8", "replace")
+            if not self.closed:
+                try:
+                    self._send_frame(OP_CLOSE, payload[:2])
+                except OSError:
+                    pass
+                self.closed = True
+            raise ConnectionClosed(f"the server closed the WebSocket: {code} {reason}".strip(), code)
+        # OP_PONG: ignored
+
+    def receive(self, into: memoryview | None = None, cap: int = DEFAULT_MAX_CONTROL_BYTES) -> tuple[int, Any]:
+        """Read one complete message, answering control frames met on the way.
+
+        Without `into`: returns (opcode, bytes); a message over `cap` closes with 1009.
+        With `into` (a payload whose length DATA announced): a binary message is written straight
+        into `into` fragment by fragment; returns (opcode, byte length). A longer message is read
+        to its end (framing kept), only its first len(into) bytes are stored; the caller compares
+        the returned length.
+        """
+        msg_op: int | None = None
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            fin, opcode, length = self._frame_header()
+            if opcode >= 0x8:
+                self._control_frame(opcode, length)
+                continue
+            if opcode == OP_CONT:
+                if msg_op is None:
+                    self._fail_connection(1002, "continuation frame without a message")
+            elif msg_op is not None:
+                self._fail_connection(1002, "new message inside a fragmented message")
+            else:
+                msg_op = opcode
+            if into is not None and msg_op == OP_BINARY:
+                fits = max(0, min(length, len(into) - total))
+                if fits:
+                    self._read_into(into[total : total + fits])
+                self._skip(length - fits)
+            else:
+                if total + length > cap:
+                    self._fail_connection(1009, f"message over {cap} bytes")
+                parts.append(self._read_bytes(length))
+            total += length
+            if fin:
+                break
+        assert msg_op is not None
+        if into is not None and msg_op == OP_BINARY:
+            return msg_op, total
+        return msg_op, b"".join(parts)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def _send_frame(self, opcode: int, payload: bytes) -> None:
+        n = len(payload)
+        if n < 126:
+            head = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
+        elif n < 65536:
+            head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
+        else:
+            head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
+        key = os.urandom(4)
+        if n:
+            k = (key * (n // 4 + 1))[:n]
+            masked = (int.from_bytes(payload, "little") ^ int.from_bytes(k, "little")).to_bytes(n, "little")
+        else:
+            masked = b""
+        self.sock.sendall(head + key + masked)
+
+    def send(self, message: bytes) -> None:
+        try:
+            self._send_frame(OP_BINARY, message)
+        except OSError as e:
+            raise ConnectionClosed(f"socket error while sending: {e}") from None
+
+    def _fail_connection(self, code: int, reason: str) -> None:
+        self.close(code, reason)
+        raise ConnectionClosed(f"WebSocket protocol violation: {reason}", code)
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        if not self.closed:
+            self.closed = True
+            try:
+                self._send_frame(OP_CLOSE, struct.pack("!H", code) + reason.encode()[:120])
+                # wait briefly for the server's close frame (or EOF), dropping anything else
+                self.sock.settimeout(1.0)
+                deadline = time.monotonic() + 1.0
+                while time.monotonic() < deadline:
+                    _fin, opcode, length = self._frame_header()
+                    if opcode == OP_CLOSE:
+                        break
+                    self._skip(length)
+            except (OSError, StreamError):
+                pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def fetch_ws(
+    url: str,
+    name: str,
+    *,
+    params: Any = None,
+    checksum: int = CHECKSUM_XXH32,
+    element_range: tuple[int, int] | None = None,
+    chunk: int = 4 * 1024 * 1024,
+    credit: int | None = None,
+    max_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
+    chunk_cap: int = DEFAULT_MAX_CHUNK_BYTES,
+    timeout: float = 120.0,
+    stats: dict[str, Any] | None = None,
+) -> Result:
+    """One stream (id 1) on a new connection; the framing rules of §3 are kept for any stream id."""
+    window = max(16 * 1024 * 1024, 2 * chunk) if credit is None else credit  # §8 reference policy
+    if window and window < chunk:
+        raise StreamError("E_BAD_REQUEST", "the credit window must be 0 or at least the chunk size")
+    t0 = time.perf_counter()
+    ws = WebSocket(url, timeout=timeout)
+    sid = 1
+    open_ = True  # our stream is still known to us
+    h: dict[str, Any] | None = None
+    buf: bytearray | None = None
+    mv: memoryview | None = None
+    hasher = None
+    next_off = 0
+    consumed = 0
+    t_header = t0
+    scratch = memoryview(bytearray(0))
+
+    def fail(code: str, message: str, cancel: bool = True) -> None:
+        if cancel:
+            try:
+                ws.send(encode_cancel(sid))
+            except StreamError:
+                pass
+        raise StreamError(code, message)
+
+    try:
+        ws.send(
+            encode_request(sid, name, params, checksum=checksum, chunk=chunk, credit=window,
+                           element_range=element_range)  # fmt: skip
+        )
+        while open_:
+            op, msg = ws.receive()
+            if op == OP_TEXT:
+                ws.close(1003, "text message")
+                raise StreamError("E_PROTOCOL", "E_TEXT_FRAME: the server sent a text message")
+            try:
+                mtype, b6, b7, msid = check_prefix(msg)
+            except ProtocolError as e:
+                # Cannot attribute it reliably; fail our stream if it names it (bytes 8..11).
+                if len(msg) >= 12 and struct.unpack_from("<I", msg, 8)[0] == sid:
+                    fail("E_PROTOCOL", str(e))
+                print(f"arraywire: ignoring a bad control message: {e}", file=sys.stderr)
+                continue
+
+            if mtype == DATA:
+                try:
+                    dsid, length, offset = decode_data(msg, chunk_cap)
+                except ProtocolError as e:
+                    # its payload is still coming: skip it (§5.8), then fail the named stream
+                    ws.receive(into=scratch)
+                    if msid == sid:
+                        se = _as_stream_error(e)
+                        fail(se.code, se.message)
+                    continue
+                if dsid != sid or h is None or buf is None or mv is None:
+                    ws.receive(into=scratch)  # payload of an unknown stream: keep the framing, drop it
+                    if dsid == sid:
+                        fail("E_PROTOCOL", "E_UNEXPECTED_MESSAGE: DATA before ARRAY_HEADER")
+                    continue
+                if offset != next_off or offset + length > h["rangeByteEnd"]:
+                    ws.receive(into=scratch)
+                    fail("E_PROTOCOL", f"E_BAD_RANGE: DATA at {offset}+{length}, expected {next_off}")
+                pos = offset - h["rangeByteStart"]
+                op, got = ws.receive(into=mv[pos : pos + length])  # recv_into at the running offset
+                if op != OP_BINARY:
+                    ws.close(1003, "text message")
+                    raise StreamError("E_PROTOCOL", "E_TEXT_FRAME: a text message where a payload was due")
+                if got != length:
+                    fail("E_PROTOCOL", f"E_BAD_LENGTH: payload of {got} bytes, DATA announced {length}")
+                if hasher is not None:
+                    hasher.update(mv[pos : pos + length])
+                next_off += length
+                consumed += length
+                if window and consumed >= window // 4 and next_off < h["rangeByteEnd"]:
+                    ws.send(encode_credit(sid, consumed))  # give back exactly what was copied
+                    consumed = 0
+
+            elif mtype == ARRAY_HEADER:
+                if msid != sid:
+                    continue  # a stream we do not know
+                if h is not None:
+                    fail("E_PROTOCOL", "E_UNEXPECTED_MESSAGE: a second ARRAY_HEADER")
+                try:
+                    h = decode_array_header(msg, max_bytes)
+                    _check_opened(h, name, element_range)
+                except StreamError as e:
+                    se = _as_stream_error(e)
+                    fail(se.code, se.message)
+                assert h is not None
+                if h["checksumAlgorithm"] != checksum:
+                    print(
+                        f"arraywire: asked for {CHECKSUM_NAMES[checksum]}, the server announces "
+                        f"{CHECKSUM_NAMES[h['checksumAlgorithm']]}",
+                        file=sys.stderr,
+                    )
+                buf = _allocate(h, max_bytes)
+                mv = memoryview(buf)
+                hasher = new_checksum(h["checksumAlgorithm"])
+                next_off = h["firstByteOffset"]
+                t_header = time.perf_counter()
+
+            elif mtype == END:
+                if msid != sid:
+                    continue
+                if h is None:
+                    fail("E_PROTOCOL", "E_UNEXPECTED_MESSAGE: END before ARRAY_HEADER")
+                assert h is not None and buf is not None
+                try:
+                    _s, end_alg, byte_length, sum_ = decode_end(msg)
+                except ProtocolError as e:
+                    fail("E_PROTOCOL", str(e))
+                    raise  # unreachable
+                open_ = False
+                _verify_end(h, next_off, end_alg, byte_length, sum_, hasher)
+                t_end = time.perf_counter()
+                if stats is not None:
+                    stats.update(transport="ws", bytes=h["rangeByteEnd"] - h["firstByteOffset"],
+                                 totalSeconds=t_end - t0, bodySeconds=t_end - t_header)  # fmt: skip
+                return Result(h, buf)
+
+            elif mtype == ERROR:
+                try:
+                    esid, code, text = decode_error(msg)
+                except ProtocolError as e:
+                    if msid == sid:
+                        fail("E_PROTOCOL", str(e))
+                    continue
+                if esid == 0:
+                    print(f"arraywire: connection-level ERROR {code}: {text}", file=sys.stderr)
+                elif esid == sid:
+                    open_ = False
+                    raise StreamError(code, text)  # ends the stream on both sides: no CANCEL
+
+            else:  # REQUEST, CREDIT, CANCEL, PUT from the server
+                if msid == sid:
+                    fail("E_PROTOCOL", f"E_UNEXPECTED_MESSAGE: type 0x{mtype:02x} from the server")
+        raise AssertionError("unreachable")
+    finally:
+        ws.close(1000)
+
+
+# ---------------------------------------------------------------------------------------------
+# Self-test against the doc (§7 check values, §13 worked example)
+
+_DOC_REQUEST = """41 52 57 52 01 01 00 00 01 00 00 00 06 00 02 00 0c 00 00 00 10 00 00 00
+00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00 00
+00 00 00 00 00 00 00 00 61 72 61 6e 67 65 7b 22 6c 65 6e 67 74 68 22 3a 34 7d"""
+_DOC_HEADER = """41 52 57 52 01 10 0a 01 01 00 00 00 06 00 02 00 26 00 00 00 01 00 00 00
+20 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 20 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+04 00 00 00 00 00 00 00 61 72 61 6e 67 65 7b 22 73 6f 75 72 63 65 22 3a 22 61 72 61 6e 67
+65 22 2c 22 73 74 61 72 74 22 3a 30 2c 22 73 74 65 70 22 3a 31 7d"""
+_DOC_END = """41 52 57 52 01 12 02 00 01 00 00 00 00 00 00 00 20 00 00 00 00 00 00 00
+28 d8 94 40 00 00 00 00"""
+_DOC_CREDIT = "41 52 57 52 01 02 00 00 01 00 00 00 00 00 00 00 00 00 40 00 00 00 00 00"
+_DOC_CANCEL = "41 52 57 52 01 03 00 00 01 00 00 00 00 00 00 00"
+_DOC_REQUEST_RESUME = """41 52 57 52 01 01 03 00 03 00 00 00 06 00 01 00 0f 00 00 00 00 00 00 00
+0a 00 00 00 00 00 00 00 14 00 00 00 00 00 00 00 10 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+01 00 00 00 00 00 00 00 61 72 61 6e 67 65 7b 22 6c 65 6e 67 74 68 22 3a 31 30 30 30 7d"""
+
+
+def self_test() -> None:
+    assert xxh32(b"") == 0x02CC5D05
+    assert xxh32(b"abc") == 0x32D153FF
+    assert xxh32(b"123456789") == 0x937BAD67
+    assert crc32c(b"") == 0
+    assert crc32c(b"123456789") == 0xE3069283
+    assert crc32c(b"56789", crc32c(b"1234")) == 0xE3069283
+    data = bytes(range(256)) * 7
+    for split in (0, 1, 5, 15, 16, 17, 100, len(data)):
+        x = Xxh32()
+        x.update(data[:split])
+        x.update(data[split:])
+        assert x.intdigest() == xxh32(data), split
+    payload = struct.pack("<4d", 0, 1, 2, 3)
+    assert xxh32(payload) == 0x4094D828
+    assert crc32c(payload) == 0xBF60274E
+    req = encode_request(1, "arange", {"length": 4}, checksum=CHECKSUM_XXH32, chunk=16, credit=16 * 1024 * 1024)
+    assert req == bytes.fromhex(_DOC_REQUEST), req.hex(" ")
+    req = encode_request(3, "arange", {"length": 1000}, checksum=CHECKSUM_CRC32C, element_range=(10, 20),
+                         resume=16, generation=1)  # fmt: skip
+    assert req == bytes.fromhex(_DOC_REQUEST_RESUME), req.hex(" ")
+    assert encode_credit(1, 4 * 1024 * 1024) == bytes.fromhex(_DOC_CREDIT)
+    assert encode_cancel(1) == bytes.fromhex(_DOC_CANCEL)
+    h = decode_array_header(bytes.fromhex(_DOC_HEADER))
+    assert h["shape"] == [4] and h["dtype"] == 10 and h["generation"] == 1, h
+    assert h["meta"] == {"source": "arange", "start": 0, "step": 1}, h
+    assert decode_end(bytes.fromhex(_DOC_END)) == (1, 2, 32, 0x4094D828)
+    err = struct.pack("<IBBBBII", MAGIC, VERSION, ERROR, 14, 0, 2, 38) + b"E_UNKNOWN_NAME"
+    err += b'Unknown array: "nope" is not published'
+    assert len(err) == 68 and decode_error(err) == (2, "E_UNKNOWN_NAME", 'Unknown array: "nope" is not published')
+    print(json.dumps({"selfTest": "ok"}))
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
+    return v
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv == ["--self-test"]:
+        self_test()
+        return 0
+    ap = argparse.ArgumentParser(description="Fetch one arraywire array and print a JSON summary.")
+    ap.add_argument("url", help="endpoint, e.g. ws://127.0.0.1:8080/arraywire (http:// works too)")
+    ap.add_argument("name", help="the published array's name")
+    ap.add_argument("--transport", choices=("http", "ws"), default="http")
+    ap.add_argument("--params", help="JSON object for generated sources, e.g. '{\"length\":10}'")
+    ap.add_argument("--checksum", choices=("xxh32", "crc32c", "none"), default="xxh32")
+    ap.add_argument("--sha256", action="store_true", help="print the SHA-256 of the received bytes")
+    ap.add_argument("--range", help="START:END element range [START, END) of the flattened array")
+    ap.add_argument("--chunk-bytes", type=int, default=4 * 1024 * 1024, help="chunk size asked of the server (ws)")
+    ap.add_argument("--credit-bytes", type=int, default=None, help="credit window (ws); 0 = off")
+    ap.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_TOTAL_BYTES)
+    ap.add_argument("--timeout", type=float, default=120.0, help="socket timeout in seconds")
+    ap.add_argument("--stats", action="store_true", help="print transfer timing as JSON on stderr")
+    args = ap.parse_args(argv)
+
+    params = None
+    if args.params is not None:
+        try:
+            params = json.loads(args.params)
+        except ValueError as e:
+            ap.error(f"--params is not JSON: {e}")
+        if not isinstance(params, dict):
+            ap.error("--params must be a JSON object")
+    element_range = None
+    if args.range is not None:
+        try:
+            a, b = (int(x) for x in args.range.split(":"))
+        except ValueError:
+            ap.error("--range must be START:END")
+        element_range = (a, b)
+    checksum = CHECKSUM_CODES[args.checksum]
+    stats: dict[str, Any] = {}
+    try:
+        if args.transport == "http":
+            result = fetch_http(args.url, args.name, params=params, checksum=checksum, element_range=element_range,
+                                max_bytes=args.max_bytes, timeout=args.timeout, stats=stats)  # fmt: skip
+        else:
+            result = fetch_ws(args.url, args.name, params=params, checksum=checksum, element_range=element_range,
+                              chunk=args.chunk_bytes, credit=args.credit_bytes, max_bytes=args.max_bytes,
+                              timeout=args.timeout, stats=stats)  # fmt: skip
+    except StreamError as e:
+        print(json.dumps({"error": e.code, "message": e.message}))
+        return 1
+    except (OSError, socket.timeout) as e:
+        print(json.dumps({"error": "E_CONNECTION_CLOSED", "message": str(e)}))
+        return 1
+
+    n = len(result.buffer) // DTYPES[result.header["dtype"]][1]
+    summary: dict[str, Any] = {
+        "dtype": result.dtype,
+        "shape": result.shape,
+        "byteLength": len(result.buffer),
+    }
+    if args.sha256:
+        t = time.perf_counter()
+        summary["sha256"] = hashlib.sha256(result.buffer).hexdigest()
+        stats["sha256Seconds"] = time.perf_counter() - t
+    summary["first"] = [_jsonable(v) for v in result.values(0, 10)]
+    summary["last"] = _jsonable(result.values(n - 1, 1)[0]) if n else None
+    print(json.dumps(summary, allow_nan=False))
+    if args.stats:
+        b = stats.get("bytes", 0)
+        stats["MBps"] = round(b / 1e6 / stats["bodySeconds"], 1) if stats.get("bodySeconds") else None
+        print(json.dumps({"stats": stats}), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
