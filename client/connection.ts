@@ -7,6 +7,7 @@
  * client consumes payloads, so the page never buffers more than the window per stream.
  */
 import {
+  type ArrayHeaderMessage,
   assertLittleEndianHost,
   type ChecksumAlgorithm,
   type DataMessage,
@@ -67,6 +68,40 @@ export interface FetchOptions<T extends TypedArray = TypedArray> {
   onAssembler?: (assembler: Assembler) => void;
 }
 
+/**
+ * Checks an ARRAY_HEADER against the request before anything is allocated: the size cap, the
+ * name asked for, and that the checksum `verify` asked for is coming (a server that announces
+ * none would otherwise turn verification off silently).
+ * @throws {@link StreamError} E_TOO_LARGE or E_CHECKSUM; {@link ProtocolError} for another name.
+ */
+export function checkHeader(header: ArrayHeaderMessage, name: string, options: FetchOptions): void {
+  const { streamId } = header;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_TOTAL_BYTES;
+  const byteLength = header.rangeByteEnd - header.rangeByteStart;
+  if (byteLength > maxBytes) {
+    throw new StreamError(
+      "E_TOO_LARGE",
+      `Array too large: expected at most ${maxBytes} bytes (maxBytes), got ${byteLength}`,
+      streamId,
+    );
+  }
+  if (header.name !== name) {
+    // Reported as E_PROTOCOL, with this as its cause.
+    throw new ProtocolError(
+      "E_UNEXPECTED_MESSAGE",
+      `Invalid ARRAY_HEADER: expected name ${JSON.stringify(name)}, got ${JSON.stringify(header.name)}`,
+    );
+  }
+  const wanted = checksumAlgorithmOf(options.verify);
+  if (wanted !== "none" && header.checksumAlgorithm === "none") {
+    throw new StreamError(
+      "E_CHECKSUM",
+      `The server announced no checksum, though verify asked for ${wanted}; pass verify: false to accept unverified data`,
+      streamId,
+    );
+  }
+}
+
 /** The checksum algorithm a `verify` option asks for. */
 export function checksumAlgorithmOf(verify: boolean | ChecksumAlgorithm | undefined): ChecksumAlgorithm {
   return verify === undefined || verify === true ? "xxh32" : verify === false ? "none" : verify;
@@ -109,6 +144,7 @@ const MAX_WARNINGS = 10;
 
 interface Pending {
   streamId: number;
+  name: string;
   options: FetchOptions;
   resolve: (result: ArrayResult) => void;
   reject: (err: unknown) => void;
@@ -195,6 +231,7 @@ export class ArrayClient {
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#streams.set(streamId, {
         streamId,
+        name,
         options: options as FetchOptions,
         resolve: resolve as (r: ArrayResult) => void,
         reject,
@@ -262,18 +299,10 @@ export class ArrayClient {
     switch (message.type) {
       case "ARRAY_HEADER": {
         if (!pending) return; // a stream this client cancelled
-        const maxBytes = pending.options.maxBytes ?? DEFAULT_MAX_TOTAL_BYTES;
-        const byteLength = message.rangeByteEnd - message.rangeByteStart;
         try {
           if (pending.assembler)
             throw new ProtocolError("E_UNEXPECTED_MESSAGE", "Unexpected second ARRAY_HEADER on a stream");
-          if (byteLength > maxBytes) {
-            throw new StreamError(
-              "E_TOO_LARGE",
-              `Array too large: expected at most ${maxBytes} bytes (maxBytes), got ${byteLength}`,
-              message.streamId,
-            );
-          }
+          checkHeader(message, pending.name, pending.options);
           const { resumeFrom, into, onAssembler } = pending.options;
           pending.assembler = new Assembler(message, resumeFrom?.array ?? into, resumeFrom?.receivedByteLength);
           onAssembler?.(pending.assembler);

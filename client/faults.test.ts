@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import {
   crc32c,
+  createChecksum,
   decodeMessage,
   encodeArrayHeader,
   encodeData,
@@ -39,9 +40,14 @@ function bytesOf(n: number): Uint8Array {
   return new Uint8Array(Float64Array.from({ length: n }, (_, i) => i).buffer);
 }
 
-function header(streamId: number, n: number, extra: Partial<Parameters<typeof encodeArrayHeader>[0]> = {}) {
+/** What a header echoes from its request: the stream, the name asked for and the checksum wanted. */
+type Asked = Pick<RequestMessage, "streamId" | "name" | "checksum">;
+
+function header(req: Asked, n: number, extra: Partial<Parameters<typeof encodeArrayHeader>[0]> = {}) {
   return encodeArrayHeader({
-    streamId,
+    streamId: req.streamId,
+    name: req.name,
+    checksumAlgorithm: req.checksum,
     dtype: "float64",
     shape: [n],
     totalByteLength: n * 8,
@@ -49,23 +55,31 @@ function header(streamId: number, n: number, extra: Partial<Parameters<typeof en
     rangeByteEnd: n * 8,
     firstByteOffset: 0,
     generation: 1,
-    checksumAlgorithm: "none",
-    name: "a",
     meta: null,
     ...extra,
   });
 }
 
-/** A correct stream of `n` float64 values in chunks of `chunk` bytes. */
-function sendGood(send: Send, streamId: number, n: number, chunk = 64) {
+/** A correct stream of `n` float64 values in chunks of `chunk` bytes, with the checksum asked for. */
+function sendGood(send: Send, req: Asked, n: number, chunk = 64) {
+  const { streamId } = req;
   const bytes = bytesOf(n);
-  send(header(streamId, n));
+  send(header(req, n));
   for (let o = 0; o < bytes.byteLength; o += chunk) {
     const payload = bytes.subarray(o, Math.min(o + chunk, bytes.byteLength));
     send(encodeData(streamId, o, payload.byteLength));
     send(payload);
   }
-  send(encodeEnd({ streamId, byteLength: bytes.byteLength, checksumAlgorithm: "none", checksum: 0 }));
+  const checksum = createChecksum(req.checksum);
+  checksum?.update(bytes);
+  send(
+    encodeEnd({
+      streamId,
+      byteLength: bytes.byteLength,
+      checksumAlgorithm: req.checksum,
+      checksum: checksum?.digest() ?? 0,
+    }),
+  );
 }
 
 const quiet = { onWarning: () => {} };
@@ -81,7 +95,7 @@ describe("a client facing a broken or hostile server", () => {
   async function expectFailureIsolated(bad: Script, code: string, causeCode?: string) {
     const fake = await fakeServer((send, request) => {
       if (request.name === "bad") bad(send, request);
-      else sendGood(send, request.streamId, 100);
+      else sendGood(send, request, 100);
     });
     close = fake.close;
     const client = await ArrayClient.connect(fake.url, quiet);
@@ -105,8 +119,9 @@ describe("a client facing a broken or hostile server", () => {
 
   it("rejects a chunk that crosses the end of the range", () =>
     expectFailureIsolated(
-      (send, { streamId }) => {
-        send(header(streamId, 4));
+      (send, req) => {
+        const { streamId } = req;
+        send(header(req, 4));
         send(encodeData(streamId, 24, 16));
         send(new Uint8Array(16));
       },
@@ -116,8 +131,9 @@ describe("a client facing a broken or hostile server", () => {
 
   it("rejects extra bytes past the length (a chunk after the last byte)", () =>
     expectFailureIsolated(
-      (send, { streamId }) => {
-        send(header(streamId, 2));
+      (send, req) => {
+        const { streamId } = req;
+        send(header(req, 2));
         send(encodeData(streamId, 0, 16));
         send(bytesOf(2));
         send(encodeData(streamId, 16, 8));
@@ -133,8 +149,9 @@ describe("a client facing a broken or hostile server", () => {
     ["out of order", [8, 0]],
   ])("rejects chunks with %s", (_, offsets) =>
     expectFailureIsolated(
-      (send, { streamId }) => {
-        send(header(streamId, 4));
+      (send, req) => {
+        const { streamId } = req;
+        send(header(req, 4));
         for (const o of offsets as number[]) {
           send(encodeData(streamId, o, 8));
           send(new Uint8Array(8));
@@ -147,8 +164,9 @@ describe("a client facing a broken or hostile server", () => {
 
   it("rejects a payload whose length differs from its DATA", () =>
     expectFailureIsolated(
-      (send, { streamId }) => {
-        send(header(streamId, 4));
+      (send, req) => {
+        const { streamId } = req;
+        send(header(req, 4));
         send(encodeData(streamId, 0, 16));
         send(new Uint8Array(15));
       },
@@ -159,8 +177,8 @@ describe("a client facing a broken or hostile server", () => {
   it("survives a flood of zero-length chunks: the stream fails, warnings stay bounded", async () => {
     const warnings: string[] = [];
     const fake = await fakeServer((send, request) => {
-      if (request.name !== "bad") return sendGood(send, request.streamId, 100);
-      send(header(request.streamId, 4));
+      if (request.name !== "bad") return sendGood(send, request, 100);
+      send(header(request, 4));
       const zero = encodeData(request.streamId, 0, 1);
       zero[12] = 0; // payloadByteLength 0
       for (let i = 0; i < 10_000; i++) {
@@ -181,16 +199,18 @@ describe("a client facing a broken or hostile server", () => {
   });
 
   it("rejects an END before every byte arrived (E_INCOMPLETE), never resolving a partial array", () =>
-    expectFailureIsolated((send, { streamId }) => {
-      send(header(streamId, 4));
+    expectFailureIsolated((send, req) => {
+      const { streamId } = req;
+      send(header(req, 4));
       send(encodeData(streamId, 0, 8));
       send(new Uint8Array(8));
       send(encodeEnd({ streamId, byteLength: 32, checksumAlgorithm: "none", checksum: 0 }));
     }, "E_INCOMPLETE"));
 
   it("rejects a wrong checksum (E_CHECKSUM)", () =>
-    expectFailureIsolated((send, { streamId }) => {
-      send(header(streamId, 2, { checksumAlgorithm: "crc32c" }));
+    expectFailureIsolated((send, req) => {
+      const { streamId } = req;
+      send(header(req, 2, { checksumAlgorithm: "crc32c" }));
       send(encodeData(streamId, 0, 16));
       send(bytesOf(2));
       send(
@@ -200,26 +220,42 @@ describe("a client facing a broken or hostile server", () => {
 
   it("rejects a second header on an active stream (E_PROTOCOL)", () =>
     expectFailureIsolated(
-      (send, { streamId }) => {
-        send(header(streamId, 4));
-        send(header(streamId, 4));
+      (send, req) => {
+        send(header(req, 4));
+        send(header(req, 4));
       },
       "E_PROTOCOL",
       "E_UNEXPECTED_MESSAGE",
     ));
 
+  it("rejects a header naming another array (E_PROTOCOL)", () =>
+    expectFailureIsolated(
+      (send, req) => send(header({ ...req, name: "other" }, 4)),
+      "E_PROTOCOL",
+      "E_UNEXPECTED_MESSAGE",
+    ));
+
+  it("rejects a header announcing no checksum when verify asked for one (E_CHECKSUM), and accepts it with verify: false", async () => {
+    await expectFailureIsolated((send, req) => sendGood(send, { ...req, checksum: "none" }, 4), "E_CHECKSUM");
+    const fake = await fakeServer((send, req) => sendGood(send, { ...req, checksum: "none" }, 4));
+    const unverified = await fetchArray(fake.url, "a", { ...quiet, transport: "ws", verify: false });
+    expect(Array.from(unverified.array as Float64Array)).toEqual([0, 1, 2, 3]);
+    await fake.close();
+  });
+
   it("refuses a header over maxBytes before allocating (a 1 PB array)", () =>
-    expectFailureIsolated((send, { streamId }) => {
+    expectFailureIsolated((send, req) => {
       const n = 125_000_000_000_000; // 1e15 bytes of float64
-      send(header(streamId, n));
+      send(header(req, n));
     }, "E_TOO_LARGE"));
 
   it("ignores data, headers and trailers for unknown stream ids and for streams already ended", async () => {
-    const fake = await fakeServer((send, { streamId }) => {
-      send(header(streamId + 1000, 4));
+    const fake = await fakeServer((send, req) => {
+      const { streamId } = req;
+      send(header({ ...req, streamId: req.streamId + 1000 }, 4));
       send(encodeData(streamId + 1000, 0, 8));
       send(new Uint8Array(8));
-      sendGood(send, streamId, 10);
+      sendGood(send, req, 10);
       send(encodeData(streamId, 0, 8)); // a chunk after END
       send(new Uint8Array(8));
       send(encodeEnd({ streamId, byteLength: 80, checksumAlgorithm: "none", checksum: 0 }));
@@ -237,8 +273,8 @@ describe("a client facing a broken or hostile server", () => {
   });
 
   it("fails every stream with E_PROTOCOL on a text frame and closes with 1003", async () => {
-    const fake = await fakeServer((send, { streamId }) => {
-      send(header(streamId, 4));
+    const fake = await fakeServer((send, req) => {
+      send(header(req, 4));
       send("not binary");
     });
     close = fake.close;
@@ -278,7 +314,7 @@ describe("a client facing a broken HTTP server", () => {
   ])("rejects %s", async (_, mangle, code) => {
     const n = 20;
     const good = Buffer.concat([
-      header(1, n),
+      header({ streamId: 1, name: "a", checksum: "none" }, n),
       bytesOf(n),
       encodeEnd({ streamId: 1, byteLength: n * 8, checksumAlgorithm: "none", checksum: 0 }),
     ]);

@@ -496,7 +496,12 @@ interface Expectation {
 /** The code a client fails a stream with for a ProtocolError code. */
 const codeFor = (protocolCode: string) => (TOO_BIG_CODES.has(protocolCode as never) ? "E_TOO_LARGE" : "E_PROTOCOL");
 
-function expectation(messages: ServerMessage[], sid: number, into: TypedArray | undefined): Expectation {
+function expectation(
+  messages: ServerMessage[],
+  sid: number,
+  into: TypedArray | undefined,
+  wanted: "none" | "crc32c" | "xxh32",
+): Expectation {
   const result: Expectation = { outcome: "pending", why: "", header: null, placed: null, text: false, framed: true };
   let announced: DataMessage | "skip" | null = null;
   let next = 0;
@@ -551,6 +556,8 @@ function expectation(messages: ServerMessage[], sid: number, into: TypedArray | 
       const byteLength = h.rangeByteEnd - h.rangeByteStart;
       if (result.header) settle("E_PROTOCOL", "second ARRAY_HEADER");
       else if (byteLength > MAX_BYTES) settle("E_TOO_LARGE", "over maxBytes");
+      else if (h.name !== "fuzz") settle("E_PROTOCOL", "a header naming another array");
+      else if (wanted !== "none" && h.checksumAlgorithm === "none") settle("E_CHECKSUM", "no checksum announced");
       else if (!isDtypeSupported(h.dtype)) settle("E_PROTOCOL", "unsupported dtype");
       else if (into && into.constructor !== typedArrayConstructor(h.dtype)) settle("E_TARGET_MISMATCH", "into dtype");
       else if (into && into.byteLength < byteLength) settle("E_TARGET_MISMATCH", "into too small");
@@ -709,8 +716,8 @@ async function runCase(c: Case): Promise<void> {
   }
   const cancels = sent.filter((m) => m.type === "CANCEL" && m.streamId === sid).length;
   // The client reads the mutated stream's messages, then the neighbour's, on one connection.
-  const expected = expectation([...delivered, ...neighbourMessages], sid, into);
-  const alone = expectation(delivered, sid, into);
+  const expected = expectation([...delivered, ...neighbourMessages], sid, into, c.checksum);
+  const alone = expectation(delivered, sid, into, c.checksum);
   const mustResolve = supported && c.mutations.every(isBenign);
   if (mustResolve) expect(expected.outcome).toBe("resolved"); // the reference receiver agrees
 

@@ -8,7 +8,6 @@
  */
 import {
   DEFAULT_MAX_CONTROL_BYTES,
-  DEFAULT_MAX_TOTAL_BYTES,
   decodeMessage,
   END_BYTE_LENGTH,
   HEADER_FIXED_BYTE_LENGTH,
@@ -19,7 +18,7 @@ import {
   type TypedArray,
 } from "../shared/index.ts";
 import { type ArrayResult, Assembler } from "./assembler.ts";
-import { checksumAlgorithmOf, type FetchOptions } from "./connection.ts";
+import { checkHeader, checksumAlgorithmOf, type FetchOptions } from "./connection.ts";
 import { ProgressReporter } from "./progress.ts";
 import { IS_NODE } from "./socket.ts";
 import { toStreamError } from "./wrap-error.ts";
@@ -264,7 +263,7 @@ export async function fetchArrayHttp<T extends TypedArray = TypedArray>(
   }
   try {
     if (response.status !== 200) throw await errorFromBody(response.status, reader);
-    return (await readStream(reader, options as FetchOptions)) as ArrayResult<T>;
+    return (await readStream(reader, name, options as FetchOptions)) as ArrayResult<T>;
   } catch (err) {
     reader.cancel();
     if (options.signal?.aborted) throw options.signal.reason;
@@ -293,7 +292,7 @@ async function errorFromBody(status: number, reader: ByteReader): Promise<Stream
   return new StreamError("E_HTTP_STATUS", `HTTP ${status}: the server did not send an arraywire error`, 1);
 }
 
-async function readStream(reader: ByteReader, options: FetchOptions): Promise<ArrayResult> {
+async function readStream(reader: ByteReader, name: string, options: FetchOptions): Promise<ArrayResult> {
   const progress = new ProgressReporter(options.onProgress, options.progressIntervalMs);
   const fixed = await readExactly(reader, HEADER_FIXED_BYTE_LENGTH, "the header");
   const fullLength = headerByteLength(fixed, DEFAULT_MAX_CONTROL_BYTES);
@@ -304,15 +303,8 @@ async function readStream(reader: ByteReader, options: FetchOptions): Promise<Ar
   if (header.type !== "ARRAY_HEADER") {
     throw new ProtocolError("E_UNEXPECTED_MESSAGE", `Unexpected ${header.type}: expected ARRAY_HEADER`);
   }
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_TOTAL_BYTES;
+  checkHeader(header, name, options);
   const rangeByteLength = header.rangeByteEnd - header.rangeByteStart;
-  if (rangeByteLength > maxBytes) {
-    throw new StreamError(
-      "E_TOO_LARGE",
-      `Array too large: expected at most ${maxBytes} bytes (maxBytes), got ${rangeByteLength}`,
-      1,
-    );
-  }
   const { resumeFrom } = options;
   const assembler = new Assembler(header, resumeFrom?.array ?? options.into, resumeFrom?.receivedByteLength);
   options.onAssembler?.(assembler);

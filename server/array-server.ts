@@ -7,11 +7,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import { assertLittleEndianHost, encodeError, HTTP_CONTENT_TYPE, type TypedArray } from "../shared/index.ts";
+import { assertLittleEndianHost, type TypedArray } from "../shared/index.ts";
 import { checkAccess } from "./access.ts";
 import { InFlightBudget } from "./budget.ts";
 import { Connection } from "./connection.ts";
-import { serveHttp } from "./http-transport.ts";
+import { sendError, serveHttp } from "./http-transport.ts";
 import {
   type ArrayServerOptions,
   type PublishOptions,
@@ -222,12 +222,8 @@ export class ArrayServer {
       // HTTP streams count against the same per-address cap as WebSocket connections.
       const ip = req.socket.remoteAddress ?? "unknown";
       if (!this.#enter(ip)) {
-        const body = encodeError(
-          1,
-          "E_TOO_MANY_STREAMS",
-          `Too many connections from this address (max ${this.#settings.maxConnectionsPerIp})`,
-        );
-        res.writeHead(429, { "content-type": HTTP_CONTENT_TYPE, "content-length": body.byteLength }).end(body);
+        const max = this.#settings.maxConnectionsPerIp;
+        sendError(res, "E_TOO_MANY_STREAMS", `Too many connections from this address (max ${max})`);
         this.#leave(ip);
         return;
       }

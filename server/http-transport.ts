@@ -23,6 +23,7 @@ import type { Registry } from "./registry.ts";
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   E_UNKNOWN_NAME: 404,
   E_GONE: 410,
+  E_TOO_MANY_STREAMS: 429,
   E_INTERNAL: 500,
   E_SHUTDOWN: 503,
 };
@@ -112,12 +113,14 @@ function drainOrClose(res: ServerResponse, timeoutMs: number, log: (message: str
   });
 }
 
-function sendError(res: ServerResponse, code: string, message: string): void {
+/** Answers with one ERROR message as the body (status from the code: 404, 410, 429, 500, 503, else 400). */
+export function sendError(res: ServerResponse, code: string, message: string): void {
   const body = encodeError(1, code, message);
   res.writeHead(STATUS_BY_CODE[code] ?? 400, {
     "content-type": HTTP_CONTENT_TYPE,
     "content-length": body.byteLength,
     "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
   });
   res.end(body);
 }

@@ -106,9 +106,15 @@ export function arange(options: ArangeOptions = {}): ArraySource {
 }
 
 function parseShape(shape: unknown, length: number): number[] {
-  if (shape === undefined) return [length];
+  if (shape === undefined || shape === null) return [length];
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw new StreamError("E_BAD_REQUEST", "Invalid arange shape: expected an array of non-negative integers");
+  }
+  if (shape.length > MAX_NDIM) {
+    throw new StreamError(
+      "E_BAD_REQUEST",
+      `Invalid arange shape: expected at most ${MAX_NDIM} dims, got ${shape.length}`,
+    );
   }
   const product = shape.reduce((a: number, b: number) => a * b, 1);
   if (product !== length) {

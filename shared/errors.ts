@@ -33,7 +33,7 @@ export type ProtocolErrorCode =
   | "E_UNEXPECTED_MESSAGE" // a message that is valid alone but not in this state
   | "E_TEXT_FRAME"; // a WebSocket text frame where only binary frames are allowed
 
-/** Protocol error codes the connection owner reports with close code 1009 (message too big). */
+/** Protocol error codes about sizes: a client reports them as StreamError E_TOO_LARGE (others as E_PROTOCOL). */
 export const TOO_BIG_CODES: ReadonlySet<ProtocolErrorCode> = new Set(["E_TOO_LARGE", "E_HEADER_TOO_LARGE"]);
 
 /** Thrown when bytes from the wire break the protocol. */
