@@ -59,6 +59,12 @@ export interface DemoState {
 declare global {
   interface Window {
     __arraywire: DemoState;
+    /**
+     * Tests: press Abort from inside the page once this many bytes arrived. Under Playwright a
+     * WebSocket stream keeps the page's main thread so busy that a test's own polling may not run
+     * until the stream has ended, so a click timed from outside can come too late.
+     */
+    __arraywireAbortAtBytes?: number;
   }
 }
 
@@ -235,6 +241,11 @@ async function start(): Promise<void> {
 }
 
 function onProgress(progress: Progress, meter: { samples: { t: number; bytes: number }[] }, startedAt: number): void {
+  const abortAt = window.__arraywireAbortAtBytes;
+  if (abortAt !== undefined && progress.receivedByteLength >= abortAt) {
+    window.__arraywireAbortAtBytes = undefined;
+    ui.abort.click(); // the same path as the user's click
+  }
   const now = performance.now();
   state.progress.push(progress.receivedByteLength);
   state.totalByteLength = progress.totalByteLength;
