@@ -73,6 +73,26 @@ describe("a server facing buggy sources and odd clients", () => {
     );
   });
 
+  it.each(["ws", "http"] as const)(
+    "never resolves names against the file system: paths of real files are unknown names (%s)",
+    async (transport) => {
+      const here = new URL(import.meta.url).pathname;
+      for (const name of [
+        "package.json",
+        "./package.json",
+        "../main/package.json",
+        here,
+        `file://${here}`,
+        "../../../../etc/passwd",
+      ]) {
+        await expect(fetchArray(server.url, name, { transport }), name).rejects.toMatchObject({
+          code: "E_UNKNOWN_NAME",
+          message: `Unknown array: ${JSON.stringify(name)} is not published`,
+        });
+      }
+    },
+  );
+
   it("refuses an over-long name in an HTTP request with E_BAD_REQUEST", async () => {
     await expect(fetchArray(server.url, "n".repeat(2000), { transport: "http" })).rejects.toMatchObject({
       code: "E_BAD_REQUEST",
