@@ -43,8 +43,6 @@ export class Connection {
   /** When a send last completed (or the queue was last empty), for drain stall detection. */
   #lastDrainAt = performance.now();
   #closed = false;
-  /** Round-robin position, so several streams share the socket fairly. */
-  #turn = 0;
   /** Set after a DATA from the client: its payload message follows and is dropped (no upload in v1). */
   #skipNext = false;
 
@@ -213,11 +211,11 @@ export class Connection {
 
   /** The next stream that can send a chunk or its trailer, round-robin. */
   #nextStream(): OutgoingStream | undefined {
-    const streams = [...this.#streams.values()];
-    for (let i = 0; i < streams.length; i++) {
-      const stream = streams[(this.#turn + i) % streams.length] as OutgoingStream;
+    for (const stream of this.#streams.values()) {
       if (stream.sendable || stream.done) {
-        this.#turn = (this.#turn + i + 1) % streams.length;
+        // Round-robin without an array per chunk: the chosen stream moves to the back of the map.
+        this.#streams.delete(stream.streamId);
+        this.#streams.set(stream.streamId, stream);
         return stream;
       }
     }
