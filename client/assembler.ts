@@ -8,6 +8,7 @@ import {
   type Checksum,
   createChecksum,
   type Dtype,
+  dtypeOf,
   type EndMessage,
   type JsonObject,
   ProtocolError,
@@ -54,7 +55,8 @@ export class Assembler {
     const rangeByteLength = header.rangeByteEnd - header.rangeByteStart;
     this.ownsTarget = into === undefined;
     if (into) {
-      if (into.constructor !== ctor) {
+      // By the built-in type, so subclasses (a Node Buffer for uint8) are accepted.
+      if (dtypeOf(into) !== header.dtype) {
         throw new StreamError(
           "E_TARGET_MISMATCH",
           `Target dtype mismatch: expected ${ctor.name} for ${header.dtype}, got ${into.constructor.name}`,

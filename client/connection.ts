@@ -52,7 +52,7 @@ export interface FetchOptions<T extends TypedArray = TypedArray> {
   range?: [number, number];
   /** Chunk size to ask for. Defaults to 1 MiB in browsers and 4 MiB in Node. */
   chunkByteLength?: number;
-  /** Credit window: most bytes in flight towards this client. 0 turns it off. Defaults to 16 MiB. */
+  /** Credit window: most bytes in flight towards this client. 0 turns it off. Defaults to max(16 MiB, 2 x chunkByteLength). */
   creditByteLength?: number;
   /**
    * Verify a checksum of the range, sent in the END trailer: true (the default) asks for XXH32,
@@ -137,6 +137,8 @@ export interface ConnectOptions {
    * messages cannot flood the console. Defaults to console.warn.
    */
   onWarning?: (message: string) => void;
+  /** Aborts the connection attempt (a stalled handshake too); rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Most warnings one connection reports. */
@@ -223,6 +225,18 @@ export class ArrayClient {
       );
     }
     const streamId = this.#allocateStreamId();
+    // Encoded first: a caller's bad name or range throws here (RangeError), before anything is registered.
+    const request = encodeRequest({
+      streamId,
+      name,
+      params: options.params ?? null,
+      chunkByteLength,
+      range: options.range ? { elementStart: options.range[0], elementEnd: options.range[1] } : null,
+      resumeByteOffset: options.resumeFrom?.receivedByteLength ?? 0,
+      creditByteLength: window,
+      expectedGeneration: options.resumeFrom?.generation ?? null,
+      checksum: checksumAlgorithmOf(options.verify),
+    });
     return new Promise<ArrayResult<T>>((resolve, reject) => {
       const onAbort = () => {
         this.#fail(streamId, signal?.reason);
@@ -241,19 +255,7 @@ export class ArrayClient {
         progress: new ProgressReporter(options.onProgress, options.progressIntervalMs),
         cleanup: () => signal?.removeEventListener("abort", onAbort),
       });
-      this.#sendQuietly(
-        encodeRequest({
-          streamId,
-          name,
-          params: options.params ?? null,
-          chunkByteLength,
-          range: options.range ? { elementStart: options.range[0], elementEnd: options.range[1] } : null,
-          resumeByteOffset: options.resumeFrom?.receivedByteLength ?? 0,
-          creditByteLength: window,
-          expectedGeneration: options.resumeFrom?.generation ?? null,
-          checksum: checksumAlgorithmOf(options.verify),
-        }),
-      );
+      this.#sendQuietly(request);
     });
   }
 

@@ -87,12 +87,16 @@ export async function fetchArray<T extends TypedArray = TypedArray>(
       const retryable = err instanceof StreamError && RETRYABLE.has(err.code) && !options.signal?.aborted;
       if (!resume || !retryable || attempt >= (resume.attempts ?? 5)) throw err;
       const held = assembler as Assembler | null;
-      if (held && held.receivedByteLength > 0) {
+      // A BYOB read that failed took the target's buffer with it (it was transferred and never
+      // handed back): nothing is held then, so the next attempt starts again from byte 0.
+      if (held && held.receivedByteLength > 0 && held.array.buffer.byteLength > 0) {
         attemptOptions.resumeFrom = {
           array: held.array,
           receivedByteLength: held.receivedByteLength,
           generation: held.header.generation,
         };
+      } else {
+        attemptOptions.resumeFrom = undefined;
       }
       const delay = Math.min(resume.maxDelayMs ?? 5000, (resume.initialDelayMs ?? 100) * 2 ** attempt);
       await sleep(delay * (0.5 + Math.random() / 2), options.signal);

@@ -42,6 +42,7 @@ export async function openSocket(
     protocols?: string | string[];
     headers?: Record<string, string>;
     maxPayload: number;
+    signal?: AbortSignal;
   },
 ): Promise<SocketLike> {
   let Ctor = options.WebSocket;
@@ -73,10 +74,18 @@ export async function openSocket(
     onmessage: () => {},
     onclose: () => {},
   };
+  const { signal } = options;
   await new Promise<void>((resolve, reject) => {
     let opened = false;
+    const onAbort = () => {
+      ws.close();
+      reject(signal?.reason);
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
     ws.addEventListener("open", () => {
       opened = true;
+      signal?.removeEventListener("abort", onAbort);
       resolve();
     });
     ws.addEventListener("message", (event: { data: ArrayBuffer | Uint8Array | string }) => {
@@ -87,6 +96,7 @@ export async function openSocket(
     ws.addEventListener("error", () => {});
     ws.addEventListener("close", (event: { code: number; reason: string }) => {
       if (!opened) {
+        signal?.removeEventListener("abort", onAbort);
         reject(
           new StreamError(
             "E_CONNECTION_CLOSED",

@@ -43,6 +43,10 @@ export class ArrayServer {
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   /** HTTP streams in flight, ended by close(). */
   readonly #responses = new Set<ServerResponse>();
+  /** Upgrades waiting for the access checks (a slow authenticate hook), destroyed by close(). */
+  readonly #pendingUpgrades = new Set<Duplex>();
+  /** Set by close(): new HTTP streams get E_SHUTDOWN (503) even on a server we do not own. */
+  #closing = false;
 
   /**
    * Creates the server. Call {@link listen} unless you passed `server`.
@@ -163,10 +167,14 @@ export class ArrayServer {
    * a second are terminated.
    */
   async close(): Promise<void> {
+    this.#closing = true;
     for (const timer of this.#timers) clearInterval(timer);
     this.#http.off("upgrade", this.#onUpgrade);
-    // An HTTP body cannot carry an error frame: cut it, and the client sees E_INCOMPLETE.
+    // An HTTP body cannot carry an error frame: cut it (the client sees E_CONNECTION_CLOSED, or
+    // E_INCOMPLETE), and both are retryable with resume.
     for (const res of this.#responses) res.destroy();
+    for (const socket of this.#pendingUpgrades) socket.destroy();
+    this.#pendingUpgrades.clear();
     const sockets = [...this.#connections.keys()];
     for (const connection of this.#connections.values()) connection.shutdown();
     await Promise.all(
@@ -213,27 +221,39 @@ export class ArrayServer {
    */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
     if (new URL(req.url ?? "/", "http://localhost").pathname !== this.#settings.path) return false;
-    void checkAccess(req, this.#options).then((refusal) => {
-      if (refusal) {
-        this.#settings.log(`refused an HTTP stream from ${req.socket.remoteAddress}: ${refusal.reason}`);
-        res.writeHead(refusal.status, { "content-type": "text/plain" }).end(`${refusal.reason}\n`);
-        return;
-      }
-      // HTTP streams count against the same per-address cap as WebSocket connections.
-      const ip = req.socket.remoteAddress ?? "unknown";
-      if (!this.#enter(ip)) {
-        const max = this.#settings.maxConnectionsPerIp;
-        sendError(res, "E_TOO_MANY_STREAMS", `Too many connections from this address (max ${max})`);
-        this.#leave(ip);
-        return;
-      }
-      this.#responses.add(res);
-      res.once("close", () => {
-        this.#responses.delete(res);
-        this.#leave(ip);
+    if (this.#closing) {
+      sendError(res, "E_SHUTDOWN", "Server is shutting down");
+      return true;
+    }
+    void checkAccess(req, this.#options)
+      .then((refusal) => {
+        // The client may have gone while the authentication hook ran: nothing to serve or count.
+        if (res.destroyed) return;
+        if (refusal) {
+          this.#settings.log(`refused an HTTP stream from ${req.socket.remoteAddress}: ${refusal.reason}`);
+          res.writeHead(refusal.status, { "content-type": "text/plain" }).end(`${refusal.reason}\n`);
+          return;
+        }
+        // HTTP streams count against the same per-address cap as WebSocket connections.
+        const ip = req.socket.remoteAddress ?? "unknown";
+        if (!this.#enter(ip)) {
+          const max = this.#settings.maxConnectionsPerIp;
+          sendError(res, "E_TOO_MANY_STREAMS", `Too many connections from this address (max ${max})`);
+          this.#leave(ip);
+          return;
+        }
+        this.#responses.add(res);
+        res.once("close", () => {
+          this.#responses.delete(res);
+          this.#leave(ip);
+        });
+        return serveHttp(req, res, this.#registry, this.#settings, this.#settings.log, this.#settings.stallTimeoutMs);
+      })
+      .catch((err: unknown) => {
+        // A host app that already answered, a socket error mid-write: log it, never crash.
+        this.#settings.log(`HTTP stream failed: ${(err as Error)?.message ?? err}`);
+        res.destroy();
       });
-      return serveHttp(req, res, this.#registry, this.#settings, this.#settings.log, this.#settings.stallTimeoutMs);
-    });
     return true;
   }
 
@@ -256,7 +276,14 @@ export class ArrayServer {
       return;
     }
     socket.on("error", () => {}); // a peer resetting mid-handshake must not crash the process
+    if (this.#closing) {
+      socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    this.#pendingUpgrades.add(socket);
     void checkAccess(req, this.#options).then((refusal) => {
+      this.#pendingUpgrades.delete(socket);
+      if (socket.destroyed) return;
       if (refusal) {
         // Only the address and the reason: never the Origin, cookies or tokens.
         this.#settings.log(`refused an upgrade from ${req.socket.remoteAddress}: ${refusal.reason}`);

@@ -17,10 +17,6 @@ export class InFlightBudget {
     return this.#usedByteLength < this.#maxByteLength;
   }
 
-  get usedByteLength(): number {
-    return this.#usedByteLength;
-  }
-
   acquire(byteLength: number): void {
     this.#usedByteLength += byteLength;
   }

@@ -5,8 +5,10 @@
  *
  * A message that decodes badly, or asks for something impossible, gets an ERROR on the stream it
  * names, which ends that stream on both sides; the connection and its other streams keep
- * working. Only what ws itself refuses closes the connection: invalid frames (1002/1007) and
- * messages over maxControlByteLength, which is ws's maxPayload (1009).
+ * working. Bad input never closes the connection here: only ws does, for invalid frames
+ * (1002/1007/1008) and messages over maxControlByteLength, its maxPayload (1009). The server
+ * itself terminates a connection for liveness only (missed heartbeat, undrained socket) and
+ * closes it with 1001 on shutdown.
  */
 import type { WebSocket } from "ws";
 import {
@@ -235,7 +237,7 @@ export class Connection {
       );
     if (stream.checksum === null) sendEnd(null);
     else {
-      stream.checksum.then(sendEnd, (err) => {
+      stream.checksum().then(sendEnd, (err) => {
         this.#settings.log(`checksum failed: ${err}`);
         this.#sendError(stream.streamId, "E_INTERNAL", "Computing the checksum failed; see the server log");
       });

@@ -95,19 +95,21 @@ export function requestFromQuery(query: URLSearchParams): RequestMessage {
 /** Waits for `drain` (or the end of the response); a reader that stalls longer than `timeoutMs` (0: never) is cut. */
 function drainOrClose(res: ServerResponse, timeoutMs: number, log: (message: string) => void): Promise<void> {
   return new Promise((resolve) => {
-    const timer =
-      timeoutMs > 0
-        ? setTimeout(() => {
-            log(`cutting an HTTP stream whose reader did not drain for ${timeoutMs} ms`);
-            res.destroy();
-          }, timeoutMs)
-        : undefined;
+    if (res.destroyed) return resolve();
     const done = () => {
       clearTimeout(timer);
       res.off("drain", done);
       res.off("close", done);
       resolve();
     };
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            log(`cutting an HTTP stream whose reader did not drain for ${timeoutMs} ms`);
+            res.destroy();
+            done();
+          }, timeoutMs)
+        : undefined;
     res.on("drain", done);
     res.on("close", done);
   });
@@ -162,7 +164,8 @@ export async function serveHttp(
     res.end();
     return;
   }
-  let gone = false;
+  // The response may have closed while the source resolved: then 'close' has fired already.
+  let gone = res.destroyed;
   res.once("close", () => {
     gone = true;
   });
@@ -175,10 +178,10 @@ export async function serveHttp(
   if (gone) return;
   let checksum: number | null = null;
   try {
-    checksum = plan.checksum === null ? null : await plan.checksum;
+    checksum = plan.checksum === null ? null : await plan.checksum();
   } catch (err) {
     log(`checksum failed: ${err}`);
-    res.destroy(); // the client sees a body without its trailer: E_INCOMPLETE
+    res.destroy(); // the client sees a body without its trailer: E_CONNECTION_CLOSED or E_INCOMPLETE
     return;
   }
   res.end(

@@ -29,8 +29,11 @@ export interface StreamPlan {
   /** All bytes of the source array (a view of its memory). */
   bytes: Uint8Array;
   chunkByteLength: number;
-  /** Checksum of the range (the algorithm in header.checksumAlgorithm), or null for none. */
-  checksum: Promise<number> | null;
+  /**
+   * Computes the range's checksum (the algorithm in header.checksumAlgorithm) when the stream has
+   * sent its last byte, or null for none. Lazy, so a request cancelled or cut early costs no hashing.
+   */
+  checksum: (() => Promise<number>) | null;
 }
 
 /**
@@ -113,7 +116,9 @@ export async function planStream(
       Math.max(limits.minChunkByteLength, request.chunkByteLength || limits.chunkByteLength),
     ),
     checksum:
-      request.checksum === "none" ? null : entry.checksumOf(request.checksum, bytes, rangeByteStart, rangeByteEnd),
+      request.checksum === "none"
+        ? null
+        : () => entry.checksumOf(request.checksum, bytes, rangeByteStart, rangeByteEnd),
   };
 }
 

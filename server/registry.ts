@@ -23,8 +23,13 @@ export class Entry {
     return Promise.resolve(this.#source.resolve(params));
   }
 
-  /** Checksum of bytes [start, end) of `bytes`, cached per algorithm and range. */
+  /**
+   * Checksum of bytes [start, end) of `bytes`. Whole-array checksums are cached per algorithm and
+   * shared by every stream; ranges are computed for their stream alone, so a client asking for
+   * ever new ranges cannot grow the cache.
+   */
   checksumOf(algorithm: ChecksumAlgorithm, bytes: Uint8Array, start: number, end: number): Promise<number> {
+    if (start !== 0 || end !== bytes.byteLength) return checksumInSlices(algorithm, bytes.subarray(start, end));
     let byRange = this.#checksums.get(bytes.buffer);
     if (!byRange) {
       byRange = new Map();

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ArrayClient, fetchArray } from "../client/index.ts";
-import { encodeData, encodeRequest, type JsonObject, StreamError } from "../shared/index.ts";
+import { decodeMessage, encodeData, encodeRequest, type JsonObject, StreamError } from "../shared/index.ts";
 import { ArrayServer, arange } from "./index.ts";
 import { RawClient } from "./test-helpers.ts";
 
@@ -172,5 +172,100 @@ describe("a server facing buggy sources and odd clients", () => {
     client.close();
     expect(client.connected).toBe(false);
     await expect(client.fetch("arange")).rejects.toMatchObject({ code: "E_CONNECTION_CLOSED" });
+  });
+});
+
+describe("edge cases found in review", () => {
+  it("rejects a connection attempt when the signal aborts during a stalled handshake", async () => {
+    const server = new ArrayServer({ port: 0, log: () => {}, authenticate: () => new Promise(() => {}) });
+    await server.listen();
+    try {
+      const controller = new AbortController();
+      const pending = fetchArray(server.url, "a", { transport: "ws", signal: controller.signal }).catch(
+        (e: unknown) => e,
+      );
+      setTimeout(() => controller.abort(new Error("gave up")), 100);
+      const t0 = performance.now();
+      const err = await pending;
+      expect(err).toMatchObject({ message: "gave up" });
+      expect(performance.now() - t0).toBeLessThan(2000);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("throws a caller's bad request synchronously and registers nothing", async () => {
+    const server = new ArrayServer({ port: 0, log: () => {} });
+    await server.listen();
+    const client = await ArrayClient.connect(server.url);
+    try {
+      expect(() => client.fetch("n".repeat(2000))).toThrow(RangeError);
+      expect(client.streamCount).toBe(0);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+
+  it("accepts a Node Buffer as the target of a uint8 array (typed-array subclasses)", async () => {
+    const server = new ArrayServer({ port: 0, log: () => {} });
+    await server.listen();
+    server.publish("arange", arange());
+    try {
+      const into = Buffer.alloc(300);
+      const result = await fetchArray(server.url, "arange", { params: { length: 256, dtype: "uint8" }, into });
+      expect(result.array.buffer).toBe(into.buffer);
+      expect(into[255]).toBe(255);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("does not count an HTTP client that left while authentication ran", async () => {
+    const server = new ArrayServer({
+      port: 0,
+      log: () => {},
+      maxConnectionsPerIp: 1,
+      authenticate: () => new Promise((resolve) => setTimeout(() => resolve(true), 200)),
+    });
+    await server.listen();
+    server.publish("arange", arange());
+    try {
+      const controller = new AbortController();
+      const gone = fetchArray(server.url, "arange", {
+        transport: "http",
+        params: { length: 4 },
+        signal: controller.signal,
+      }).catch((e: unknown) => e);
+      setTimeout(() => controller.abort(), 50);
+      await gone;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(server.stats().httpStreamCount).toBe(0);
+      const ok = await fetchArray(server.url, "arange", { transport: "http", params: { length: 4 } });
+      expect((ok.array as Float64Array)[3]).toBe(3);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("answers new HTTP streams with 503 E_SHUTDOWN after close() on an attached server", async () => {
+    const { createServer } = await import("node:http");
+    const http = createServer((req, res) => {
+      if (!arrays.handleRequest(req, res)) res.writeHead(404).end();
+    });
+    const arrays = new ArrayServer({ server: http, log: () => {} });
+    arrays.publish("arange", arange());
+    await new Promise<void>((r) => http.listen(0, "127.0.0.1", () => r()));
+    const { port } = http.address() as import("node:net").AddressInfo;
+    try {
+      await arrays.close();
+      const response = await fetch(
+        `http://127.0.0.1:${port}/arraywire?name=arange&params=${encodeURIComponent('{"length":1}')}`,
+      );
+      expect(response.status).toBe(503);
+      expect(decodeMessage(new Uint8Array(await response.arrayBuffer()))).toMatchObject({ code: "E_SHUTDOWN" });
+    } finally {
+      await new Promise<void>((r) => http.close(() => r()));
+    }
   });
 });

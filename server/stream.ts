@@ -20,8 +20,8 @@ export class OutgoingStream {
   nextByteOffset: number;
   /** Bytes the client still allows; Infinity without credit flow control. */
   credit: number;
-  /** Resolves to the range's checksum, or null when no checksum was asked for. */
-  readonly checksum: Promise<number> | null;
+  /** Computes the range's checksum (once every byte is sent), or null when none was asked for. */
+  readonly checksum: (() => Promise<number>) | null;
   readonly checksumAlgorithm: ChecksumAlgorithm;
   /** Time (performance.now) of the last chunk sent or credit received, for stall detection. */
   lastProgressAt = performance.now();
@@ -74,7 +74,7 @@ export class OutgoingStream {
 /**
  * Checksum of `bytes`, computed in slices with a yield between them so that a 400 MB array does
  * not block other connections for the 70-250 ms it takes.
- * @throws {TypeError} for "none".
+ * Rejects with a TypeError for "none".
  */
 export async function checksumInSlices(algorithm: ChecksumAlgorithm, bytes: Uint8Array): Promise<number> {
   const checksum = createChecksum(algorithm);
