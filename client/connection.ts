@@ -18,9 +18,11 @@ import {
   encodeCancel,
   encodeCredit,
   encodeRequest,
+  hasDataType,
   type JsonObject,
   type Message,
   ProtocolError,
+  peekStreamId,
   StreamError,
   type TypedArray,
 } from "../shared/index.ts";
@@ -375,10 +377,10 @@ export class ArrayClient {
   /** A control message that did not decode: fail the stream it names, keep the connection. */
   #onBadMessage(data: Uint8Array, err: ProtocolError): void {
     // A DATA with bad fields still has its payload coming: skip that message to keep framing.
-    if (data.byteLength >= 12 && data[5] === 0x11 && err.code !== "E_BAD_MAGIC" && err.code !== "E_BAD_VERSION") {
+    if (hasDataType(data) && err.code !== "E_BAD_MAGIC" && err.code !== "E_BAD_VERSION") {
       this.#payloadFor = { type: "DATA", streamId: 0, payloadByteLength: 0, byteOffset: 0 };
     }
-    const streamId = data.byteLength >= 12 ? new DataView(data.buffer, data.byteOffset + 8, 4).getUint32(0, true) : 0;
+    const streamId = peekStreamId(data);
     if (this.#streams.has(streamId)) this.#cancelWith(streamId, err);
     else this.#warn(`dropped a bad message: ${err.code}: ${err.message}`);
   }

@@ -17,6 +17,7 @@ import {
   encodeEnd,
   encodeError,
   ProtocolError,
+  peekStreamId,
   type RequestMessage,
 } from "../shared/index.ts";
 import type { InFlightBudget } from "./budget.ts";
@@ -113,8 +114,7 @@ export class Connection {
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       // Answer on the stream the message names, when it is long enough to name one.
-      const streamId = data.byteLength >= 12 ? data.readUInt32LE(8) : 0;
-      this.#failStream(streamId, err.code, err.message);
+      this.#failStream(peekStreamId(data), err.code, err.message);
       return;
     }
     switch (message.type) {

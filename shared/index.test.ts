@@ -43,9 +43,11 @@ describe("arraywire/protocol public API", () => {
         "encodeEnd",
         "encodeError",
         "encodeRequest",
+        "hasDataType",
         "headerByteLength",
         "isDtypeSupported",
         "parseJsonObject",
+        "peekStreamId",
         "typedArrayConstructor",
         "xxh32",
       ]

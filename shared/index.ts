@@ -57,4 +57,5 @@ export {
   MESSAGE_TYPES,
   PROTOCOL_VERSION,
 } from "./protocol.ts";
+export { hasDataType, peekStreamId } from "./wire.ts";
 export { Xxh32, xxh32 } from "./xxh32.ts";

@@ -3,7 +3,17 @@
  * on the hot path), UTF-8 text with validation, and the common prefix check.
  */
 import { ProtocolError, type ProtocolErrorCode } from "./errors.ts";
-import { LE, MAGIC, OFFSET_MAGIC, OFFSET_TYPE, OFFSET_VERSION, PROTOCOL_VERSION } from "./protocol.ts";
+import {
+  LE,
+  MAGIC,
+  MESSAGE_TYPES,
+  OFFSET_MAGIC,
+  OFFSET_STREAM_ID,
+  OFFSET_TYPE,
+  OFFSET_VERSION,
+  PREFIX_BYTE_LENGTH,
+  PROTOCOL_VERSION,
+} from "./protocol.ts";
 
 const TWO_POW_32 = 2 ** 32;
 /** Highest valid high half of a u64 that is still <= Number.MAX_SAFE_INTEGER (2^53 - 1). */
@@ -61,6 +71,23 @@ export function decodeText(bytes: Uint8Array, start: number, byteLength: number,
   } catch (cause) {
     throw new ProtocolError("E_BAD_TEXT", `Invalid ${field}: not valid UTF-8`, { cause });
   }
+}
+
+/**
+ * Stream id a (possibly malformed) control message names, read without validating anything
+ * else, or 0 when it is too short to name one. Lets a receiver answer or fail the right stream
+ * after a decode error.
+ */
+export function peekStreamId(bytes: Uint8Array): number {
+  return bytes.byteLength >= PREFIX_BYTE_LENGTH ? viewOf(bytes).getUint32(OFFSET_STREAM_ID, LE) : 0;
+}
+
+/**
+ * True when a message long enough to name a stream has the DATA type byte. After a decode error
+ * that is not E_BAD_MAGIC / E_BAD_VERSION, such a message's payload is still on the way.
+ */
+export function hasDataType(bytes: Uint8Array): boolean {
+  return bytes.byteLength >= PREFIX_BYTE_LENGTH && bytes[OFFSET_TYPE] === MESSAGE_TYPES.DATA;
 }
 
 /**
