@@ -78,23 +78,30 @@ const ENDPOINTS = {
   http: `${secure ? "https" : "http"}://${location.host}${ENDPOINT_PATH}`,
 } as const;
 
+/** The per-run part of the state, as it is before any byte arrives. */
+function freshRunState() {
+  return {
+    progress: [] as number[],
+    totalByteLength: 0,
+    verified: false,
+    mismatches: 0,
+    checksum: 0,
+    length: 0,
+    first: [] as number[],
+    last: null,
+    errorCode: null,
+    errorMessage: null,
+    elapsedMs: 0,
+  } satisfies Partial<DemoState>;
+}
+
 const state: DemoState = {
   status: "idle",
   runId: 0,
   name: "",
   dtype: "",
   transport: "http",
-  progress: [],
-  totalByteLength: 0,
-  verified: false,
-  mismatches: 0,
-  checksum: 0,
-  length: 0,
-  first: [],
-  last: null,
-  errorCode: null,
-  errorMessage: null,
-  elapsedMs: 0,
+  ...freshRunState(),
 };
 window.__arraywire = state;
 
@@ -186,17 +193,7 @@ async function start(): Promise<void> {
     name,
     dtype: dtype.dtype,
     transport,
-    progress: [],
-    totalByteLength: 0,
-    verified: false,
-    mismatches: 0,
-    checksum: 0,
-    length: 0,
-    first: [],
-    last: null,
-    errorCode: null,
-    errorMessage: null,
-    elapsedMs: 0,
+    ...freshRunState(),
   } satisfies DemoState);
   renderBusy(true);
   renderStatus("streaming", "Connecting");
