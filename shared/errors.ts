@@ -52,20 +52,26 @@ export class ProtocolError extends Error {
  */
 export type StreamErrorCode =
   | "E_UNKNOWN_NAME" // no array is published under the requested name
-  | "E_BAD_REQUEST" // the request is well-formed but cannot be served (bad params, range, offset)
+  | "E_BAD_REQUEST" // the request is well-formed but cannot be served (bad params, resume offset)
+  | "E_BAD_RANGE" // the element range does not fit the array (or is not a valid range at all)
   | "E_GONE" // resume asked for a generation the server no longer has
   | "E_STREAM_EXISTS" // the stream id is already in use on this connection
-  | "E_TOO_MANY_STREAMS"
+  | "E_TOO_MANY_STREAMS" // too many streams on the connection, or connections from the address
   | "E_TOO_LARGE" // the array is larger than the receiver agreed to allocate
+  | "E_BUSY" // the server's budget (source bytes, queue) is spent for now: retry later
   | "E_SHUTDOWN" // the server is closing
-  | "E_TIMEOUT" // no progress within the configured time
+  | "E_TIMEOUT" // no progress within the configured time (stall on the server, idle on the client)
   | "E_CONNECTION_CLOSED" // the connection closed before the stream ended
   | "E_CHECKSUM" // the trailer checksum does not match the bytes received
   | "E_INCOMPLETE" // the trailer arrived before every byte of the range
   | "E_TARGET_MISMATCH" // the caller's `into` array has another dtype or is too small
+  | "E_UNAUTHORIZED" // the server's authenticate hook refused the request (HTTP 401)
+  | "E_FORBIDDEN_ORIGIN" // the page's Origin is not in the server's allowedOrigins (HTTP 403)
+  | "E_FORBIDDEN_HOST" // the Host header is not one the server answers to (HTTP 403, DNS rebinding)
+  | "E_NOT_FOUND" // nothing serves arraywire at this URL's path (HTTP 404)
   | "E_HTTP_STATUS" // an HTTP response that is not an arraywire stream or error body
   | "E_PROTOCOL" // the peer broke the protocol; `cause` holds the ProtocolError
-  | "E_INTERNAL"
+  | "E_INTERNAL" // the server failed (a source's bug); details are in the server's log
   | (string & {});
 
 /** Thrown or rejected with when a stream does not complete. */

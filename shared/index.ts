@@ -42,6 +42,15 @@ export {
   encodeError,
   encodeRequest,
 } from "./messages.ts";
+export {
+  ERROR_CODE_PATTERN,
+  elementRangeProblem,
+  encodeName,
+  isWireErrorCode,
+  nameLengthProblem,
+  toHttpUrl,
+  toWebSocketUrl,
+} from "./names.ts";
 export type { ChecksumAlgorithm } from "./protocol.ts";
 export {
   CHECKSUM_ALGORITHMS,
@@ -56,6 +65,7 @@ export {
   MAX_NDIM,
   MESSAGE_TYPES,
   PROTOCOL_VERSION,
+  SUBPROTOCOL,
 } from "./protocol.ts";
 export { hasDataType, peekStreamId } from "./wire.ts";
 export { Xxh32, xxh32 } from "./xxh32.ts";

@@ -159,6 +159,12 @@ export const OFFSET_ERROR_RESERVED8 = 7; // u8
 export const OFFSET_ERROR_MESSAGE_BYTES = 12; // u32
 export const ERROR_FIXED_BYTE_LENGTH = 16;
 
+/**
+ * WebSocket subprotocol of the arraywire protocol. A client that offers subprotocols (a token
+ * carried as "arraywire.token.<t>", say) offers this one too, and the server answers with it.
+ */
+export const SUBPROTOCOL = "arraywire";
+
 /** Media type of an HTTP stream body (header, raw range, END) and of an HTTP error body (ERROR). */
 export const HTTP_CONTENT_TYPE = "application/vnd.arraywire";
 
