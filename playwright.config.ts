@@ -10,7 +10,8 @@ import { defineConfig } from "@playwright/test";
  * roughly 50-100 MB/s, so the 400 MB reference stream takes 4-8 s, and several times that on a
  * loaded machine.
  */
-const PORT = 5174;
+// ARRAYWIRE_E2E_PORT lets two checkouts run their suites side by side.
+const PORT = Number(process.env.ARRAYWIRE_E2E_PORT ?? 5174);
 const baseURL = `http://127.0.0.1:${PORT}`;
 const executablePath =
   process.env.ARRAYWIRE_CHROMIUM ?? (existsSync("/usr/bin/chromium") ? "/usr/bin/chromium" : undefined);
