@@ -8,11 +8,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { crc32c } from "./crc32c.ts";
+import { decodeMessage } from "./decode.ts";
 import { DTYPE_BYTES_PER_ELEMENT, DTYPE_CODES, DTYPES } from "./dtype.ts";
-import { MAX_JSON_DEPTH } from "./json.ts";
 import {
-  type ArrayHeaderMessage,
-  decodeMessage,
   encodeArrayHeader,
   encodeCancel,
   encodeCredit,
@@ -20,9 +18,9 @@ import {
   encodeEnd,
   encodeError,
   encodeRequest,
-  type Message,
-  type RequestMessage,
-} from "./messages.ts";
+} from "./encode.ts";
+import { MAX_JSON_DEPTH } from "./json.ts";
+import type { ArrayHeaderMessage, Message, RequestMessage } from "./message-types.ts";
 import * as protocol from "./protocol.ts";
 import { xxh32 } from "./xxh32.ts";
 
