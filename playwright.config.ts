@@ -1,10 +1,11 @@
-import { existsSync } from "node:fs";
-import { defineConfig } from "@playwright/test";
+import { chromium, defineConfig } from "@playwright/test";
+import { findChromium } from "./scripts/browser.mjs";
 
 /**
  * End-to-end tests of the demo dashboard (e2e/*.spec.ts) against `npm start`'s server on port
- * 5174. Chromium is ARRAYWIRE_CHROMIUM, else Debian's /usr/bin/chromium when present, else
- * Playwright's own download.
+ * 5174. The browser is chosen by scripts/browser.mjs, as in `npm test`: ARRAYWIRE_CHROMIUM, else
+ * Debian's /usr/bin/chromium when present, else Playwright's own build (`npm test` installs one
+ * when none is there).
  *
  * Timeouts are generous: under Playwright (CDP attached) WebSocket receive in Chromium runs at
  * roughly 50-100 MB/s, so the 400 MB reference stream takes 4-8 s, and several times that on a
@@ -13,8 +14,9 @@ import { defineConfig } from "@playwright/test";
 // ARRAYWIRE_E2E_PORT lets two checkouts run their suites side by side.
 const PORT = Number(process.env.ARRAYWIRE_E2E_PORT ?? 5174);
 const baseURL = `http://127.0.0.1:${PORT}`;
-const executablePath =
-  process.env.ARRAYWIRE_CHROMIUM ?? (existsSync("/usr/bin/chromium") ? "/usr/bin/chromium" : undefined);
+const browser = findChromium({ playwrightPath: chromium.executablePath() });
+// "playwright" and "none" launch without a path: Playwright's own build (or its own error).
+const executablePath = browser.source === "env" || browser.source === "system" ? browser.executablePath : undefined;
 
 export default defineConfig({
   testDir: "e2e",

@@ -2,10 +2,16 @@
 // `npm test`: typecheck, lint, unit + integration tests (Vitest), then e2e (Playwright in
 // Chromium). Every step runs even if an earlier one failed; the last line is the total as
 // "N passed, N failed" and the exit code is non-zero when anything failed.
+//
+// The e2e step sets up its own browser on a fresh machine (scripts/browser.mjs): when no Chromium
+// is found it tries `npx playwright install chromium`, then, as root on Debian or Ubuntu, Debian's
+// `chromium` with apt-get; otherwise it stops with one line saying what to install, counted as
+// one failure.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureChromium, findChromium, playwrightChromiumPath, readOsRelease, runCommand } from "./browser.mjs";
 
 const dir = mkdtempSync(join(tmpdir(), "arraywire-test-"));
 const results = [];
@@ -48,17 +54,33 @@ results.push({
   failed: v ? v.numFailedTests + (vitestOk || v.numFailedTests > 0 ? 0 : 1) : 1,
 });
 
-const playwrightJson = join(dir, "playwright.json");
-const playwrightOk = run("e2e", "npx", ["playwright", "test", "--reporter=list,json"], {
-  PLAYWRIGHT_JSON_OUTPUT_FILE: playwrightJson,
+console.log("\n=== e2e: browser");
+const playwrightPath = await playwrightChromiumPath();
+const browser = ensureChromium({
+  find: () => findChromium({ playwrightPath }),
+  run: runCommand,
+  isRoot: process.getuid?.() === 0,
+  osRelease: readOsRelease(),
+  log: (line) => console.log(line),
 });
-const p = readJson(playwrightJson);
-const pFailed = p ? p.stats.unexpected + p.stats.flaky : 1;
-results.push({
-  label: "playwright",
-  passed: p?.stats.expected ?? 0,
-  failed: pFailed + (playwrightOk || pFailed > 0 ? 0 : 1),
-});
+if (browser.source === "none") {
+  console.log(`e2e not run: ${browser.problem}`);
+  results.push({ label: "playwright", passed: 0, failed: 1 });
+} else {
+  console.log(`arraywire: e2e tests use ${browser.executablePath} (${browser.source})`);
+  const playwrightJson = join(dir, "playwright.json");
+  // Pinned, so that playwright.config.ts launches exactly this browser.
+  const env = { PLAYWRIGHT_JSON_OUTPUT_FILE: playwrightJson };
+  if (browser.source !== "playwright") env.ARRAYWIRE_CHROMIUM = browser.executablePath;
+  const playwrightOk = run("e2e", "npx", ["playwright", "test", "--reporter=list,json"], env);
+  const p = readJson(playwrightJson);
+  const pFailed = p ? p.stats.unexpected + p.stats.flaky : 1;
+  results.push({
+    label: "playwright",
+    passed: p?.stats.expected ?? 0,
+    failed: pFailed + (playwrightOk || pFailed > 0 ? 0 : 1),
+  });
+}
 
 rmSync(dir, { recursive: true, force: true });
 console.log("\n=== summary");

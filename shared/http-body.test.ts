@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { encodeArrayHeader, encodeEnd } from "./encode.ts";
 import { ProtocolError } from "./errors.ts";
 import { headerByteLength } from "./http-body.ts";
-import { encodeArrayHeader, encodeEnd } from "./messages.ts";
 import { HEADER_FIXED_BYTE_LENGTH } from "./protocol.ts";
 
 const header = encodeArrayHeader({

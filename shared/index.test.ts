@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import * as checksum from "./checksum.ts";
+import * as decode from "./decode.ts";
+import * as encode from "./encode.ts";
 import * as errors from "./errors.ts";
 import * as shared from "./index.ts";
-import * as messages from "./messages.ts";
 import * as xxh32 from "./xxh32.ts";
 
 describe("arraywire/protocol public API", () => {
@@ -70,8 +71,9 @@ describe("arraywire/protocol public API", () => {
   });
 
   it("re-exports the modules' own functions and classes, not copies", () => {
-    expect(shared.decodeMessage).toBe(messages.decodeMessage);
-    expect(shared.encodeArrayHeader).toBe(messages.encodeArrayHeader);
+    expect(shared.decodeMessage).toBe(decode.decodeMessage);
+    expect(shared.encodeArrayHeader).toBe(encode.encodeArrayHeader);
+    expect(shared.encodeRequest).toBe(encode.encodeRequest);
     expect(shared.ProtocolError).toBe(errors.ProtocolError);
     expect(shared.createChecksum).toBe(checksum.createChecksum);
     expect(shared.Xxh32).toBe(xxh32.Xxh32);

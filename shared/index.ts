@@ -5,6 +5,7 @@
 export type { Checksum } from "./checksum.ts";
 export { createChecksum } from "./checksum.ts";
 export { crc32c } from "./crc32c.ts";
+export { decodeMessage } from "./decode.ts";
 export type { Dtype, TypedArray, TypedArrayConstructor } from "./dtype.ts";
 export {
   assertLittleEndianHost,
@@ -16,6 +17,15 @@ export {
   isDtypeSupported,
   typedArrayConstructor,
 } from "./dtype.ts";
+export {
+  encodeArrayHeader,
+  encodeCancel,
+  encodeCredit,
+  encodeData,
+  encodeEnd,
+  encodeError,
+  encodeRequest,
+} from "./encode.ts";
 export type { ProtocolErrorCode, StreamErrorCode } from "./errors.ts";
 export { ProtocolError, StreamError, TOO_BIG_CODES } from "./errors.ts";
 export { headerByteLength } from "./http-body.ts";
@@ -31,17 +41,7 @@ export type {
   ErrorMessage,
   Message,
   RequestMessage,
-} from "./messages.ts";
-export {
-  decodeMessage,
-  encodeArrayHeader,
-  encodeCancel,
-  encodeCredit,
-  encodeData,
-  encodeEnd,
-  encodeError,
-  encodeRequest,
-} from "./messages.ts";
+} from "./message-types.ts";
 export {
   ERROR_CODE_PATTERN,
   elementRangeProblem,

@@ -9,12 +9,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ArrayResult, Assembler } from "../client/assembler.ts";
 import { ArrayClient, type ConnectOptions, type FetchOptions } from "../client/connection.ts";
 import { type AllocationSpy, fakeWebSocket, type ServerMessage, spyOnAllocations } from "../client/test-helpers.ts";
+import { decodeMessage } from "./decode.ts";
 import { DTYPE_BYTES_PER_ELEMENT, DTYPES, type Dtype, isDtypeSupported } from "./dtype.ts";
-import { ProtocolError, type ProtocolErrorCode, StreamError, TOO_BIG_CODES } from "./errors.ts";
 import {
-  type ArrayHeaderMessage,
-  type DecodeLimits,
-  decodeMessage,
   encodeArrayHeader,
   encodeCancel,
   encodeCredit,
@@ -22,7 +19,9 @@ import {
   encodeEnd,
   encodeError,
   encodeRequest,
-} from "./messages.ts";
+} from "./encode.ts";
+import { ProtocolError, type ProtocolErrorCode, StreamError, TOO_BIG_CODES } from "./errors.ts";
+import type { ArrayHeaderMessage, DecodeLimits } from "./message-types.ts";
 import { xxh32 } from "./xxh32.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -319,9 +318,9 @@ const ROWS: Row[] = [
   { what: "ARRAY_HEADER without the last meta byte", bytes: cut(HEADER, 88), code: "E_SHORT_MESSAGE", message: /^Invalid ARRAY_HEADER: expected 89 bytes, got 88$/ },
   { what: "ARRAY_HEADER with a trailing byte", bytes: plus(HEADER, 0), code: "E_BAD_LENGTH", message: /^Invalid ARRAY_HEADER: expected 89 bytes, got 90$/ },
   { what: "ARRAY_HEADER metaByteLength 2^32-1", bytes: set32(HEADER, 16, 0xffffffff), code: "E_SHORT_MESSAGE", message: /^Invalid ARRAY_HEADER: expected 4294967372 bytes, got 89$/ },
-  { what: "ARRAY_HEADER name length 0", bytes: set16(HEADER, 12, 0), code: "E_BAD_LENGTH", message: /^Invalid name: expected 1\.\.1024 bytes, got 0$/ },
-  { what: "ARRAY_HEADER name length 1025 (bytes present)", bytes: header({ name: "n".repeat(1025) }), code: "E_BAD_LENGTH", message: /^Invalid name: expected 1\.\.1024 bytes, got 1025$/ },
-  { what: "ARRAY_HEADER name length 0xffff", bytes: set16(HEADER, 12, 0xffff), code: "E_BAD_LENGTH", message: /^Invalid name: expected 1\.\.1024 bytes, got 65535$/ },
+  { what: "ARRAY_HEADER name length 0", bytes: set16(HEADER, 12, 0), code: "E_BAD_LENGTH", message: /^Invalid name: expected 1\.\.1024 UTF-8 bytes, got 0$/ },
+  { what: "ARRAY_HEADER name length 1025 (bytes present)", bytes: header({ name: "n".repeat(1025) }), code: "E_BAD_LENGTH", message: /^Invalid name: expected 1\.\.1024 UTF-8 bytes, got 1025$/ },
+  { what: "ARRAY_HEADER name length 0xffff", bytes: set16(HEADER, 12, 0xffff), code: "E_BAD_LENGTH", message: /^Invalid name: expected 1\.\.1024 UTF-8 bytes, got 65535$/ },
 
   // ARRAY_HEADER: dtype, ndim, reserved, checksum algorithm (H2..H5).
   { what: "dtype code 0", bytes: set8(HEADER, 6, 0), code: "E_UNKNOWN_DTYPE", message: /^Unknown dtype code: expected 1\.\.12, got 0$/ },
@@ -407,8 +406,8 @@ const ROWS: Row[] = [
   { what: "REQUEST reserved byte 15 set", bytes: set8(REQUEST, 15, 1), code: "E_RESERVED", message: /^Invalid REQUEST reserved: reserved, expected 0, got 1$/ },
   { what: "REQUEST reserved u32 at 60 set", bytes: set32(REQUEST, 60, 0xdeadbeef), code: "E_RESERVED", message: /^Invalid REQUEST reserved: reserved, expected 0, got 3735928559$/ },
   { what: "REQUEST checksumAlgorithm 3", bytes: set8(REQUEST, 14, 3), code: "E_RESERVED", message: /^Invalid checksumAlgorithm: expected 0\.\.2, got 3$/ },
-  { what: "REQUEST name length 0", bytes: set16(REQUEST, 12, 0), code: "E_BAD_LENGTH", message: /^Invalid name: expected 1\.\.1024 bytes, got 0$/ },
-  { what: "REQUEST name length 1025 (bytes present)", bytes: request({ name: "n".repeat(1025) }), code: "E_BAD_LENGTH", message: /^Invalid name: expected 1\.\.1024 bytes, got 1025$/ },
+  { what: "REQUEST name length 0", bytes: set16(REQUEST, 12, 0), code: "E_BAD_LENGTH", message: /^Invalid name: expected 1\.\.1024 UTF-8 bytes, got 0$/ },
+  { what: "REQUEST name length 1025 (bytes present)", bytes: request({ name: "n".repeat(1025) }), code: "E_BAD_LENGTH", message: /^Invalid name: expected 1\.\.1024 UTF-8 bytes, got 1025$/ },
   { what: "REQUEST elementStart 2^53", bytes: set64(REQUEST, 24, TWO_53), code: "E_BAD_RANGE", message: /^Invalid elementStart: expected at most Number\.MAX_SAFE_INTEGER, got 0x0020000000000000$/ },
   { what: "REQUEST elementEnd 2^64-1", bytes: set64(REQUEST, 32, U64_MAX), code: "E_BAD_RANGE", message: /^Invalid elementEnd: expected at most Number\.MAX_SAFE_INTEGER, got 0xffffffffffffffff$/ },
   { what: "REQUEST range end before start", bytes: request({ elementStart: 10n, elementEnd: 2n }), code: "E_BAD_RANGE", message: /^Invalid element range: got \[10, 2\) with range flag set$/ },

@@ -10,11 +10,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import xxhash from "xxhash-wasm";
 import { Assembler } from "../client/assembler.ts";
 import { bytesOf, encodeStream, fillPseudoRandom, sameBytes } from "../client/test-helpers.ts";
+import { decodeMessage } from "./decode.ts";
 import { DTYPE_BYTES_PER_ELEMENT, DTYPES, type Dtype, isDtypeSupported, typedArrayConstructor } from "./dtype.ts";
-import type { JsonObject } from "./json.ts";
 import {
-  type ArrayHeaderMessage,
-  decodeMessage,
   encodeArrayHeader,
   encodeCancel,
   encodeCredit,
@@ -22,8 +20,9 @@ import {
   encodeEnd,
   encodeError,
   encodeRequest,
-  type RequestMessage,
-} from "./messages.ts";
+} from "./encode.ts";
+import type { JsonObject } from "./json.ts";
+import type { ArrayHeaderMessage, RequestMessage } from "./message-types.ts";
 import type { ChecksumAlgorithm } from "./protocol.ts";
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 0x0a77a1);

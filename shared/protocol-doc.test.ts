@@ -1,18 +1,17 @@
 /**
- * Keeps docs/PROTOCOL.md honest: the worked hex example must be exactly what the encoders produce
- * (and decode back to the documented values), and the layout, dtype, message type, flag,
- * checksum algorithm, HTTP query and constants tables must agree with protocol.ts, the check
- * values with the checksum code, and the error codes with errors.ts. A doc that drifts from the
- * code fails here.
+ * Keeps docs/PROTOCOL.md (the normative spec) and docs/SERVER.md (the reference implementation's
+ * behaviour) honest: the worked hex example must be exactly what the encoders produce (and decode
+ * back to the documented values), and the layout, dtype, message type, flag, checksum algorithm,
+ * HTTP query and constants tables must agree with protocol.ts, the check values with the checksum
+ * code, the error code lists with errors.ts, the two refusal tables with each other, and every link
+ * between sections and documents must land on a heading. A doc that drifts from the code fails here.
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { crc32c } from "./crc32c.ts";
+import { decodeMessage } from "./decode.ts";
 import { DTYPE_BYTES_PER_ELEMENT, DTYPE_CODES, DTYPES } from "./dtype.ts";
-import { MAX_JSON_DEPTH } from "./json.ts";
 import {
-  type ArrayHeaderMessage,
-  decodeMessage,
   encodeArrayHeader,
   encodeCancel,
   encodeCredit,
@@ -20,14 +19,15 @@ import {
   encodeEnd,
   encodeError,
   encodeRequest,
-  type Message,
-  type RequestMessage,
-} from "./messages.ts";
+} from "./encode.ts";
+import { MAX_JSON_DEPTH } from "./json.ts";
+import type { ArrayHeaderMessage, Message, RequestMessage } from "./message-types.ts";
 import * as protocol from "./protocol.ts";
 import { xxh32 } from "./xxh32.ts";
 
-const DOC_PATH = new URL("../docs/PROTOCOL.md", import.meta.url);
-const doc = readFileSync(DOC_PATH, "utf8");
+const doc = readFileSync(new URL("../docs/PROTOCOL.md", import.meta.url), "utf8");
+const serverDoc = readFileSync(new URL("../docs/SERVER.md", import.meta.url), "utf8");
+const DOCS: Readonly<Record<string, string>> = { "PROTOCOL.md": doc, "SERVER.md": serverDoc };
 
 // ---------------------------------------------------------------------------------------------
 // Parsing the document.
@@ -106,6 +106,48 @@ function allTableRows(markdown: string): string[][] {
         .split("|")
         .map((cell) => cell.trim()),
     );
+}
+
+/** GitHub's anchor of a heading: lower case, punctuation dropped, each space a hyphen. */
+function slug(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, "")
+    .replace(/ /g, "-");
+}
+
+/** The anchors of every heading of a markdown document (outside code blocks). */
+function anchorsOf(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  let inCode = false;
+  for (const line of markdown.split("\n")) {
+    if (line.startsWith("```")) inCode = !inCode;
+    const heading = /^#{1,6} (.+)$/.exec(line);
+    if (!inCode && heading) anchors.add(slug(heading[1] as string));
+  }
+  return anchors;
+}
+
+/** The backticked E_ codes in the first cell of each row of the table after `marker`. */
+function codesInTable(markdown: string, marker: string): string[] {
+  return tableAfter(markdown, marker).flatMap((r) =>
+    [...(r[0] ?? "").matchAll(/`(E_[A-Z0-9_]+)`/g)].map((m) => m[1] as string),
+  );
+}
+
+/** The codes of one union type in errors.ts: the `| "E_..."` lines right after `export type Name =`. */
+function declaredCodes(source: string, typeName: string): Set<string> {
+  const lines = source.split("\n");
+  const start = lines.findIndex((line) => line.startsWith(`export type ${typeName} =`));
+  if (start === -1) throw new Error(`errors.ts declares no ${typeName}`);
+  const codes = new Set<string>();
+  for (const line of lines.slice(start + 1)) {
+    if (!line.trim().startsWith("|")) break;
+    const code = /^\s*\| "(E_[A-Z0-9_]+)"/.exec(line)?.[1];
+    if (code) codes.add(code);
+  }
+  return codes;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,8 +240,9 @@ const EXPECTED: Record<string, { bytes: Uint8Array; decoded: Message | null }> =
 const blocks = hexBlocks(doc);
 
 describe("docs/PROTOCOL.md worked example", () => {
-  it("has exactly the documented hex blocks", () => {
+  it("has exactly the documented hex blocks, all of them in PROTOCOL.md", () => {
     expect([...blocks.keys()].sort()).toEqual(Object.keys(EXPECTED).sort());
+    expect(serverDoc).not.toMatch(/^```hex/m);
   });
 
   it.each(Object.keys(EXPECTED))("shows the %s bytes the encoders produce", (name) => {
@@ -485,13 +528,72 @@ describe("docs/PROTOCOL.md tables", () => {
     }
   });
 
-  it("names every error code errors.ts declares, and no code it does not", () => {
+  it("names every error code errors.ts declares, and neither document names a code it does not", () => {
     const source = readFileSync(new URL("./errors.ts", import.meta.url), "utf8");
     const declared = new Set([...source.matchAll(/\| "(E_[A-Z0-9_]+)"/g)].map((m) => m[1] as string));
     expect(declared.size).toBeGreaterThan(20);
     for (const code of declared) expect(doc, code).toContain(`\`${code}\``);
-    const documented = new Set([...doc.matchAll(/\bE_[A-Z0-9_]+\b/g)].map((m) => m[0]));
-    expect([...documented].filter((code) => !declared.has(code))).toEqual([]);
+    for (const [name, markdown] of Object.entries(DOCS)) {
+      const documented = new Set([...markdown.matchAll(/\bE_[A-Z0-9_]+\b/g)].map((m) => m[0]));
+      expect(
+        [...documented].filter((code) => !declared.has(code)),
+        name,
+      ).toEqual([]);
+    }
+  });
+
+  it("lists exactly the ProtocolError codes errors.ts declares in section 9.1", () => {
+    const source = readFileSync(new URL("./errors.ts", import.meta.url), "utf8");
+    const listed = codesInTable(doc, "<!-- protocol error codes -->");
+    expect(listed.sort()).toEqual([...declaredCodes(source, "ProtocolErrorCode")].sort());
+  });
+
+  it("accounts for every StreamError code: sent by a server (9.2) or produced by a client", () => {
+    const source = readFileSync(new URL("./errors.ts", import.meta.url), "utf8");
+    const declared = declaredCodes(source, "StreamErrorCode");
+    const sent = codesInTable(doc, "<!-- server error codes -->");
+    const localStart = doc.indexOf("**Codes a client produces locally**");
+    expect(localStart).toBeGreaterThan(-1);
+    const localParagraph = doc.slice(localStart, doc.indexOf("\n\n", localStart));
+    const local = [...localParagraph.matchAll(/`(E_[A-Z0-9_]+)`/g)].map((m) => m[1] as string);
+    const protocolCodes = declaredCodes(source, "ProtocolErrorCode");
+    // 9.2 also lists the ProtocolError codes a server echoes (E_TEXT_FRAME, E_UNEXPECTED_MESSAGE, E_BAD_JSON).
+    expect(sent.filter((code) => !declared.has(code) && !protocolCodes.has(code))).toEqual([]);
+    expect([...declared].filter((code) => !sent.includes(code) && !local.includes(code))).toEqual([]);
+    expect(new Set(sent).size, "a code listed twice in 9.2").toBe(sent.length);
+  });
+
+  it("gives each access refusal the same HTTP status in section 2.4 and in section 9.2", () => {
+    const statusOf = new Map(
+      tableAfter(doc, "<!-- server error codes -->").map((r) => [/`(E_[A-Z0-9_]+)`/.exec(r[0] ?? "")?.[1], r[1]]),
+    );
+    const refusals = tableAfter(doc, "<!-- access refusals -->");
+    expect(refusals.length).toBeGreaterThanOrEqual(5);
+    for (const row of refusals) {
+      const code = /`(E_[A-Z0-9_]+)`/.exec(row[2] ?? "")?.[1];
+      expect(code, row.join(" | ")).toBeDefined();
+      expect(statusOf.get(code), code).toBe(row[1]);
+    }
+  });
+
+  it.each(Object.keys(DOCS))("links only to headings that exist, in %s and across documents", (name) => {
+    const markdown = DOCS[name] as string;
+    const broken: string[] = [];
+    for (const match of markdown.matchAll(/\]\(((?:PROTOCOL|SERVER)\.md)?(?:#([^)\s]+))?\)/g)) {
+      const [link, file, anchor] = match;
+      const target = file ?? name;
+      if (!(target in DOCS)) broken.push(link);
+      else if (anchor !== undefined && !anchorsOf(DOCS[target] as string).has(anchor)) broken.push(link);
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it("names SERVER.md from PROTOCOL.md and keeps the reference server's check order there", () => {
+    expect(doc).toContain("](SERVER.md)");
+    const order = tableAfter(serverDoc, "| #   | condition").map((r) => r[0]);
+    // Rows S1, S2, ... in order, none missing (the header row and rule are skipped by tableAfter).
+    expect(order.length).toBeGreaterThan(10);
+    expect(order).toEqual(order.map((_, i) => `S${i + 1}`));
   });
 
   it("gives the CRC-32C check value the implementation computes", () => {

@@ -80,6 +80,7 @@ export const MAGIC = 0x52575241;
 /** Protocol version this code speaks. */
 export const PROTOCOL_VERSION = 1;
 
+/** Message type codes (byte 5 of every control message). Codes never change meaning. */
 export const MESSAGE_TYPES = {
   REQUEST: 0x01,
   CREDIT: 0x02,
@@ -90,7 +91,6 @@ export const MESSAGE_TYPES = {
   END: 0x12,
   ERROR: 0x13,
 } as const;
-export type MessageTypeName = keyof typeof MESSAGE_TYPES;
 
 // Common prefix.
 export const OFFSET_MAGIC = 0; // u32

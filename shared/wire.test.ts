@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeCancel, encodeData } from "./messages.ts";
+import { encodeCancel, encodeData } from "./encode.ts";
 import { hasDataType, peekStreamId } from "./wire.ts";
 
 describe("peeking at a message that did not decode", () => {

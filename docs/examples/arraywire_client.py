@@ -4,20 +4,25 @@
 Written from docs/PROTOCOL.md alone. It fetches one named array over either transport:
 
 * ``http``: one ``GET <path>?name=...``; the body is ARRAY_HEADER, the raw range bytes (read with
-  ``readinto`` into a preallocated buffer at a running offset), then the END trailer (§12.7).
+  ``readinto`` into a preallocated buffer at a running offset), then the END trailer (§2.3). A
+  refusal is an ERROR body with its own code (§2.4, §9.2).
 * ``ws``: a WebSocket over a raw socket (RFC 6455 client: handshake, masked frames, 16/64-bit
   lengths, fragmentation, ping/pong/close); REQUEST, ARRAY_HEADER, DATA + payload pairs whose
   payload frames are ``recv_into``'d straight into the preallocated buffer at their byteOffset,
-  CREDIT grants as the window is consumed (§8), END / ERROR.
+  CREDIT grants as the window is consumed (§8), END / ERROR. A refused upgrade is followed by a
+  probe (a GET without ``name``) that tells the refusal's code (§2.4). A DATA that fails its checks
+  still has its payload skipped (§5.8).
 
 Usage::
 
     python3 arraywire_client.py URL NAME [--transport http|ws] [--params JSON]
-        [--checksum xxh32|crc32c|none] [--sha256] [--range START:END] [--stats]
+        [--checksum xxh32|crc32c|none] [--sha256] [--range START:END] [--header 'K: V']...
+        [--timeout SECONDS] [--stats]
 
 It prints one JSON line: {"dtype", "shape", "byteLength", "sha256" (with --sha256), "first" (the
 first up to 10 values), "last" (the last value, or null for an empty range)}. On a failed stream
 it prints {"error": code, "message": ...} and exits with status 1 (2 for bad command-line usage).
+A connection that stays silent for --timeout seconds (default 30) fails with E_TIMEOUT (§2.1).
 
 XXH32 and CRC-32C are implemented in pure Python (about 21 and 14 MB/s here): use ``--checksum none``
 for big arrays, and ``--sha256`` (hashlib, native speed) to compare the bytes another way.
@@ -43,7 +48,7 @@ import urllib.parse
 from typing import Any
 
 # ---------------------------------------------------------------------------------------------
-# Protocol constants (§5, §10)
+# Protocol constants (§5, §11)
 
 MAGIC = 0x52575241
 VERSION = 1
@@ -67,6 +72,8 @@ HTTP_CONTENT_TYPE = "application/vnd.arraywire"
 HEADER_FIXED = 56
 END_BYTE_LENGTH = 32
 DEFAULT_ENDPOINT_PATH = "/arraywire"
+DEFAULT_IDLE_TIMEOUT = 30.0  # seconds without a byte before a stream fails with E_TIMEOUT (§2.1)
+CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR = 1000, 4002  # §2.1, §9.4: browsers cannot send 1002 / 1003
 
 # code: (name, itemsize, struct format char) (§6). Elements are little-endian on the wire.
 DTYPES: dict[int, tuple[str, int, str]] = {
@@ -477,6 +484,16 @@ def decode_error(msg: Any) -> tuple[int, str, str]:
     return sid, code, text
 
 
+def check_element_range(element_range: tuple[int, int] | None) -> None:
+    """What can be checked before asking (§10.1): non-negative integers of at most 2^53 - 1.
+    start <= end and end <= the array's length are left to the server, which answers E_BAD_RANGE."""
+    if element_range is None:
+        return
+    for v in element_range:
+        if not isinstance(v, int) or v < 0 or v > MAX_SAFE:
+            raise StreamError("E_BAD_RANGE", f"element range {element_range}: expected integers in 0..2^53 - 1")
+
+
 # ---------------------------------------------------------------------------------------------
 # The result
 
@@ -504,7 +521,7 @@ def _as_stream_error(e: StreamError) -> StreamError:
     E_TOO_LARGE for the two size codes; the original code stays in the message."""
     if e.code in ("E_TOO_LARGE", "E_HEADER_TOO_LARGE"):
         return StreamError("E_TOO_LARGE", e.message)
-    if isinstance(e, ProtocolError) or e.code == "E_BAD_RANGE":
+    if isinstance(e, ProtocolError):
         return StreamError("E_PROTOCOL", str(e))
     return e
 
@@ -571,8 +588,12 @@ def _split_url(url: str, want: str) -> tuple[str, str, int, str]:
     return scheme, host, port, path
 
 
+def _host_header(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 # ---------------------------------------------------------------------------------------------
-# HTTP transport (§12.7)
+# HTTP transport (§2.3, §2.4)
 
 
 def _read_exact(resp: http.client.HTTPResponse, n: int) -> bytes:
@@ -585,6 +606,39 @@ def _read_exact(resp: http.client.HTTPResponse, n: int) -> bytes:
     return bytes(out)
 
 
+def _refusal(resp: http.client.HTTPResponse) -> StreamError:
+    """The StreamError a non-200 arraywire response stands for: its ERROR body's code (§2.3)."""
+    body = resp.read(DEFAULT_MAX_CONTROL_BYTES + 1)
+    try:
+        _sid, code, text = decode_error(body)
+    except ProtocolError as e:
+        return StreamError("E_HTTP_STATUS", f"HTTP {resp.status} without an ERROR body ({e})")
+    return StreamError(code, text)
+
+
+def probe(url: str, *, headers: dict[str, str] | None = None, timeout: float = DEFAULT_IDLE_TIMEOUT) -> StreamError:
+    """Why a WebSocket upgrade was refused (§2.4): a GET on the same path without ``name`` runs the
+    same access checks. Returns the typed refusal, or E_HTTP_STATUS when access is fine (the server
+    then answers 400 E_BAD_REQUEST) or the answer is not arraywire."""
+    scheme, host, port, path = _split_url(url, "http")
+    conn_cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    conn = conn_cls(host, port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Accept": HTTP_CONTENT_TYPE, **(headers or {})})
+        resp = conn.getresponse()
+        ctype = resp.getheader("Content-Type") or ""
+        if not ctype.startswith(HTTP_CONTENT_TYPE):
+            return StreamError("E_HTTP_STATUS", f"probe: HTTP {resp.status} with Content-Type {ctype!r}")
+        refusal = _refusal(resp)
+        if refusal.code == "E_BAD_REQUEST":  # access is fine: the upgrade failed for another reason
+            return StreamError("E_HTTP_STATUS", f"the upgrade was refused, but the probe passed ({refusal.message})")
+        return refusal
+    except (OSError, http.client.HTTPException) as e:
+        return StreamError("E_HTTP_STATUS", f"probe failed: {e}")
+    finally:
+        conn.close()
+
+
 def fetch_http(
     url: str,
     name: str,
@@ -592,11 +646,13 @@ def fetch_http(
     params: Any = None,
     checksum: int = CHECKSUM_XXH32,
     element_range: tuple[int, int] | None = None,
+    headers: dict[str, str] | None = None,
     max_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
-    timeout: float = 120.0,
+    timeout: float = DEFAULT_IDLE_TIMEOUT,
     read_step: int = 8 * 1024 * 1024,
     stats: dict[str, Any] | None = None,
 ) -> Result:
+    check_element_range(element_range)
     scheme, host, port, path = _split_url(url, "http")
     query: list[tuple[str, str]] = [("name", name)]
     if params is not None:
@@ -610,20 +666,17 @@ def fetch_http(
     t0 = time.perf_counter()
     try:
         try:
-            conn.request("GET", target, headers={"Accept": HTTP_CONTENT_TYPE})
+            conn.request("GET", target, headers={"Accept": HTTP_CONTENT_TYPE, **(headers or {})})
             resp = conn.getresponse()
+        except TimeoutError:
+            raise StreamError("E_TIMEOUT", f"no response within {timeout} s") from None
         except (OSError, http.client.HTTPException) as e:
             raise StreamError("E_CONNECTION_CLOSED", f"HTTP request failed: {e}") from None
         ctype = resp.getheader("Content-Type") or ""
-        if not ctype.startswith(HTTP_CONTENT_TYPE):
+        if not ctype.startswith(HTTP_CONTENT_TYPE):  # a proxy's page, a 405...: not arraywire
             raise StreamError("E_HTTP_STATUS", f"HTTP {resp.status} with Content-Type {ctype!r}")
         if resp.status != 200:
-            body = resp.read(DEFAULT_MAX_CONTROL_BYTES + 1)
-            try:
-                _sid, code, text = decode_error(body)
-            except ProtocolError as e:
-                raise StreamError("E_HTTP_STATUS", f"HTTP {resp.status} without an ERROR body ({e})") from None
-            raise StreamError(code, text)
+            raise _refusal(resp)  # 400 E_BAD_RANGE, 401 E_UNAUTHORIZED, 503 E_BUSY...
         try:
             head = _read_exact(resp, HEADER_FIXED)
             mtype, _b6, _b7, _sid = check_prefix(head)
@@ -657,6 +710,8 @@ def fetch_http(
                 pos += n
             t2 = time.perf_counter()
             trailer = _read_exact(resp, END_BYTE_LENGTH)
+        except TimeoutError:
+            raise StreamError("E_TIMEOUT", f"nothing arrived for {timeout} s, after {pos} bytes") from None
         except (OSError, http.client.HTTPException) as e:
             raise StreamError("E_CONNECTION_CLOSED", f"the body was cut: {e}") from None
         try:
@@ -690,15 +745,37 @@ class ConnectionClosed(StreamError):
         self.close_code = close_code
 
 
+class UpgradeRefused(StreamError):
+    """The server answered the upgrade with another status than 101 (a bare status: §2.4)."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__("E_HTTP_STATUS", f"WebSocket upgrade refused: HTTP {status} {reason}".strip())
+        self.status = status
+
+
+def _silent(timeout: float | None) -> StreamError:
+    return StreamError("E_TIMEOUT", f"nothing arrived for {timeout} s")
+
+
 class WebSocket:
     """Just enough of an RFC 6455 client for arraywire: binary messages, masked client frames."""
 
     RECV_BUFFER = 256 * 1024  # holds frame headers and control messages; payloads bypass it
 
-    def __init__(self, url: str, *, timeout: float = 120.0, protocols: tuple[str, ...] = ("arraywire",)) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = DEFAULT_IDLE_TIMEOUT,
+        protocols: tuple[str, ...] = ("arraywire",),
+        headers: dict[str, str] | None = None,
+    ) -> None:
         scheme, host, port, path = _split_url(url, "ws")
+        self.timeout = timeout
         try:
             sock = socket.create_connection((host, port), timeout=timeout)
+        except TimeoutError:
+            raise _silent(timeout) from None
         except OSError as e:
             raise ConnectionClosed(f"cannot connect to {host}:{port}: {e}") from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -711,20 +788,26 @@ class WebSocket:
         self.hi = 0
         self.closed = False
         self.protocol: str | None = None
-        self._handshake(host, port, path, protocols)
+        self._handshake(host, port, path, protocols, headers or {})
 
     # -- handshake --------------------------------------------------------------------------
 
-    def _handshake(self, host: str, port: int, path: str, protocols: tuple[str, ...]) -> None:
+    def _handshake(
+        self, host: str, port: int, path: str, protocols: tuple[str, ...], headers: dict[str, str]
+    ) -> None:
         key = base64.b64encode(os.urandom(16)).decode()
+        extra = {k: v for k, v in headers.items() if k.lower() != "host"}
+        host_value = next((v for k, v in headers.items() if k.lower() == "host"), _host_header(host, port))
         lines = [
             f"GET {path} HTTP/1.1",
-            f"Host: {host}:{port}",
+            f"Host: {host_value}",
             "Upgrade: websocket",
             "Connection: Upgrade",
             f"Sec-WebSocket-Key: {key}",
             "Sec-WebSocket-Version: 13",
+            *(f"{k}: {v}" for k, v in extra.items()),
         ]
+        # No Sec-WebSocket-Extensions: permessage-deflate costs CPU and does not shrink numbers (§2.1).
         if protocols:
             lines.append("Sec-WebSocket-Protocol: " + ", ".join(protocols))
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
@@ -744,8 +827,7 @@ class WebSocket:
             k, _, v = line.partition(":")
             headers[k.strip().lower()] = v.strip()
         if len(status) < 2 or status[1] != "101":
-            code = status[1] if len(status) > 1 else "?"
-            raise StreamError("E_HTTP_STATUS", f"WebSocket upgrade refused: HTTP {code} {' '.join(status[2:])}")
+            raise UpgradeRefused(status[1] if len(status) > 1 else "?", " ".join(status[2:]))
         accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
         if headers.get("upgrade", "").lower() != "websocket" or "upgrade" not in headers.get("connection", "").lower():
             raise ConnectionClosed("bad upgrade response (Upgrade / Connection headers)")
@@ -769,6 +851,8 @@ class WebSocket:
             self.lo, self.hi = 0, n
         try:
             got = self.sock.recv_into(self.bmv[self.hi :])
+        except TimeoutError:
+            raise _silent(self.timeout) from None
         except OSError as e:
             raise ConnectionClosed(f"socket error: {e}") from None
         if got == 0:
@@ -799,6 +883,8 @@ class WebSocket:
         while pos < n:
             try:
                 got = sock.recv_into(target[pos:], n - pos)
+            except TimeoutError:
+                raise _silent(self.timeout) from None
             except OSError as e:
                 raise ConnectionClosed(f"socket error: {e}") from None
             if got == 0:
@@ -926,7 +1012,7 @@ class WebSocket:
         self.close(code, reason)
         raise ConnectionClosed(f"WebSocket protocol violation: {reason}", code)
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
+    def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
         if not self.closed:
             self.closed = True
             try:
@@ -958,16 +1044,24 @@ def fetch_ws(
     credit: int | None = None,
     max_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
     chunk_cap: int = DEFAULT_MAX_CHUNK_BYTES,
-    timeout: float = 120.0,
+    headers: dict[str, str] | None = None,
+    timeout: float = DEFAULT_IDLE_TIMEOUT,
     stats: dict[str, Any] | None = None,
 ) -> Result:
     """One stream (id 1) on a new connection; the framing rules of §3 are kept for any stream id."""
     window = max(16 * 1024 * 1024, 2 * chunk) if credit is None else credit  # §8 reference policy
     if window and window < chunk:
         raise StreamError("E_BAD_REQUEST", "the credit window must be 0 or at least the chunk size")
+    check_element_range(element_range)
     t0 = time.perf_counter()
-    ws = WebSocket(url, timeout=timeout)
+    try:
+        ws = WebSocket(url, timeout=timeout, headers=headers)
+    except UpgradeRefused as refused:
+        # A bare status says nothing typed; the probe runs the same checks and answers with a code.
+        typed = probe(url, headers=headers, timeout=timeout)
+        raise (refused if typed.code == "E_HTTP_STATUS" else typed) from None
     sid = 1
+    close_code = CLOSE_NORMAL
     open_ = True  # our stream is still known to us
     h: dict[str, Any] | None = None
     buf: bytearray | None = None
@@ -979,12 +1073,21 @@ def fetch_ws(
     scratch = memoryview(bytearray(0))
 
     def fail(code: str, message: str, cancel: bool = True) -> None:
+        nonlocal close_code
+        if code == "E_PROTOCOL":
+            close_code = CLOSE_PROTOCOL_ERROR  # the server broke the protocol: say so (§9.4)
         if cancel:
             try:
                 ws.send(encode_cancel(sid))
             except StreamError:
                 pass
         raise StreamError(code, message)
+
+    def skip_payload() -> None:
+        """Reads the message a DATA announced and drops it: the framing stays right (§3.4, §5.8)."""
+        op, _length = ws.receive(into=scratch)
+        if op != OP_BINARY:
+            fail("E_PROTOCOL", "E_TEXT_FRAME: a text message where a payload was due")
 
     try:
         ws.send(
@@ -994,8 +1097,7 @@ def fetch_ws(
         while open_:
             op, msg = ws.receive()
             if op == OP_TEXT:
-                ws.close(1003, "text message")
-                raise StreamError("E_PROTOCOL", "E_TEXT_FRAME: the server sent a text message")
+                fail("E_PROTOCOL", "E_TEXT_FRAME: the server sent a text message")
             try:
                 mtype, b6, b7, msid = check_prefix(msg)
             except ProtocolError as e:
@@ -1006,28 +1108,28 @@ def fetch_ws(
                 continue
 
             if mtype == DATA:
+                # The next message is this DATA's payload whatever is wrong with the DATA (§5.8):
+                # every branch below either reads it into the target or skips it.
                 try:
                     dsid, length, offset = decode_data(msg, chunk_cap)
                 except ProtocolError as e:
-                    # its payload is still coming: skip it (§5.8), then fail the named stream
-                    ws.receive(into=scratch)
+                    skip_payload()
                     if msid == sid:
                         se = _as_stream_error(e)
                         fail(se.code, se.message)
                     continue
                 if dsid != sid or h is None or buf is None or mv is None:
-                    ws.receive(into=scratch)  # payload of an unknown stream: keep the framing, drop it
+                    skip_payload()  # payload of an unknown stream: keep the framing, drop it
                     if dsid == sid:
                         fail("E_PROTOCOL", "E_UNEXPECTED_MESSAGE: DATA before ARRAY_HEADER")
                     continue
                 if offset != next_off or offset + length > h["rangeByteEnd"]:
-                    ws.receive(into=scratch)
+                    skip_payload()
                     fail("E_PROTOCOL", f"E_BAD_RANGE: DATA at {offset}+{length}, expected {next_off}")
                 pos = offset - h["rangeByteStart"]
                 op, got = ws.receive(into=mv[pos : pos + length])  # recv_into at the running offset
                 if op != OP_BINARY:
-                    ws.close(1003, "text message")
-                    raise StreamError("E_PROTOCOL", "E_TEXT_FRAME: a text message where a payload was due")
+                    fail("E_PROTOCOL", "E_TEXT_FRAME: a text message where a payload was due")
                 if got != length:
                     fail("E_PROTOCOL", f"E_BAD_LENGTH: payload of {got} bytes, DATA announced {length}")
                 if hasher is not None:
@@ -1046,19 +1148,19 @@ def fetch_ws(
                 try:
                     h = decode_array_header(msg, max_bytes)
                     _check_opened(h, name, element_range)
+                    buf = _allocate(h, max_bytes)
                 except StreamError as e:
                     se = _as_stream_error(e)
                     fail(se.code, se.message)
-                assert h is not None
+                assert h is not None and buf is not None
                 if h["checksumAlgorithm"] != checksum:
                     print(
                         f"arraywire: asked for {CHECKSUM_NAMES[checksum]}, the server announces "
                         f"{CHECKSUM_NAMES[h['checksumAlgorithm']]}",
                         file=sys.stderr,
                     )
-                buf = _allocate(h, max_bytes)
                 mv = memoryview(buf)
-                hasher = new_checksum(h["checksumAlgorithm"])
+                hasher = new_checksum(h["checksumAlgorithm"])  # None for "none": no hashing at all
                 next_off = h["firstByteOffset"]
                 t_header = time.perf_counter()
 
@@ -1099,7 +1201,7 @@ def fetch_ws(
                     fail("E_PROTOCOL", f"E_UNEXPECTED_MESSAGE: type 0x{mtype:02x} from the server")
         raise AssertionError("unreachable")
     finally:
-        ws.close(1000)
+        ws.close(close_code)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1151,7 +1253,37 @@ def self_test() -> None:
     err = struct.pack("<IBBBBII", MAGIC, VERSION, ERROR, 14, 0, 2, 38) + b"E_UNKNOWN_NAME"
     err += b'Unknown array: "nope" is not published'
     assert len(err) == 68 and decode_error(err) == (2, "E_UNKNOWN_NAME", 'Unknown array: "nope" is not published')
+    # No checksum asked for or announced: no hasher at all, and END must carry 0 (§7.1, E5).
+    assert new_checksum(CHECKSUM_NONE) is None
+    assert decode_end(struct.pack("<IBBBBIIQQ", MAGIC, VERSION, END, 0, 0, 1, 0, 32, 0)) == (1, 0, 32, 0)
+    _expect_protocol_error(lambda: decode_end(struct.pack("<IBBBBIIQQ", MAGIC, VERSION, END, 0, 0, 1, 0, 32, 7)),
+                           "E_RESERVED")  # fmt: skip
+    # A DATA with a byteOffset past 2^53 - 1 is E_BAD_RANGE (D5); its payload is skipped by fetch_ws.
+    bad_data = struct.pack("<IBBHIIQ", MAGIC, VERSION, DATA, 0, 1, 16, 2**53)
+    _expect_protocol_error(lambda: decode_data(bad_data), "E_BAD_RANGE")
+    assert decode_data(struct.pack("<IBBHIIQ", MAGIC, VERSION, DATA, 0, 1, 16, 2**53 - 1)) == (1, 16, 2**53 - 1)
+    # A refusal body over HTTP is an ERROR with streamId 1 (§2.3, §2.4).
+    refusal = struct.pack("<IBBBBII", MAGIC, VERSION, ERROR, 14, 0, 1, 0) + b"E_UNAUTHORIZED"
+    assert decode_error(refusal) == (1, "E_UNAUTHORIZED", "")
+    # Element ranges: integers in 0..2^53 - 1 pass the local check; the server checks the rest (§10.1).
+    check_element_range((0, 2**53 - 1))
+    for bad in ((-1, 3), (0, 2**53), (1.5, 3)):
+        try:
+            check_element_range(bad)  # type: ignore[arg-type]
+        except StreamError as e:
+            assert e.code == "E_BAD_RANGE", e
+        else:
+            raise AssertionError(f"{bad} passed the range check")
     print(json.dumps({"selfTest": "ok"}))
+
+
+def _expect_protocol_error(fn: Any, code: str) -> None:
+    try:
+        fn()
+    except ProtocolError as e:
+        assert e.code == code, (e.code, code)
+    else:
+        raise AssertionError(f"expected ProtocolError {code}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1181,7 +1313,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chunk-bytes", type=int, default=4 * 1024 * 1024, help="chunk size asked of the server (ws)")
     ap.add_argument("--credit-bytes", type=int, default=None, help="credit window (ws); 0 = off")
     ap.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_TOTAL_BYTES)
-    ap.add_argument("--timeout", type=float, default=120.0, help="socket timeout in seconds")
+    ap.add_argument(
+        "--timeout", type=float, default=DEFAULT_IDLE_TIMEOUT, help="seconds without a byte before E_TIMEOUT"
+    )
+    ap.add_argument(
+        "--header", action="append", default=[], help="an HTTP header for the GET and the upgrade, 'Name: value'"
+    )
     ap.add_argument("--stats", action="store_true", help="print transfer timing as JSON on stderr")
     args = ap.parse_args(argv)
 
@@ -1200,20 +1337,30 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             ap.error("--range must be START:END")
         element_range = (a, b)
+    headers: dict[str, str] = {}
+    for header in args.header:
+        key, sep, value = header.partition(":")
+        if not sep or not key.strip():
+            ap.error(f"--header must be 'Name: value', got {header!r}")
+        headers[key.strip()] = value.strip()
     checksum = CHECKSUM_CODES[args.checksum]
     stats: dict[str, Any] = {}
     try:
         if args.transport == "http":
             result = fetch_http(args.url, args.name, params=params, checksum=checksum, element_range=element_range,
-                                max_bytes=args.max_bytes, timeout=args.timeout, stats=stats)  # fmt: skip
+                                headers=headers, max_bytes=args.max_bytes, timeout=args.timeout,
+                                stats=stats)  # fmt: skip
         else:
             result = fetch_ws(args.url, args.name, params=params, checksum=checksum, element_range=element_range,
                               chunk=args.chunk_bytes, credit=args.credit_bytes, max_bytes=args.max_bytes,
-                              timeout=args.timeout, stats=stats)  # fmt: skip
+                              headers=headers, timeout=args.timeout, stats=stats)  # fmt: skip
     except StreamError as e:
         print(json.dumps({"error": e.code, "message": e.message}))
         return 1
-    except (OSError, socket.timeout) as e:
+    except TimeoutError as e:
+        print(json.dumps({"error": "E_TIMEOUT", "message": str(e) or f"nothing arrived for {args.timeout} s"}))
+        return 1
+    except OSError as e:
         print(json.dumps({"error": "E_CONNECTION_CLOSED", "message": str(e)}))
         return 1
 

@@ -1,0 +1,112 @@
+/**
+ * The decoded shape of every control message: what encode.ts writes and decode.ts returns. The
+ * byte layout is in protocol.ts and docs/PROTOCOL.md; these objects carry the fields, named after
+ * their units, with u64 fields as Numbers (decoding refuses anything above
+ * Number.MAX_SAFE_INTEGER).
+ */
+import type { Dtype } from "./dtype.ts";
+import type { JsonObject } from "./json.ts";
+import type { ChecksumAlgorithm } from "./protocol.ts";
+
+/** A client's request for one array. */
+export interface RequestMessage {
+  type: "REQUEST";
+  streamId: number;
+  name: string;
+  /** Source parameters (for generated arrays such as `arange`), or null. */
+  params: JsonObject | null;
+  /** Wanted chunk size in bytes; 0 = the server's default. */
+  chunkByteLength: number;
+  /** Element range [start, end) of the flattened array, or null for all of it. */
+  range: { elementStart: number; elementEnd: number } | null;
+  /** Resume point, in bytes from the first byte of the range. */
+  resumeByteOffset: number;
+  /** Initial credit window in bytes; 0 turns credit flow control off. */
+  creditByteLength: number;
+  /** Generation the resumed stream was started on, or null. */
+  expectedGeneration: number | null;
+  /** Checksum the END trailer should carry ("none" for none). */
+  checksum: ChecksumAlgorithm;
+}
+
+/** More bytes the client is ready for on one stream. */
+export interface CreditMessage {
+  type: "CREDIT";
+  streamId: number;
+  grantByteLength: number;
+}
+
+/** The client no longer wants a stream. */
+export interface CancelMessage {
+  type: "CANCEL";
+  streamId: number;
+}
+
+/** Describes the array (and the part of it) a stream carries; sent before any DATA. */
+export interface ArrayHeaderMessage {
+  type: "ARRAY_HEADER" | "PUT";
+  streamId: number;
+  dtype: Dtype;
+  shape: number[];
+  /** Byte length of the whole array: product(shape) * itemsize. */
+  totalByteLength: number;
+  /** First byte of the range this stream covers (multiple of itemsize). */
+  rangeByteStart: number;
+  /** End of the range, exclusive (multiple of itemsize). */
+  rangeByteEnd: number;
+  /** First byte this stream sends: rangeByteStart unless resuming. */
+  firstByteOffset: number;
+  /** Generation of the published array; a resume must name it. */
+  generation: number;
+  checksumAlgorithm: ChecksumAlgorithm;
+  name: string;
+  meta: JsonObject | null;
+}
+
+/** Announces the payload message that follows it. */
+export interface DataMessage {
+  type: "DATA";
+  streamId: number;
+  payloadByteLength: number;
+  /** Offset in the array of the payload's first byte. */
+  byteOffset: number;
+}
+
+/** Trailer: the stream sent every byte of its range. */
+export interface EndMessage {
+  type: "END";
+  streamId: number;
+  /** Bytes this stream sent (rangeByteEnd - firstByteOffset). */
+  byteLength: number;
+  checksumAlgorithm: ChecksumAlgorithm;
+  /** Checksum of the whole range; 0 when checksumAlgorithm is "none". */
+  checksum: number;
+}
+
+/** A stream (streamId > 0) or the connection (streamId 0) failed. */
+export interface ErrorMessage {
+  type: "ERROR";
+  streamId: number;
+  code: string;
+  message: string;
+}
+
+/** Any control message. */
+export type Message =
+  | RequestMessage
+  | CreditMessage
+  | CancelMessage
+  | ArrayHeaderMessage
+  | DataMessage
+  | EndMessage
+  | ErrorMessage;
+
+/** Caps a receiver applies while decoding. */
+export interface DecodeLimits {
+  /** Longest control message accepted, checked before any field is read. Defaults to 65_536 (64 KiB). */
+  maxControlByteLength?: number;
+  /** Largest array range the receiver agrees to allocate. Defaults to 2_147_483_648 (2 GiB). */
+  maxTotalByteLength?: number;
+  /** Largest payload one DATA may announce. Defaults to 67_108_864 (64 MiB). */
+  maxChunkByteLength?: number;
+}
