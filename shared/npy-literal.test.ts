@@ -122,14 +122,14 @@ describe("parsePyLiteral", () => {
   });
 
   it("refuses an indented later line, as Python refuses it", () => {
-    expectBad("\n  {'a': 1}", /expected an unindented value, got "  \{'a': 1\}" at 1$/);
+    expectBad("\n  {'a': 1}", /expected an unindented value, got " {2}\{'a': 1\}" at 1$/);
     expectBad("\n\f {'a': 1}", "expected an unindented value");
     expectBad("#c\n\t{'a': 1}", "expected an unindented value");
   });
 
   it("refuses what literal_eval refuses", () => {
     const refused: [string, string | RegExp][] = [
-      ["", 'expected a literal (dict, list, tuple, string, integer, True, False or None), got end of header at 0'],
+      ["", "expected a literal (dict, list, tuple, string, integer, True, False or None), got end of header at 0"],
       ["{'a': 1} {}", `expected end of the literal, got "{}" at 9`],
       ["{'a': 1}\n x", `expected end of the literal, got "x" at 10`],
       ["{'a': 1,,}", "expected a literal"],

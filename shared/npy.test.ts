@@ -426,7 +426,7 @@ describe("parseNpyHeader errors", () => {
 
   it("E_NPY_HEADER_TOO_LARGE: numpy's 10000-character cap by default, at most and at least", () => {
     expect(DEFAULT_NPY_MAX_HEADER_SIZE).toBe(10_000);
-    const padded = (length: number) => dict("'<f8'", "(1,)").padEnd(length - 1, " ") + "\n";
+    const padded = (length: number) => `${dict("'<f8'", "(1,)").padEnd(length - 1, " ")}\n`;
     expect(parseWhole(npyFile(padded(10_000), "1.0", 8)).dataByteOffset).toBe(10_010);
     // Refused from the length field alone: the caller never reads the long header.
     const tooLong = npyFile(padded(10_001), "1.0", 8);
