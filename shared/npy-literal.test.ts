@@ -107,7 +107,8 @@ describe("parsePyLiteral", () => {
     const dict = "{'a': (1,), }";
     const accepted = [
       `  \t${dict}`,
-      `\f  ${dict}`,
+      `\f${dict}`,
+      ` \t\f\f${dict}`,
       `\n${dict}`,
       `\r\n\r${dict}`,
       `#c\n${dict}`,
@@ -121,10 +122,13 @@ describe("parsePyLiteral", () => {
     for (const source of accepted) expect(repr(source), JSON.stringify(source)).toBe("{'a': (1,)}");
   });
 
-  it("refuses an indented later line, as Python refuses it", () => {
+  it("refuses an indented value line, as Python refuses it", () => {
     expectBad("\n  {'a': 1}", /expected an unindented value, got " {2}\{'a': 1\}" at 1$/);
     expectBad("\n\f {'a': 1}", "expected an unindented value");
     expectBad("#c\n\t{'a': 1}", "expected an unindented value");
+    // Form feeds reset Python's column count; literal_eval strips spaces and tabs only before them.
+    expectBad("\f {'a': 1}", "expected an unindented value, got \"\\f {'a': 1}\" at 0");
+    expectBad(" \f\t{'a': 1}", "expected an unindented value");
   });
 
   it("refuses what literal_eval refuses", () => {
@@ -142,7 +146,9 @@ describe("parsePyLiteral", () => {
       ["{'a': \\\n 1}", "expected a literal"],
       ["{'a': 1}\v", "expected end of the literal"],
       ["{'a': 1}\u00a0", "expected end of the literal"],
-      ["{'a': 1}\0", "expected end of the literal"],
+      ["{'a': 1}\0", 'expected no NUL character, got "\\u0000" at 8'],
+      ["{'a': '\0'}", "expected no NUL character"],
+      ["{'a': 1} # \0\n", "expected no NUL character"],
       ["\ufeff{'a': 1}", "expected a literal"],
       ["--3", "expected an integer literal"],
       ["-True", "expected an integer literal"],

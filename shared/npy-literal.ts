@@ -10,10 +10,13 @@
  *   adjacent strings concatenated (`'<' 'f8'`);
  * - integers: decimal, 0x / 0o / 0b, `_` separators, one unary sign; `True`, `False`, `None`;
  * - spaces, tabs, form feeds, comments; line breaks inside brackets and around the whole value
- *   (an indented later line is refused, as Python refuses it).
+ *   (the value's line may not be indented past literal_eval's strip of leading spaces and tabs:
+ *   "\f {" and "\n {" are refused, as Python refuses them).
+ * Refused, as Python refuses it: a NUL character anywhere.
  * Refused though literal_eval takes them: floats and complex numbers, sets, `\N{name}` escapes,
  * backslash line continuations outside strings, a sign before anything but an integer literal. No
- * valid .npy header contains any of them.
+ * valid .npy header contains any of them. numpy's retry of a failed 1.0 / 2.0 header through
+ * Python's tokenizer also forgives an indented first line ("\f {"); this parser does not.
  */
 import { NpyError } from "./npy-errors.ts";
 
@@ -80,6 +83,14 @@ class LiteralParser {
   }
 
   parseDocument(): PyValue {
+    // Python refuses source text with a NUL anywhere, even in a comment or a string.
+    const nul = this.#source.indexOf("\0");
+    if (nul >= 0) {
+      this.#pos = nul;
+      this.#fail("no NUL character");
+    }
+    // literal_eval strips leading spaces and tabs (not form feeds) before Python tokenizes.
+    while (this.#source[this.#pos] === " " || this.#source[this.#pos] === "\t") this.#pos++;
     this.#skipLines(true);
     const value = this.#parseValue();
     this.#skipBlanks();
@@ -118,12 +129,11 @@ class LiteralParser {
   }
 
   /**
-   * Blank and comment lines around the value (outside brackets). Before the value, a non-blank
-   * line other than the first must not be indented: Python reports "unexpected indent".
+   * Blank and comment lines around the value (outside brackets). Before the value, the line the
+   * value starts on must not be indented: Python reports "unexpected indent".
    */
   #skipLines(beforeValue: boolean): void {
     const s = this.#source;
-    let firstLine = beforeValue;
     for (;;) {
       const lineStart = this.#pos;
       let column = 0;
@@ -137,13 +147,12 @@ class LiteralParser {
       else if (this.#pos >= s.length) return;
       else {
         if (!beforeValue) return;
-        if (!firstLine && column > 0) {
+        if (column > 0) {
           this.#pos = lineStart;
           this.#fail("an unindented value");
         }
         return;
       }
-      firstLine = false;
     }
   }
 
