@@ -61,7 +61,7 @@ describe("swapBytesInPlace", () => {
     const source = [1.5, -2.25e300, Number.MIN_VALUE, Number.NaN];
     const bytes = new Uint8Array(8 * source.length + 4).subarray(4); // 4-aligned, not 8-aligned
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    source.forEach((v, i) => view.setFloat64(8 * i, v, false));
+    for (const [i, v] of source.entries()) view.setFloat64(8 * i, v, false);
     swapBytesInPlace(bytes, 8);
     expect(source.map((_, i) => view.getFloat64(8 * i, true))).toEqual(source);
 

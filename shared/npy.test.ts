@@ -567,8 +567,8 @@ describe("encodeNpyHeader", () => {
   it("writes the growth room after the first axis in C order and after the last in Fortran order", () => {
     const text = (init: Parameters<typeof encodeNpyHeader>[0]) => new TextDecoder().decode(encodeNpyHeader(init));
     // Byte lengths numpy writes: C order leaves 21 - 1 spaces after the first axis (1), which
-    // crosses 128 bytes; Fortran order leaves 21 - 6 after the last (100000) and says "True".
-    const shape = [...Array(12).fill(1), 100_000];
+    // crosses 128 bytes; Fortran order leaves 21 - 16 after the last (10^15) and says "True".
+    const shape = [...Array(9).fill(1), 10 ** 15];
     expect(encodeNpyHeader({ dtype: "int8", shape }).byteLength).toBe(192);
     expect(encodeNpyHeader({ dtype: "int8", shape, fortranOrder: true }).byteLength).toBe(128);
     const c = text({ dtype: "int8", shape: [100_000, 7] });

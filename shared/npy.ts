@@ -13,9 +13,17 @@
  * | 10/12+n|       | data: product(shape) * itemsize bytes, C (or Fortran) order        |
  *
  * Data bytes keep the file's byte order. A big-endian file parses with `needsByteSwap: true`; the
- * caller swaps each chunk with {@link swapBytesInPlace} (shared/byte-swap.ts) after reading it.
+ * caller swaps each chunk with `swapBytesInPlace` (shared/byte-swap.ts) after reading it. Element
+ * ranges map to file bytes as `dataByteOffset + element * bytesPerElement`.
+ *
+ * Stricter than numpy, on purpose (numpy's reader takes these; a file server should not guess):
+ * a key given twice (numpy keeps the last), negative or boolean dimensions and dimensions or byte
+ * lengths past 2^53 - 1 (numpy fails later, or reads `(True,)` as 1), data longer than the header
+ * says when `fileByteLength` is given (np.load ignores trailing bytes), Fortran order unless
+ * allowed, and the literal forms listed in shared/npy-literal.ts.
  */
 import { DTYPE_BYTES_PER_ELEMENT, type Dtype } from "./dtype.ts";
+import { interpretDescr, KIND_AND_SIZE_BY_DTYPE, type NpyDtype } from "./npy-descr.ts";
 import { NpyError } from "./npy-errors.ts";
 import { formatPyValue, type PyValue, parsePyLiteral } from "./npy-literal.ts";
 
@@ -39,8 +47,7 @@ export const NPY_MAX_NDIM = 64;
 
 /** An .npy format version. */
 export type NpyVersion = keyof typeof PREFIX_BYTE_LENGTH;
-/** Element types an .npy header can name: every arraywire dtype, plus numpy's bool ('|b1'). */
-export type NpyDtype = Dtype | "bool";
+export type { NpyDtype } from "./npy-descr.ts";
 
 /** What {@link parseNpyHeader} learns from a header. */
 export interface NpyHeader {
@@ -85,72 +92,6 @@ export interface NpyParseOptions {
 export type NpyParseResult =
   | { readonly done: true; readonly header: NpyHeader }
   | { readonly done: false; readonly needByteLength: number };
-
-/** What each supported descr (numpy kind + itemsize) becomes. */
-const DTYPE_BY_KIND_AND_SIZE: ReadonlyMap<string, NpyDtype> = new Map([
-  ["b1", "bool"],
-  ["i1", "int8"],
-  ["u1", "uint8"],
-  ["i2", "int16"],
-  ["u2", "uint16"],
-  ["i4", "int32"],
-  ["u4", "uint32"],
-  ["i8", "bigint64"],
-  ["u8", "biguint64"],
-  ["f2", "float16"],
-  ["f4", "float32"],
-  ["f8", "float64"],
-]);
-const KIND_AND_SIZE_BY_DTYPE: Readonly<Record<NpyDtype, string>> = {
-  bool: "b1",
-  int8: "i1",
-  uint8: "u1",
-  uint8clamped: "u1",
-  int16: "i2",
-  uint16: "u2",
-  int32: "i4",
-  uint32: "u4",
-  bigint64: "i8",
-  biguint64: "u8",
-  float16: "f2",
-  float32: "f4",
-  float64: "f8",
-};
-/** numpy's one-character type codes of fixed size ('l', 'L', 'p', 'P' depend on the platform: refused). */
-const KIND_AND_SIZE_BY_CHAR: Readonly<Record<string, string>> = {
-  "?": "b1",
-  b: "i1",
-  B: "u1",
-  h: "i2",
-  H: "u2",
-  i: "i4",
-  I: "u4",
-  q: "i8",
-  Q: "u8",
-  e: "f2",
-  f: "f4",
-  d: "f8",
-};
-/** numpy's dtype names of fixed size (no byte-order prefix allowed, as in numpy). */
-const KIND_AND_SIZE_BY_NAME: Readonly<Record<string, string>> = {
-  bool: "b1",
-  bool_: "b1",
-  int8: "i1",
-  uint8: "u1",
-  int16: "i2",
-  uint16: "u2",
-  int32: "i4",
-  uint32: "u4",
-  int64: "i8",
-  uint64: "u8",
-  float16: "f2",
-  float32: "f4",
-  float64: "f8",
-  half: "f2",
-  single: "f4",
-  double: "f8",
-};
-const SUPPORTED_DESCRS = "<f8 <f4 <f2 <i8 <u8 <i4 <u4 <i2 <u2 |i1 |u1 |b1, or '>' for big-endian";
 
 /**
  * Parses the .npy header at the start of `bytes` (any prefix of the file: read a few KiB, call,
@@ -327,41 +268,6 @@ function badHeader(expected: string, got: string): NpyError {
 
 function truncate(text: string): string {
   return text.length > 200 ? `${text.slice(0, 200)}...` : text;
-}
-
-/** A descr string numpy reads as a fixed-size number type, or E_NPY_UNSUPPORTED_DTYPE. */
-function interpretDescr(value: PyValue): Pick<NpyHeader, "descr" | "npyDtype" | "byteOrder"> {
-  if (value.kind !== "str" && value.kind !== "list" && value.kind !== "tuple") {
-    throw badHeader("descr as a dtype string (or a structured dtype's list)", formatPyValue(value));
-  }
-  const text = value.kind === "str" ? value.value : "";
-  const typestr = /^([<>=|]?)([biuf])(\d{1,4})$/.exec(text);
-  const code = /^([<>=|]?)([?bBhHiIqQefd])$/.exec(text);
-  let order = "";
-  let kindAndSize: string | undefined;
-  if (typestr) {
-    order = typestr[1] as string;
-    kindAndSize = `${typestr[2]}${Number(typestr[3])}`;
-  } else if (code) {
-    order = code[1] as string;
-    kindAndSize = KIND_AND_SIZE_BY_CHAR[code[2] as string];
-  } else if (Object.hasOwn(KIND_AND_SIZE_BY_NAME, text)) {
-    kindAndSize = KIND_AND_SIZE_BY_NAME[text];
-  }
-  const npyDtype = kindAndSize === undefined ? undefined : DTYPE_BY_KIND_AND_SIZE.get(kindAndSize);
-  if (npyDtype === undefined || kindAndSize === undefined) {
-    const descr = truncate(formatPyValue(value));
-    throw new NpyError(
-      "E_NPY_UNSUPPORTED_DTYPE",
-      `Unsupported .npy dtype: expected ${SUPPORTED_DESCRS}, got ${descr}`,
-      {
-        descr,
-      },
-    );
-  }
-  const byteOrder = kindAndSize.endsWith("1") ? "none" : order === ">" ? "big" : "little";
-  const orderChar = byteOrder === "none" ? "|" : byteOrder === "big" ? ">" : "<";
-  return { descr: `${orderChar}${kindAndSize}`, npyDtype, byteOrder };
 }
 
 function formatShape(shape: readonly number[]): string {
