@@ -1,6 +1,8 @@
 """Writes the .npy fixtures of shared/npy.test.ts with numpy itself, and manifest.json describing them.
 
-Run from this directory: python3 make-fixtures.py (numpy >= 1.24, which pads headers for growth).
+Run from this directory: python3 make-fixtures.py (numpy >= 1.24, which pads headers for growth),
+then `npx biome format --write manifest.json`. Made with numpy 2.4.6; Debian's 1.24.2 writes the
+same header bytes (shared/npy-numpy.test.ts checks both where installed).
 Each array is small and its values show byte order (multi-byte, negative where signed). manifest.json
 records, per file, what numpy reads back: dtype.str, shape, fortran_order, format version, header
 length, and the data in little-endian C order as hex (what arraywire must serve), or the error
