@@ -2,6 +2,8 @@
  * arraywire/protocol: the isomorphic wire protocol (no Node or DOM APIs). server/ and client/
  * import from this file only.
  */
+
+export { swapBytesInPlace } from "./byte-swap.ts";
 export type { Checksum } from "./checksum.ts";
 export { createChecksum } from "./checksum.ts";
 export { crc32c } from "./crc32c.ts";
@@ -51,6 +53,17 @@ export {
   toHttpUrl,
   toWebSocketUrl,
 } from "./names.ts";
+export type {
+  NpyDtype,
+  NpyHeader,
+  NpyHeaderInit,
+  NpyParseOptions,
+  NpyParseResult,
+  NpyVersion,
+} from "./npy.ts";
+export { DEFAULT_NPY_MAX_HEADER_SIZE, encodeNpyHeader, NPY_MAX_NDIM, parseNpyHeader } from "./npy.ts";
+export type { NpyErrorCode } from "./npy-errors.ts";
+export { NpyError } from "./npy-errors.ts";
 export type { ChecksumAlgorithm } from "./protocol.ts";
 export {
   CHECKSUM_ALGORITHMS,
