@@ -4,14 +4,23 @@
  * memory.svg (peak minus baseline RSS per method at the reference size, against the array size
  * and the target).
  */
-import { type Env, MB, METHODS, MiB, sizeLabel } from "./plan.ts";
+import { type Env, MANY_CLIENTS, MB, METHODS, sizeLabel } from "./plan.ts";
 import type { Cell } from "./results.ts";
+import { manyClientsLimitBytes } from "./targets.ts";
 
 const COLORS: Record<string, string> = {
   "node-arraywire-fresh": "#1f5fbf",
   "node-arraywire-reused": "#7fb0ff",
   "node-arraywire-noverify-fresh": "#117a65",
   "node-arraywire-noverify-reused": "#76d7c4",
+  "node-arraywire-ws-fresh": "#2e86c1",
+  "node-arraywire-ws-reused": "#aed6f1",
+  "python-recv-fresh": "#196f3d",
+  "python-recv-reused": "#82e0aa",
+  "python-recv-crc32-fresh": "#7d6608",
+  "python-recv-crc32-reused": "#f7dc6f",
+  "node-recv-fresh-r16m-w4m": "#000000",
+  "node-recv-reused-r16m-w4m": "#7f7f7f",
   "node-tcp-fresh": "#4d4d4d",
   "node-tcp-reused": "#b3b3b3",
   "node-ws-one-fresh": "#d35400",
@@ -19,19 +28,19 @@ const COLORS: Record<string, string> = {
   "node-json": "#c0392b",
   "node-arraywire-http-fresh": "#6c3483",
   "node-arraywire-http-reused": "#bb8fce",
-  "node-http-raw-reused": "#e84393",
   "browser-aw-auto": "#1f5fbf",
   "browser-aw-ws": "#7fb0ff",
   "browser-aw-auto-noverify": "#117a65",
   "browser-aw-ws-noverify": "#76d7c4",
-  "browser-ws-loop": "#d35400",
-  "browser-fetch-byob": "#4d4d4d",
+  "browser-ws-loop-m1m": "#d35400",
+  "browser-byob-rall-w64k": "#4d4d4d",
   "browser-json": "#c0392b",
   "browser-arrow": "#8e44ad",
   "playwright-aw-auto": "#7d6608",
   "playwright-aw-ws": "#d4ac0d",
   "playwright-ws-loop": "#e59866",
-  concurrency: "#1f5fbf",
+  "many-50x400": "#1f5fbf",
+  "many-10x1600": "#7fb0ff",
 };
 
 const WIDTH = 1100;
@@ -55,7 +64,9 @@ interface Panel {
 }
 
 function throughputPanel(cells: Cell[], panel: Panel, top: number): { svg: string; height: number } {
-  const methods = METHODS.filter((m) => panel.envs.includes(m.env) && cells.some((c) => c.methodId === m.id));
+  const methods = METHODS.filter(
+    (m) => panel.envs.includes(m.env) && !(m.sweep && m.referenceOnly) && cells.some((c) => c.methodId === m.id),
+  );
   const sizes = [
     ...new Set(cells.filter((c) => methods.some((m) => m.id === c.methodId)).map((c) => c.elementCount)),
   ].sort((a, b) => a - b);
@@ -158,7 +169,7 @@ function throughputPanel(cells: Cell[], panel: Panel, top: number): { svg: strin
 /** throughput.svg: one panel per environment. */
 export function throughputSvg(cells: Cell[], subtitle: string): string {
   const panels: Panel[] = [
-    { title: "Node client: MB/s by array size (median, whisker = min-max)", envs: ["node"] },
+    { title: "Node and Python clients: MB/s by array size (median, whisker = min-max)", envs: ["node", "python"] },
     {
       title: "Browser (Chromium 156 started directly; Playwright rows at the reference size)",
       envs: ["browser", "playwright"],
@@ -195,32 +206,36 @@ interface MemoryGroup {
   title: string;
   rows: MemoryRow[];
   arrayBytes: number;
+  /** Draw the array's size as a line (not for the server groups: their baseline holds the array). */
+  showArray?: boolean;
   limitBytes: number;
   limitLabel: string;
 }
 
-/** memory.svg: horizontal bars of peak minus baseline RSS at the reference size. */
-export function memorySvg(
-  cells: Cell[],
-  ref: number,
-  concurrent: number,
-  clientCount: number,
-  subtitle: string,
-): string {
+/** memory.svg: horizontal bars of peak minus baseline RSS at the reference size, and the many-clients servers. */
+export function memorySvg(cells: Cell[], ref: number, subtitle: string): string {
   const refBytes = ref * 8;
+  const shown = new Set(METHODS.filter((m) => !(m.sweep && m.referenceOnly)).map((m) => m.id));
   const rowsFor = (
     envs: (Env | "concurrency")[],
     key: "clientRssBytes" | "rendererRssBytes" | "serverRssBytes",
     n: number,
   ) =>
     cells
-      .filter((c) => envs.includes(c.env) && c.elementCount === n && c.summary?.[key])
+      .filter(
+        (c) =>
+          envs.includes(c.env) &&
+          (c.env === "concurrency" || shown.has(c.methodId)) &&
+          c.elementCount === n &&
+          c.summary?.[key],
+      )
       .map((c) => ({ id: c.methodId, label: c.label, bytes: c.summary?.[key]?.median ?? 0 }));
   const groups: MemoryGroup[] = [
     {
-      title: `Node client process, ${sizeLabel(ref)} array`,
-      rows: rowsFor(["node"], "clientRssBytes", ref),
+      title: `Node and Python client processes, ${sizeLabel(ref)} array`,
+      rows: rowsFor(["node", "python"], "clientRssBytes", ref),
       arrayBytes: refBytes,
+      showArray: true,
       limitBytes: 1.1 * refBytes + 64 * MB,
       limitLabel: "target 1.1x + 64 MB",
     },
@@ -228,16 +243,17 @@ export function memorySvg(
       title: `Chromium renderer, ${sizeLabel(ref)} array`,
       rows: rowsFor(["browser", "playwright"], "rendererRssBytes", ref),
       arrayBytes: refBytes,
+      showArray: true,
       limitBytes: 1.1 * refBytes,
       limitLabel: "target 1.1x",
     },
-    {
-      title: `Server process, ${clientCount} arraywire clients on one ${sizeLabel(concurrent)} array`,
-      rows: rowsFor(["concurrency"], "serverRssBytes", concurrent),
-      arrayBytes: concurrent * 8,
-      limitBytes: concurrent * 8 + clientCount * 16 * MiB,
-      limitLabel: "target + 16 MiB/client",
-    },
+    ...MANY_CLIENTS.map((many) => ({
+      title: `Server process, ${many.clientCount} arraywire clients on one ${sizeLabel(many.elementCount)} array`,
+      rows: rowsFor(["concurrency"], "serverRssBytes", many.elementCount).filter((r) => r.id === many.id),
+      arrayBytes: many.elementCount * 8,
+      limitBytes: manyClientsLimitBytes(many.clientCount),
+      limitLabel: "target 64 MB + 4 MiB/client",
+    })),
   ].filter((g) => g.rows.length > 0);
   const labelWidth = 300;
   const plotLeft = 20 + labelWidth;
@@ -269,21 +285,22 @@ export function memorySvg(
       parts.push(
         `<rect x="${plotLeft}" y="${ry + 3}" width="${(x(row.bytes) - plotLeft).toFixed(1)}" height="${rowHeight - 6}" fill="${COLORS[row.id] ?? "#888"}"/>`,
       );
-      const ratio = row.bytes / group.arrayBytes;
+      const ratio = group.showArray ? ` (${(row.bytes / group.arrayBytes).toFixed(2)}x)` : "";
       valueLabels.push(
         text(
           x(row.bytes) + 6,
           ry + 15,
-          `${Math.round(row.bytes / MB)} MB (${ratio.toFixed(2)}x)`,
+          `${Math.round(row.bytes / MB)} MB${ratio}`,
           `font-size="11" stroke="#fff" stroke-width="3" paint-order="stroke" ${FONT}`,
         ),
       );
     });
     // The array's label goes left of its line and the target's right of its own: they sit close.
-    for (const [bytes, color, label, side] of [
-      [group.arrayBytes, "#555", "array", "end"],
-      [group.limitBytes, "#c0392b", group.limitLabel, "start"],
-    ] as const) {
+    const lines = [
+      ...(group.showArray ? [[group.arrayBytes, "#555", "array", "end"] as const] : []),
+      [group.limitBytes, "#c0392b", group.limitLabel, "start"] as const,
+    ];
+    for (const [bytes, color, label, side] of lines) {
       const lx = x(bytes);
       parts.push(
         `<line x1="${lx}" x2="${lx}" y1="${rowsTop - 4}" y2="${rowsBottom}" stroke="${color}" stroke-dasharray="5 3" stroke-width="1.5"/>`,
