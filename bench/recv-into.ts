@@ -78,7 +78,11 @@ export function recvInto(options: RecvIntoOptions): Promise<Uint8Array> {
     socket.on("error", fail);
     socket.on("close", () => {
       if (failure) reject(failure);
-      else if (byteLength < 0 || offset !== byteLength || !target) {
+      else if (byteLength < 0) {
+        reject(
+          new Error(`recv_into: expected ${LENGTH_BYTE_LENGTH} length bytes, got ${lengthReceived} before the end`),
+        );
+      } else if (offset !== byteLength || !target) {
         reject(new Error(`recv_into: expected ${byteLength} bytes, got ${offset} before the end`));
       } else resolve(target.subarray(0, byteLength));
     });
