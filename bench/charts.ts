@@ -4,8 +4,9 @@
  * memory.svg (peak minus baseline RSS per method at the reference size, against the array size
  * and the target).
  */
-import { type Env, MANY_CLIENTS, MB, METHODS, sizeLabel } from "./plan.ts";
+import { type Env, MANY_CLIENTS, MB, METHODS, type Method, sizeLabel } from "./plan.ts";
 import type { Cell } from "./results.ts";
+import { bestOfGroup, SWEEP_GROUPS } from "./sweeps.ts";
 import { manyClientsLimitBytes } from "./targets.ts";
 
 const COLORS: Record<string, string> = {
@@ -39,6 +40,10 @@ const COLORS: Record<string, string> = {
   "playwright-aw-auto": "#7d6608",
   "playwright-aw-ws": "#d4ac0d",
   "playwright-ws-loop": "#e59866",
+  "ceiling-byob": "#000000",
+  "ceiling-ws-loop": "#873600",
+  "ceiling-recv-reused": "#a569bd",
+  "ceiling-recv-fresh": "#5b2c6f",
   "many-50x400": "#1f5fbf",
   "many-10x1600": "#7fb0ff",
 };
@@ -63,8 +68,13 @@ interface Panel {
   envs: Env[];
 }
 
-function throughputPanel(cells: Cell[], panel: Panel, top: number): { svg: string; height: number } {
-  const methods = METHODS.filter(
+function throughputPanel(
+  cells: Cell[],
+  allMethods: Method[],
+  panel: Panel,
+  top: number,
+): { svg: string; height: number } {
+  const methods = allMethods.filter(
     (m) => panel.envs.includes(m.env) && !(m.sweep && m.referenceOnly) && cells.some((c) => c.methodId === m.id),
   );
   const sizes = [
@@ -154,7 +164,7 @@ function throughputPanel(cells: Cell[], panel: Panel, top: number): { svg: strin
     `<line x1="${left}" x2="${left + plotWidth}" y1="${plotTop + plotHeight}" y2="${plotTop + plotHeight}" stroke="#444"/>`,
   );
   const legendTop = plotTop + plotHeight + 36;
-  const columns = 3;
+  const columns = 2;
   const columnWidth = (WIDTH - left) / columns;
   methods.forEach((m, i) => {
     const lx = left + (i % columns) * columnWidth;
@@ -166,8 +176,26 @@ function throughputPanel(cells: Cell[], panel: Panel, top: number): { svg: strin
   return { svg: parts.join("\n"), height };
 }
 
-/** throughput.svg: one panel per environment. */
-export function throughputSvg(cells: Cell[], subtitle: string): string {
+/** The CEILING bars: each ceiling sweep's best point at `ref`, as a method and a cell of its own. */
+function ceilingBars(cells: Cell[], ref: number): { methods: Method[]; cells: Cell[] } {
+  const out: { methods: Method[]; cells: Cell[] } = { methods: [], cells: [] };
+  for (const group of SWEEP_GROUPS.filter((g) => g.ceiling)) {
+    const best = bestOfGroup(cells, METHODS, group.id, ref);
+    const point = METHODS.find((m) => m.id === best?.methodId);
+    if (!best || !point) continue;
+    const id = `ceiling-${group.id}`;
+    const label = `CEILING ${point.label}`;
+    out.methods.push({ ...point, id, label, sweep: undefined, referenceOnly: true });
+    out.cells.push({ ...best, methodId: id, label });
+  }
+  return out;
+}
+
+/** throughput.svg: one panel per environment, the ceilings at the reference size. */
+export function throughputSvg(cells: Cell[], ref: number, subtitle: string): string {
+  const ceilings = ceilingBars(cells, ref);
+  const allCells = [...cells, ...ceilings.cells];
+  const allMethods = [...METHODS, ...ceilings.methods];
   const panels: Panel[] = [
     { title: "Node and Python clients: MB/s by array size (median, whisker = min-max)", envs: ["node", "python"] },
     {
@@ -179,7 +207,7 @@ export function throughputSvg(cells: Cell[], subtitle: string): string {
   const parts: string[] = [text(20, 24, subtitle, `font-size="13" fill="#444" ${FONT}`)];
   for (const panel of panels) {
     if (!cells.some((c) => (panel.envs as string[]).includes(c.env))) continue;
-    const { svg, height } = throughputPanel(cells, panel, top);
+    const { svg, height } = throughputPanel(allCells, allMethods, panel, top);
     parts.push(svg);
     top += height + 20;
   }
@@ -269,7 +297,7 @@ export function memorySvg(cells: Cell[], ref: number, subtitle: string): string 
   const rowHeight = 22;
   for (const group of groups) {
     parts.push(text(20, top + 14, group.title, `font-size="14" font-weight="bold" ${FONT}`));
-    const rowsTop = top + 22;
+    const rowsTop = top + 34; // room for the line labels under the title
     const rowsBottom = rowsTop + group.rows.length * rowHeight;
     for (let v = 0; v <= xTop + 1e-9; v += step) {
       const gx = x(v * MB);

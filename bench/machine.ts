@@ -37,10 +37,13 @@ function chromiumVersion(): string {
   }
 }
 
-/** The selected mode of /sys/kernel/mm/transparent_hugepage/enabled ("always", "madvise", "never"). */
-function transparentHugePages(): string {
+/**
+ * The selected mode of /sys/kernel/mm/transparent_hugepage/`file`: "enabled" (always, madvise,
+ * never) and "defrag" (whether a fault in a madvised region stalls to compact memory).
+ */
+function transparentHugePages(file: "enabled" | "defrag"): string {
   try {
-    const modes = readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8");
+    const modes = readFileSync(`/sys/kernel/mm/transparent_hugepage/${file}`, "utf8");
     return /\[(\w+)\]/.exec(modes)?.[1] ?? modes.trim();
   } catch {
     return "unknown";
@@ -65,7 +68,8 @@ export function describeMachine(): Record<string, string | number> {
     cores: cpus().length,
     ramGiB: Math.round(totalmem() / 2 ** 30),
     os: `Linux ${release()}`,
-    transparentHugePages: transparentHugePages(),
+    transparentHugePages: transparentHugePages("enabled"),
+    transparentHugePagesDefrag: transparentHugePages("defrag"),
     node: process.version,
     chromium: chromiumVersion(),
     python: pythonVersion(),

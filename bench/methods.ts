@@ -99,7 +99,7 @@ function python(target: "fresh" | "reused", hash: "none" | "crc32"): Method {
       `python-recv${hashed ? "-crc32" : ""}-${target}`,
       "python",
       target,
-      `recv_into (HTTP, ${hashed ? "zlib.crc32" : "no hash"}), ${target}`,
+      `Python recv_into (HTTP, ${hashed ? "zlib.crc32" : "no hash"}), ${target}`,
       ANY,
       `bench/recv_into_client.py: GET over a raw socket from the ArrayServer (checksum=none), sock.recv_into(memoryview(arr)[offset:]) into a ${target === "fresh" ? "new numpy.empty array (numpy madvises huge pages)" : "touched numpy array, repeat transfer"}${hashed ? ", zlib.crc32 of each piece while hot (C speed; the stdlib has no XXH32)" : ""}.`,
     ),

@@ -115,7 +115,7 @@ export function markdownReport(results: BenchResults): string {
     "",
     `${results.date}, ${results.durationSeconds.toFixed(0)} s, \`${command}\`. Median of ${results.runCount} run(s) with (min-max); MB/s = 1e6 bytes/s of array bytes, timed from the request to the last byte written into the target; every run's data verified (a[i] === i).`,
     "",
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM, ${m.os}, transparent huge pages: ${m.transparentHugePages ?? "unknown"}; Node ${m.node}, Chromium ${m.chromium}, Python ${m.python ?? "unknown"}, ws ${m.ws}, Playwright ${m.playwright}, apache-arrow ${m.arrow}.`,
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM, ${m.os}, transparent huge pages: ${m.transparentHugePages ?? "unknown"} (defrag: ${m.transparentHugePagesDefrag ?? "unknown"}); Node ${m.node}, Chromium ${m.chromium}, Python ${m.python ?? "unknown"}, ws ${m.ws}, Playwright ${m.playwright}, apache-arrow ${m.arrow}.`,
     "",
     "![MB/s by array size](throughput.svg)",
     "",

@@ -211,7 +211,7 @@ function writeOutputs(results: BenchResults, dir = resultsDir): void {
   const subtitle = `${results.date.slice(0, 10)}, ${m.cpu} (${m.cores} cores), Node ${m.node}, Chromium ${m.chromium}; median of ${results.runCount} run(s)${results.quick ? ", QUICK MODE" : ""}`;
   writeFileSync(join(dir, "latest.json"), `${JSON.stringify(results, null, 1)}\n`);
   writeFileSync(join(dir, "latest.md"), markdownReport(results));
-  writeFileSync(join(dir, "throughput.svg"), throughputSvg(results.cells, subtitle));
+  writeFileSync(join(dir, "throughput.svg"), throughputSvg(results.cells, results.referenceElementCount, subtitle));
   writeFileSync(join(dir, "memory.svg"), memorySvg(results.cells, results.referenceElementCount, subtitle));
   console.log(`\n${textReport(results)}`);
   console.log(

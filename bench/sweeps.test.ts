@@ -116,6 +116,18 @@ describe("targets against the ceilings", () => {
     expect(vsPython?.measured).toContain("vs 900 minor faults/run");
   });
 
+  it("judges Node against the faster of the two Python rows", () => {
+    const node = (id: string, v: number, env: "node" | "python" = "node") => ({ ...cell(id, [sample(v)]), env });
+    const cells = [
+      node("node-arraywire-reused", 2000),
+      node("python-recv-reused", 1900, "python"),
+      node("python-recv-crc32-reused", 2100, "python"),
+    ];
+    const target = evaluateTargets(cells, REF, REF).find((t) => t.id === "node-reused-vs-python");
+    expect(target).toMatchObject({ pass: false });
+    expect(target?.value).toBeCloseTo(2000 / 2100);
+  });
+
   it("judges many-clients server growth against 64 MB + 4 MiB per client, on both sides of the bound", () => {
     const many = (id: string, clientCount: number, bytes: number): Cell => ({
       ...cell(
