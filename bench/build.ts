@@ -4,6 +4,7 @@
  * from its node_modules):
  * - page/main.js + page/index.html: the bench page with the real arraywire client (client/index.ts);
  * - server-process.mjs and node-client.mjs: plain Node ESM, started with `node` (no tsx per run).
+ * The Python client (recv_into_client.py) runs from bench/ as it is.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,6 +17,7 @@ export interface BuiltBench {
   pageDir: string;
   serverProcess: string;
   nodeClient: string;
+  pythonClient: string;
 }
 
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
@@ -60,5 +62,6 @@ export async function buildBench(): Promise<BuiltBench> {
     pageDir,
     serverProcess: join(dir, "server-process.mjs"),
     nodeClient: join(dir, "node-client.mjs"),
+    pythonClient: join(BENCH_DIR, "recv_into_client.py"),
   };
 }

@@ -4,14 +4,24 @@
  * memory.svg (peak minus baseline RSS per method at the reference size, against the array size
  * and the target).
  */
-import { type Env, MB, METHODS, MiB, sizeLabel } from "./plan.ts";
+import { type Env, MANY_CLIENTS, MB, METHODS, type Method, sizeLabel } from "./plan.ts";
 import type { Cell } from "./results.ts";
+import { bestOfGroup, SWEEP_GROUPS } from "./sweeps.ts";
+import { manyClientsLimitBytes } from "./targets.ts";
 
 const COLORS: Record<string, string> = {
   "node-arraywire-fresh": "#1f5fbf",
   "node-arraywire-reused": "#7fb0ff",
   "node-arraywire-noverify-fresh": "#117a65",
   "node-arraywire-noverify-reused": "#76d7c4",
+  "node-arraywire-ws-fresh": "#2e86c1",
+  "node-arraywire-ws-reused": "#aed6f1",
+  "python-recv-fresh": "#196f3d",
+  "python-recv-reused": "#82e0aa",
+  "python-recv-crc32-fresh": "#7d6608",
+  "python-recv-crc32-reused": "#f7dc6f",
+  "node-recv-fresh-r16m-w4m": "#000000",
+  "node-recv-reused-r16m-w4m": "#7f7f7f",
   "node-tcp-fresh": "#4d4d4d",
   "node-tcp-reused": "#b3b3b3",
   "node-ws-one-fresh": "#d35400",
@@ -19,19 +29,23 @@ const COLORS: Record<string, string> = {
   "node-json": "#c0392b",
   "node-arraywire-http-fresh": "#6c3483",
   "node-arraywire-http-reused": "#bb8fce",
-  "node-http-raw-reused": "#e84393",
   "browser-aw-auto": "#1f5fbf",
   "browser-aw-ws": "#7fb0ff",
   "browser-aw-auto-noverify": "#117a65",
   "browser-aw-ws-noverify": "#76d7c4",
-  "browser-ws-loop": "#d35400",
-  "browser-fetch-byob": "#4d4d4d",
+  "browser-ws-loop-m1m": "#d35400",
+  "browser-byob-rall-w64k": "#4d4d4d",
   "browser-json": "#c0392b",
   "browser-arrow": "#8e44ad",
   "playwright-aw-auto": "#7d6608",
   "playwright-aw-ws": "#d4ac0d",
   "playwright-ws-loop": "#e59866",
-  concurrency: "#1f5fbf",
+  "ceiling-byob": "#000000",
+  "ceiling-ws-loop": "#873600",
+  "ceiling-recv-reused": "#a569bd",
+  "ceiling-recv-fresh": "#5b2c6f",
+  "many-50x400": "#1f5fbf",
+  "many-10x1600": "#7fb0ff",
 };
 
 const WIDTH = 1100;
@@ -54,8 +68,15 @@ interface Panel {
   envs: Env[];
 }
 
-function throughputPanel(cells: Cell[], panel: Panel, top: number): { svg: string; height: number } {
-  const methods = METHODS.filter((m) => panel.envs.includes(m.env) && cells.some((c) => c.methodId === m.id));
+function throughputPanel(
+  cells: Cell[],
+  allMethods: Method[],
+  panel: Panel,
+  top: number,
+): { svg: string; height: number } {
+  const methods = allMethods.filter(
+    (m) => panel.envs.includes(m.env) && !(m.sweep && m.referenceOnly) && cells.some((c) => c.methodId === m.id),
+  );
   const sizes = [
     ...new Set(cells.filter((c) => methods.some((m) => m.id === c.methodId)).map((c) => c.elementCount)),
   ].sort((a, b) => a - b);
@@ -143,7 +164,7 @@ function throughputPanel(cells: Cell[], panel: Panel, top: number): { svg: strin
     `<line x1="${left}" x2="${left + plotWidth}" y1="${plotTop + plotHeight}" y2="${plotTop + plotHeight}" stroke="#444"/>`,
   );
   const legendTop = plotTop + plotHeight + 36;
-  const columns = 3;
+  const columns = 2;
   const columnWidth = (WIDTH - left) / columns;
   methods.forEach((m, i) => {
     const lx = left + (i % columns) * columnWidth;
@@ -155,10 +176,28 @@ function throughputPanel(cells: Cell[], panel: Panel, top: number): { svg: strin
   return { svg: parts.join("\n"), height };
 }
 
-/** throughput.svg: one panel per environment. */
-export function throughputSvg(cells: Cell[], subtitle: string): string {
+/** The CEILING bars: each ceiling sweep's best point at `ref`, as a method and a cell of its own. */
+function ceilingBars(cells: Cell[], ref: number): { methods: Method[]; cells: Cell[] } {
+  const out: { methods: Method[]; cells: Cell[] } = { methods: [], cells: [] };
+  for (const group of SWEEP_GROUPS.filter((g) => g.ceiling)) {
+    const best = bestOfGroup(cells, METHODS, group.id, ref);
+    const point = METHODS.find((m) => m.id === best?.methodId);
+    if (!best || !point) continue;
+    const id = `ceiling-${group.id}`;
+    const label = `CEILING ${point.label}`;
+    out.methods.push({ ...point, id, label, sweep: undefined, referenceOnly: true });
+    out.cells.push({ ...best, methodId: id, label });
+  }
+  return out;
+}
+
+/** throughput.svg: one panel per environment, the ceilings at the reference size. */
+export function throughputSvg(cells: Cell[], ref: number, subtitle: string): string {
+  const ceilings = ceilingBars(cells, ref);
+  const allCells = [...cells, ...ceilings.cells];
+  const allMethods = [...METHODS, ...ceilings.methods];
   const panels: Panel[] = [
-    { title: "Node client: MB/s by array size (median, whisker = min-max)", envs: ["node"] },
+    { title: "Node and Python clients: MB/s by array size (median, whisker = min-max)", envs: ["node", "python"] },
     {
       title: "Browser (Chromium 156 started directly; Playwright rows at the reference size)",
       envs: ["browser", "playwright"],
@@ -168,7 +207,7 @@ export function throughputSvg(cells: Cell[], subtitle: string): string {
   const parts: string[] = [text(20, 24, subtitle, `font-size="13" fill="#444" ${FONT}`)];
   for (const panel of panels) {
     if (!cells.some((c) => (panel.envs as string[]).includes(c.env))) continue;
-    const { svg, height } = throughputPanel(cells, panel, top);
+    const { svg, height } = throughputPanel(allCells, allMethods, panel, top);
     parts.push(svg);
     top += height + 20;
   }
@@ -195,32 +234,36 @@ interface MemoryGroup {
   title: string;
   rows: MemoryRow[];
   arrayBytes: number;
+  /** Draw the array's size as a line (not for the server groups: their baseline holds the array). */
+  showArray?: boolean;
   limitBytes: number;
   limitLabel: string;
 }
 
-/** memory.svg: horizontal bars of peak minus baseline RSS at the reference size. */
-export function memorySvg(
-  cells: Cell[],
-  ref: number,
-  concurrent: number,
-  clientCount: number,
-  subtitle: string,
-): string {
+/** memory.svg: horizontal bars of peak minus baseline RSS at the reference size, and the many-clients servers. */
+export function memorySvg(cells: Cell[], ref: number, subtitle: string): string {
   const refBytes = ref * 8;
+  const shown = new Set(METHODS.filter((m) => !(m.sweep && m.referenceOnly)).map((m) => m.id));
   const rowsFor = (
     envs: (Env | "concurrency")[],
     key: "clientRssBytes" | "rendererRssBytes" | "serverRssBytes",
     n: number,
   ) =>
     cells
-      .filter((c) => envs.includes(c.env) && c.elementCount === n && c.summary?.[key])
+      .filter(
+        (c) =>
+          envs.includes(c.env) &&
+          (c.env === "concurrency" || shown.has(c.methodId)) &&
+          c.elementCount === n &&
+          c.summary?.[key],
+      )
       .map((c) => ({ id: c.methodId, label: c.label, bytes: c.summary?.[key]?.median ?? 0 }));
   const groups: MemoryGroup[] = [
     {
-      title: `Node client process, ${sizeLabel(ref)} array`,
-      rows: rowsFor(["node"], "clientRssBytes", ref),
+      title: `Node and Python client processes, ${sizeLabel(ref)} array`,
+      rows: rowsFor(["node", "python"], "clientRssBytes", ref),
       arrayBytes: refBytes,
+      showArray: true,
       limitBytes: 1.1 * refBytes + 64 * MB,
       limitLabel: "target 1.1x + 64 MB",
     },
@@ -228,16 +271,17 @@ export function memorySvg(
       title: `Chromium renderer, ${sizeLabel(ref)} array`,
       rows: rowsFor(["browser", "playwright"], "rendererRssBytes", ref),
       arrayBytes: refBytes,
+      showArray: true,
       limitBytes: 1.1 * refBytes,
       limitLabel: "target 1.1x",
     },
-    {
-      title: `Server process, ${clientCount} arraywire clients on one ${sizeLabel(concurrent)} array`,
-      rows: rowsFor(["concurrency"], "serverRssBytes", concurrent),
-      arrayBytes: concurrent * 8,
-      limitBytes: concurrent * 8 + clientCount * 16 * MiB,
-      limitLabel: "target + 16 MiB/client",
-    },
+    ...MANY_CLIENTS.map((many) => ({
+      title: `Server process, ${many.clientCount} arraywire clients on one ${sizeLabel(many.elementCount)} array`,
+      rows: rowsFor(["concurrency"], "serverRssBytes", many.elementCount).filter((r) => r.id === many.id),
+      arrayBytes: many.elementCount * 8,
+      limitBytes: manyClientsLimitBytes(many.clientCount),
+      limitLabel: "target 64 MB + 4 MiB/client",
+    })),
   ].filter((g) => g.rows.length > 0);
   const labelWidth = 300;
   const plotLeft = 20 + labelWidth;
@@ -253,7 +297,7 @@ export function memorySvg(
   const rowHeight = 22;
   for (const group of groups) {
     parts.push(text(20, top + 14, group.title, `font-size="14" font-weight="bold" ${FONT}`));
-    const rowsTop = top + 22;
+    const rowsTop = top + 34; // room for the line labels under the title
     const rowsBottom = rowsTop + group.rows.length * rowHeight;
     for (let v = 0; v <= xTop + 1e-9; v += step) {
       const gx = x(v * MB);
@@ -269,21 +313,22 @@ export function memorySvg(
       parts.push(
         `<rect x="${plotLeft}" y="${ry + 3}" width="${(x(row.bytes) - plotLeft).toFixed(1)}" height="${rowHeight - 6}" fill="${COLORS[row.id] ?? "#888"}"/>`,
       );
-      const ratio = row.bytes / group.arrayBytes;
+      const ratio = group.showArray ? ` (${(row.bytes / group.arrayBytes).toFixed(2)}x)` : "";
       valueLabels.push(
         text(
           x(row.bytes) + 6,
           ry + 15,
-          `${Math.round(row.bytes / MB)} MB (${ratio.toFixed(2)}x)`,
+          `${Math.round(row.bytes / MB)} MB${ratio}`,
           `font-size="11" stroke="#fff" stroke-width="3" paint-order="stroke" ${FONT}`,
         ),
       );
     });
     // The array's label goes left of its line and the target's right of its own: they sit close.
-    for (const [bytes, color, label, side] of [
-      [group.arrayBytes, "#555", "array", "end"],
-      [group.limitBytes, "#c0392b", group.limitLabel, "start"],
-    ] as const) {
+    const lines = [
+      ...(group.showArray ? [[group.arrayBytes, "#555", "array", "end"] as const] : []),
+      [group.limitBytes, "#c0392b", group.limitLabel, "start"] as const,
+    ];
+    for (const [bytes, color, label, side] of lines) {
       const lx = x(bytes);
       parts.push(
         `<line x1="${lx}" x2="${lx}" y1="${rowsTop - 4}" y2="${rowsBottom}" stroke="${color}" stroke-dasharray="5 3" stroke-width="1.5"/>`,

@@ -1,11 +1,13 @@
 /**
  * A description of the machine and software versions for the report: CPU model (from
- * /proc/cpuinfo), cores, RAM, OS, Node, Chromium, ws, Playwright and apache-arrow versions.
+ * /proc/cpuinfo), cores, RAM, OS, transparent huge pages mode, Node, Chromium, Python (and numpy),
+ * ws, Playwright and apache-arrow versions.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { chromiumPath } from "./chromium.ts";
+import { pythonPath } from "./runners.ts";
 
 /** The installed version, read from the repo's node_modules (some packages do not export package.json). */
 function packageVersion(name: string): string {
@@ -35,6 +37,30 @@ function chromiumVersion(): string {
   }
 }
 
+/**
+ * The selected mode of /sys/kernel/mm/transparent_hugepage/`file`: "enabled" (always, madvise,
+ * never) and "defrag" (whether a fault in a madvised region stalls to compact memory).
+ */
+function transparentHugePages(file: "enabled" | "defrag"): string {
+  try {
+    const modes = readFileSync(`/sys/kernel/mm/transparent_hugepage/${file}`, "utf8");
+    return /\[(\w+)\]/.exec(modes)?.[1] ?? modes.trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+/** "3.11.7, numpy 2.4.6" (or "numpy absent"), from the interpreter the Python rows use. */
+function pythonVersion(): string {
+  try {
+    const script =
+      "import sys\ntry:\n import numpy; n = 'numpy ' + numpy.__version__\nexcept ImportError:\n n = 'numpy absent'\nprint(sys.version.split()[0] + ', ' + n)";
+    return execFileSync(pythonPath(), ["-c", script], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return "unavailable";
+  }
+}
+
 /** The machine block of latest.json / latest.md. */
 export function describeMachine(): Record<string, string | number> {
   return {
@@ -42,8 +68,11 @@ export function describeMachine(): Record<string, string | number> {
     cores: cpus().length,
     ramGiB: Math.round(totalmem() / 2 ** 30),
     os: `Linux ${release()}`,
+    transparentHugePages: transparentHugePages("enabled"),
+    transparentHugePagesDefrag: transparentHugePages("defrag"),
     node: process.version,
     chromium: chromiumVersion(),
+    python: pythonVersion(),
     ws: packageVersion("ws"),
     playwright: packageVersion("playwright-core"),
     arrow: packageVersion("apache-arrow"),

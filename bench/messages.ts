@@ -33,30 +33,31 @@ export interface RunReport {
   rssBaselineBytes?: number;
   /** Peak process RSS (VmHWM) at the end of the transfer, in bytes (Node client only). */
   rssPeakBytes?: number;
+  /**
+   * Minor page faults of the client process during the timed transfer (Node:
+   * process.resourceUsage(), Python: getrusage). For browser runs the orchestrator reads the
+   * renderer's from /proc instead.
+   */
+  minorFaults?: number;
   /** Method-specific details (transport picked, per-client times...). */
   detail?: Record<string, string | number | boolean>;
   error?: string;
 }
 
 /** Orchestrator -> server process. */
-export type ToServer =
-  | { type: "go"; run: number }
-  | { type: "gc"; id: number }
-  | { type: "publish-fresh"; id: number; elementCount: number }
-  | { type: "unpublish"; id: number; name: string }
-  | { type: "stop" };
+export type ToServer = { type: "go"; run: number } | { type: "gc"; id: number } | { type: "stop" };
 
 /** Server process -> orchestrator. */
 export type FromServer =
   | { type: "listening"; httpPort: number; tcpPort: number }
   | { type: "page-ready"; run: number }
   | { type: "page-result"; report: RunReport }
-  | { type: "done"; id: number; name?: string };
+  | { type: "done"; id: number };
 
-/** The Node client process's argument (JSON in argv[2]). */
+/** The Node (or Python) client process's argument (JSON in argv[2]). */
 export interface NodeClientArgs {
   run: number;
-  method: "arraywire" | "arraywire-ws" | "arraywire-http" | "tcp" | "http-raw" | "ws-one" | "json" | "concurrent";
+  method: "arraywire" | "arraywire-ws" | "arraywire-http" | "recv-into" | "python" | "tcp" | "ws-one" | "json" | "many";
   elementCount: number;
   target: "fresh" | "reused";
   httpPort: number;
@@ -65,8 +66,14 @@ export interface NodeClientArgs {
   verify?: boolean;
   /** Published name to fetch (arraywire); defaults to `f64-<elementCount>`. */
   name?: string;
-  /** Connections for the concurrency run. */
+  /** Concurrent clients of the many-clients run (one shared, touched target). */
   clientCount?: number;
+  /** recv-into: the server's write size in bytes (also the raw TCP peer's, default 4 MiB). */
+  writeByteLength?: number;
+  /** recv-into: bytes offered to one socket read; 0 = the whole rest of the target. */
+  windowByteLength?: number;
+  /** python: "none", or "crc32" (zlib.crc32 of each piece while hot). */
+  hash?: "none" | "crc32";
   /** arraywire ws: chunk size and credit window to ask for (the sweep); undefined keeps the defaults. */
   chunkByteLength?: number;
   creditByteLength?: number;

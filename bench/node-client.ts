@@ -6,13 +6,18 @@
  * Target kinds: "fresh" is the first transfer of a new process into memory the method allocates
  * (first-touch page faults happen during the transfer); "reused" is a repeat transfer: the target
  * is allocated and touched (fill(-1)), one untimed transfer runs into it, then the timed one.
+ * The report carries the minor page faults of the timed transfer (process.resourceUsage()).
+ * "many": `clientCount` concurrent fetchArray calls on one array, into one shared target that is
+ * allocated and touched first (every client writes the same bytes to the same places, so the
+ * result is still checked element by element; each client's stream is also checked by its own
+ * XXH32, the library default): one target per client would need 20 GB at 50 x 400 MB.
  */
 import { readFileSync } from "node:fs";
-import { get } from "node:http";
 import { connect } from "node:net";
 import { WebSocket } from "ws";
-import { fetchArray } from "../client/index.ts";
+import { defaultTransport, fetchArray } from "../client/index.ts";
 import { arrayName, type NodeClientArgs, REPORT_PREFIX, type RunReport } from "./messages.ts";
+import { recvInto } from "./recv-into.ts";
 
 /** VmRSS and VmHWM of this process, in bytes. */
 function memoryStatus(): { rss: number; hwm: number } {
@@ -84,26 +89,6 @@ function fetchWsOne(port: number, elementCount: number, into: Float64Array | und
   });
 }
 
-/** node:http GET of the raw bytes: each body chunk (a socket read) copied into the target. */
-function fetchHttpRaw(port: number, elementCount: number, into: Float64Array | undefined): Promise<Float64Array> {
-  return new Promise((resolve, reject) => {
-    get({ host: "127.0.0.1", port, path: `/raw?n=${elementCount}` }, (res) => {
-      const byteLength = Number(res.headers["content-length"]);
-      const target = into ? new Uint8Array(into.buffer, into.byteOffset, into.byteLength) : new Uint8Array(byteLength);
-      let offset = 0;
-      res.on("data", (chunk: Buffer) => {
-        target.set(chunk, offset);
-        offset += chunk.byteLength;
-      });
-      res.on("end", () => {
-        if (offset === byteLength) resolve(new Float64Array(target.buffer, target.byteOffset, byteLength / 8));
-        else reject(new Error(`HTTP body ended early: ${offset} of ${byteLength} bytes`));
-      });
-      res.on("error", reject);
-    }).on("error", reject);
-  });
-}
-
 /** JSON numbers over HTTP (undici fetch), parsed and copied into a Float64Array. */
 async function fetchJson(port: number, elementCount: number, into: Float64Array | undefined): Promise<Float64Array> {
   const response = await fetch(`http://127.0.0.1:${port}/json?n=${elementCount}`);
@@ -113,8 +98,17 @@ async function fetchJson(port: number, elementCount: number, into: Float64Array 
   return target;
 }
 
+/** Bytes of a Float64Array's own window. */
+function bytesOf(array: Float64Array): Uint8Array {
+  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+}
+
 /** Runs the transfer(s) of `args` into `targets` (undefined: the method allocates). */
-async function transfer(args: NodeClientArgs, targets: (Float64Array | undefined)[]): Promise<Float64Array[]> {
+async function transfer(
+  args: NodeClientArgs,
+  targets: (Float64Array | undefined)[],
+  detail: Record<string, number | string>,
+): Promise<Float64Array[]> {
   const { elementCount, httpPort } = args;
   const url = `ws://127.0.0.1:${httpPort}/arraywire`;
   const name = args.name ?? arrayName(elementCount);
@@ -127,57 +121,96 @@ async function transfer(args: NodeClientArgs, targets: (Float64Array | undefined
   };
   switch (args.method) {
     case "arraywire":
+      detail.transport = defaultTransport();
       return [(await fetchArray(url, name, options)).array as Float64Array];
-    case "concurrent":
-      return Promise.all(
-        targets.map(
-          async (target) => (await fetchArray(url, name, { into: target, verify: args.verify })).array as Float64Array,
-        ),
-      );
     case "arraywire-ws":
       return [(await fetchArray(url, name, { transport: "ws", ...options })).array as Float64Array];
     case "arraywire-http":
       return [(await fetchArray(url, name, { transport: "http", ...options })).array as Float64Array];
-    case "http-raw":
-      return [await fetchHttpRaw(httpPort, elementCount, into)];
+    case "many":
+      return manyClients(url, name, targets, detail);
+    case "recv-into": {
+      const bytes = await recvInto({
+        port: args.tcpPort,
+        elementCount,
+        writeByteLength: args.writeByteLength ?? 4 * 1024 * 1024,
+        windowByteLength: args.windowByteLength ?? 0,
+        into: into && bytesOf(into),
+      });
+      return [new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8)];
+    }
     case "tcp":
       return [await fetchTcp(args.tcpPort, elementCount, into)];
     case "ws-one":
       return [await fetchWsOne(httpPort, elementCount, into)];
     case "json":
       return [await fetchJson(httpPort, elementCount, into)];
+    case "python":
+      throw new Error("python runs in bench/recv_into_client.py, not here");
   }
+}
+
+/** The many-clients run: every client at once into the one shared target; per-client times into `detail`. */
+async function manyClients(
+  url: string,
+  name: string,
+  targets: (Float64Array | undefined)[],
+  detail: Record<string, number | string>,
+): Promise<Float64Array[]> {
+  const started = performance.now();
+  const times: number[] = [];
+  const arrays = await Promise.all(
+    targets.map(async (into) => {
+      const { array } = await fetchArray(url, name, { into });
+      times.push(performance.now() - started);
+      if (array !== into) throw new Error("many clients: fetchArray did not fill the target it was given");
+      return array as Float64Array;
+    }),
+  );
+  times.sort((a, b) => a - b);
+  detail.transport = defaultTransport();
+  detail.clientMsMin = Math.round(times[0] ?? 0);
+  detail.clientMsMedian = Math.round(times[times.length >> 1] ?? 0);
+  detail.clientMsMax = Math.round(times[times.length - 1] ?? 0);
+  return arrays;
 }
 
 async function main(args: NodeClientArgs): Promise<RunReport> {
   const baseline = memoryStatus();
   const { elementCount } = args;
-  const clientCount = args.method === "concurrent" ? (args.clientCount ?? 10) : 1;
+  const many = args.method === "many";
+  const clientCount = many ? (args.clientCount ?? 10) : 1;
+  const detail: Record<string, number | string> = {};
+  const shared = many ? new Float64Array(elementCount).fill(-1) : undefined;
   const targets: (Float64Array | undefined)[] = [];
   for (let c = 0; c < clientCount; c++) {
-    targets.push(args.target === "reused" ? new Float64Array(elementCount).fill(-1) : undefined);
+    targets.push(shared ?? (args.target === "reused" ? new Float64Array(elementCount).fill(-1) : undefined));
   }
-  if (args.target === "reused") {
+  if (args.target === "reused" && !many) {
     // Reused means a repeat transfer: one untimed transfer into the same target first (warm JIT
     // and allocator, touched target), then the target is reset so the check sees only the timed one.
-    await transfer(args, targets);
+    await transfer(args, targets, {});
     for (const target of targets) target?.fill(-1);
   }
+  const faultsBefore = process.resourceUsage().minorPageFault;
   const started = performance.now();
-  const results = await transfer(args, targets);
+  const results = await transfer(args, targets, detail);
   const ms = performance.now() - started;
+  const minorFaults = process.resourceUsage().minorPageFault - faultsBefore;
   const peak = memoryStatus();
+  const unique = [...new Set(results)];
   return {
     ok: true,
     run: args.run,
     byteLength: elementCount * 8 * clientCount,
     ms,
-    verified: results.every((array) => verifyArange(array, elementCount)),
+    verified: results.length === clientCount && unique.every((array) => verifyArange(array, elementCount)),
     rssBaselineBytes: baseline.rss,
     rssPeakBytes: peak.hwm,
+    minorFaults,
+    detail,
   };
 }
-
 const args = JSON.parse(process.argv[2] ?? "{}") as NodeClientArgs;
 try {
   const report = await main(args);

@@ -2,12 +2,15 @@
  * Server ends of the peer methods the bench compares arraywire with. Each sends the same
  * Float64Array memory the ArrayServer publishes, as views (never copies), with the same kind of
  * backpressure arraywire uses, so the comparison is about the transport and the receiver:
- * - raw HTTP body (`GET /raw?n=`): the bytes alone, for the browser's fetch + BYOB ceiling;
+ * - raw HTTP body (`GET /raw?n=[&write=]`): the bytes alone in writes of `write` bytes (default
+ *   1 MiB), for the browser's fetch + BYOB loop;
  * - JSON numbers (`GET /json?n=`) and an Arrow IPC stream (`GET /arrow?n=`), encoded once at start;
- * - `/wsloop?n=` WebSocket: the array as 1 MiB binary messages, at most 4 MiB queued (what the
- *   minimal hand-written browser loop reads);
+ * - `/wsloop?n=[&chunk=]` WebSocket: the array as binary messages of `chunk` bytes (default 1 MiB),
+ *   at most max(8 MiB, 2 messages) queued (what the bare browser ws loop reads);
  * - `/wsone?n=` WebSocket: the whole array as one message;
- * - raw TCP (node:net): request line `<n>\n`, answer u64 LE byteLength + the bytes in 4 MiB writes.
+ * - raw TCP (node:net): request line `<n>[ <write>]\n`, answer u64 LE byteLength + the bytes in
+ *   writes of `write` bytes (default 4 MiB).
+ * Write and message sizes are clamped to 4 KiB..64 MiB.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createTcpServer, type Server as TcpServer } from "node:net";
@@ -16,12 +19,21 @@ import { makeVector, Table, tableToIPC, Vector } from "apache-arrow";
 import { type WebSocket, WebSocketServer } from "ws";
 
 const MiB = 1024 * 1024;
-/** Chunk of the raw HTTP body and of the ws loop: arraywire's browser default. */
+/** Default write of the raw HTTP body and message of the ws loop. */
 const BROWSER_CHUNK_BYTE_LENGTH = MiB;
-/** Chunk of the raw TCP stream: arraywire's Node default. */
+/** Default write of the raw TCP stream. */
 const NODE_CHUNK_BYTE_LENGTH = 4 * MiB;
-/** Bytes a ws loop may queue in the socket before waiting: ArrayServer's maxQueuedBytes default. */
-const MAX_QUEUED_BYTE_LENGTH = 4 * MiB;
+/** Bytes a ws loop may queue before waiting for send callbacks: at least this, and two messages. */
+const MIN_QUEUED_BYTE_LENGTH = 8 * MiB;
+const MIN_WRITE_BYTE_LENGTH = 4096;
+const MAX_WRITE_BYTE_LENGTH = 64 * MiB;
+
+/** A write or message size from a request: `fallback` when absent or not a number, else clamped. */
+export function writeSize(value: string | null | undefined, fallback: number): number {
+  const n = Number(value);
+  if (value === null || value === undefined || value === "" || !Number.isSafeInteger(n)) return fallback;
+  return Math.min(MAX_WRITE_BYTE_LENGTH, Math.max(MIN_WRITE_BYTE_LENGTH, n));
+}
 
 /** Byte view of a typed array's own window. */
 export function bytesOf(array: Float64Array): Uint8Array {
@@ -54,27 +66,33 @@ function waitForDrain(stream: ServerResponse | Duplex): Promise<void> {
   });
 }
 
-/** Writes `bytes` as a 200 response body in chunk-sized views, waiting for `drain` when told to. */
-export async function sendBody(res: ServerResponse, bytes: Uint8Array, contentType: string): Promise<void> {
+/** Writes `bytes` as a 200 response body in views of `writeByteLength`, waiting for `drain` when told to. */
+export async function sendBody(
+  res: ServerResponse,
+  bytes: Uint8Array,
+  contentType: string,
+  writeByteLength = BROWSER_CHUNK_BYTE_LENGTH,
+): Promise<void> {
   res.writeHead(200, {
     "content-type": contentType,
     "content-length": bytes.byteLength,
     "cache-control": "no-store",
   });
-  for (let offset = 0; offset < bytes.byteLength && !res.destroyed; offset += BROWSER_CHUNK_BYTE_LENGTH) {
-    const end = Math.min(offset + BROWSER_CHUNK_BYTE_LENGTH, bytes.byteLength);
+  for (let offset = 0; offset < bytes.byteLength && !res.destroyed; offset += writeByteLength) {
+    const end = Math.min(offset + writeByteLength, bytes.byteLength);
     if (!res.write(bytes.subarray(offset, end))) await waitForDrain(res);
   }
   res.end();
 }
 
-/** Sends `bytes` as chunk-sized binary messages, keeping at most MAX_QUEUED_BYTE_LENGTH in ws. */
-function sendChunked(ws: WebSocket, bytes: Uint8Array): void {
+/** Sends `bytes` as binary messages of `messageByteLength`, keeping at most max(8 MiB, 2 messages) in ws. */
+function sendChunked(ws: WebSocket, bytes: Uint8Array, messageByteLength: number): void {
+  const maxQueued = Math.max(MIN_QUEUED_BYTE_LENGTH, 2 * messageByteLength);
   let offset = 0;
   let queued = 0;
   const pump = () => {
-    while (offset < bytes.byteLength && queued < MAX_QUEUED_BYTE_LENGTH && ws.readyState === ws.OPEN) {
-      const end = Math.min(offset + BROWSER_CHUNK_BYTE_LENGTH, bytes.byteLength);
+    while (offset < bytes.byteLength && queued < maxQueued && ws.readyState === ws.OPEN) {
+      const end = Math.min(offset + messageByteLength, bytes.byteLength);
       const byteLength = end - offset;
       queued += byteLength;
       ws.send(bytes.subarray(offset, end), (err) => {
@@ -106,12 +124,12 @@ export function peerUpgradeHandler(
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on("error", () => {}); // a client that goes away mid-send; nothing to do
       if (url.pathname === "/wsone") ws.send(bytesOf(array));
-      else sendChunked(ws, bytesOf(array));
+      else sendChunked(ws, bytesOf(array), writeSize(url.searchParams.get("chunk"), BROWSER_CHUNK_BYTE_LENGTH));
     });
   };
 }
 
-/** The raw TCP server: `<n>\n` in, u64 LE byteLength + the array's bytes out, then end. */
+/** The raw TCP server: `<n>[ <write>]\n` in, u64 LE byteLength + the array's bytes out in writes of `write`, then end. */
 export function createRawTcpServer(arrays: Map<number, Float64Array>): TcpServer {
   return createTcpServer({ noDelay: true }, (socket) => {
     let line = "";
@@ -121,22 +139,23 @@ export function createRawTcpServer(arrays: Map<number, Float64Array>): TcpServer
       const newline = line.indexOf("\n");
       if (newline < 0) return;
       socket.off("data", onData);
-      const array = arrays.get(Number(line.slice(0, newline)));
+      const [count, write] = line.slice(0, newline).split(" ");
+      const array = arrays.get(Number(count));
       if (!array) {
         socket.destroy();
         return;
       }
-      void streamRaw(socket, bytesOf(array));
+      void streamRaw(socket, bytesOf(array), writeSize(write, NODE_CHUNK_BYTE_LENGTH));
     });
   });
 }
 
-async function streamRaw(socket: Duplex, bytes: Uint8Array): Promise<void> {
+async function streamRaw(socket: Duplex, bytes: Uint8Array, writeByteLength: number): Promise<void> {
   const header = Buffer.alloc(8);
   header.writeBigUInt64LE(BigInt(bytes.byteLength));
   socket.write(header);
-  for (let offset = 0; offset < bytes.byteLength && !socket.destroyed; offset += NODE_CHUNK_BYTE_LENGTH) {
-    const end = Math.min(offset + NODE_CHUNK_BYTE_LENGTH, bytes.byteLength);
+  for (let offset = 0; offset < bytes.byteLength && !socket.destroyed; offset += writeByteLength) {
+    const end = Math.min(offset + writeByteLength, bytes.byteLength);
     if (!socket.write(bytes.subarray(offset, end))) await waitForDrain(socket);
   }
   socket.end();

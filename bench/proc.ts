@@ -1,8 +1,9 @@
 /**
- * Linux /proc helpers: a process's RSS and peak RSS, resetting the peak, its descendants, and
- * ending a process tree by pid. Memory is read from the kernel rather than from inside the
- * process, so a busy event loop cannot skew it.
+ * Linux /proc helpers: a process's RSS and peak RSS, resetting the peak, its minor page faults and
+ * CPU time, its descendants, and ending a process tree by pid. Read from the kernel rather than
+ * from inside the process, so a busy event loop cannot skew them.
  */
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 /** VmRSS (current) and VmHWM (peak since start or since {@link resetPeakRss}), in bytes. */
@@ -59,6 +60,42 @@ export class RssSampler {
     this.sample();
     return this.#maxBytes;
   }
+}
+
+/** Counters of /proc/PID/stat. */
+export interface ProcessCounters {
+  /** Minor page faults so far (field 10, minflt). */
+  minorFaults: number;
+  /** User plus system CPU time so far, in seconds (fields 14 and 15, utime + stime). */
+  cpuSeconds: number;
+}
+
+let clockTicks: number | undefined;
+
+/** Clock ticks per second of /proc/PID/stat times (`getconf CLK_TCK`; 100 when it cannot be read). */
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** The process's fault and CPU counters, or null once it is gone. */
+export function readCounters(pid: number): ProcessCounters | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null; // exited
+  }
+  // Fields after the parenthesised command name start at field 3 (state).
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const field = (n: number) => Number(fields[n - 3]);
+  return { minorFaults: field(10), cpuSeconds: (field(14) + field(15)) / ticksPerSecond() };
 }
 
 function parentOf(pid: number): number {

@@ -2,7 +2,7 @@
  * Result types of a bench run and their summaries: median of the runs with min-max,
  * MB/s = 1e6 bytes per second of array bytes.
  */
-import { type Env, MB } from "./plan.ts";
+import { type Env, MB } from "./methods.ts";
 
 /** One measured run. */
 export interface Sample {
@@ -19,6 +19,10 @@ export interface Sample {
   rendererRssBytes?: number;
   /** Server process: peak RSS during the run minus RSS before it, in bytes. */
   serverRssBytes?: number;
+  /** Minor page faults during the timed transfer: the client process's, or the renderer's. */
+  minorFaults?: number;
+  /** Server process CPU seconds (user + system) per GB (1e9 bytes) of array sent. */
+  serverCpuSecondsPerGB?: number;
   detail?: Record<string, string | number | boolean>;
   error?: string;
 }
@@ -40,6 +44,8 @@ export interface Summary {
   clientRssBytes?: Spread;
   rendererRssBytes?: Spread;
   serverRssBytes?: Spread;
+  minorFaults?: Spread;
+  serverCpuSecondsPerGB?: Spread;
 }
 
 /** One (method, size) cell. */
@@ -48,7 +54,10 @@ export interface Cell {
   env: Env | "concurrency";
   label: string;
   elementCount: number;
+  /** Array bytes of one run (all clients together for a many-clients cell). */
   byteLength: number;
+  /** Many-clients cells: the number of concurrent clients. */
+  clientCount?: number;
   samples: Sample[];
   summary?: Summary;
 }
@@ -76,8 +85,9 @@ export function summarize(cell: Cell): Summary | undefined {
     cell.summary = undefined;
     return undefined;
   }
-  const pick = (key: "clientRssBytes" | "rendererRssBytes" | "serverRssBytes") =>
-    spread(ok.flatMap((s) => (s[key] === undefined ? [] : [s[key] as number])));
+  const pick = (
+    key: "clientRssBytes" | "rendererRssBytes" | "serverRssBytes" | "minorFaults" | "serverCpuSecondsPerGB",
+  ) => spread(ok.flatMap((s) => (s[key] === undefined ? [] : [s[key] as number])));
   cell.summary = {
     mbps,
     okCount: ok.length,
@@ -86,6 +96,8 @@ export function summarize(cell: Cell): Summary | undefined {
     clientRssBytes: pick("clientRssBytes"),
     rendererRssBytes: pick("rendererRssBytes"),
     serverRssBytes: pick("serverRssBytes"),
+    minorFaults: pick("minorFaults"),
+    serverCpuSecondsPerGB: pick("serverCpuSecondsPerGB"),
   };
   return cell.summary;
 }
@@ -94,6 +106,8 @@ export function summarize(cell: Cell): Summary | undefined {
 export interface BenchResults {
   date: string;
   quick: boolean;
+  /** A --sweep run (sweeps only, no targets). */
+  sweep?: boolean;
   runCount: number;
   referenceElementCount: number;
   durationSeconds: number;

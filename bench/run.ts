@@ -1,13 +1,14 @@
 /**
- * `npm run bench [-- --quick] [--runs N] [--only REGEX] [--sizes MB,MB] [--out DIR]`: the arraywire benchmark.
- * `npm run bench -- --render bench/results/latest.json` rewrites the tables, targets and charts
- * from a results file without measuring anything.
+ * `npm run bench [-- --quick] [--sweep] [--runs N] [--only REGEX] [--sizes MB,MB] [--out DIR]`: the
+ * arraywire benchmark. `npm run bench -- --render bench/results/latest.json` rewrites the tables,
+ * targets and charts from a results file without measuring anything.
  *
  * Builds the page and child programs, starts the server process, then for each array size runs
  * every method `runs` times, alternating them (round r runs the methods rotated by r), so machine
- * drift hits all of them; then the concurrency run. Prints the table and the targets and writes
- * latest.json, latest.md, throughput.svg and memory.svg (to bench/results/; quick and partial
- * runs write to bench/results/tmp/quick|partial/ so they never overwrite the reference results).
+ * drift hits all of them; at the reference size that includes every point of the ceiling sweeps.
+ * Then the many-clients runs. Prints the tables and the targets and writes latest.json, latest.md,
+ * throughput.svg and memory.svg (to bench/results/; --sweep to bench/results/sweep/; quick and
+ * partial runs to bench/results/tmp/quick|partial/ so they never overwrite the reference results).
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -19,7 +20,6 @@ import { describeMachine } from "./machine.ts";
 import {
   ARROW_BATCH_ROW_COUNT,
   type BenchPlan,
-  CONCURRENT_CLIENT_COUNT,
   JSON_MAX_ELEMENT_COUNT,
   METHODS,
   type Method,
@@ -28,9 +28,9 @@ import {
   sizeLabel,
 } from "./plan.ts";
 import { descendantsOf, signalEach } from "./proc.ts";
-import { markdownReport, textTable, textTargets } from "./report.ts";
+import { markdownReport, textReport } from "./report.ts";
 import { type BenchResults, type Cell, type Sample, summarize } from "./results.ts";
-import { liveChildren, type RunContext, runBrowser, runConcurrency, runNode, ServerProcess } from "./runners.ts";
+import { liveChildren, type RunContext, runBrowser, runManyClients, runNode, ServerProcess } from "./runners.ts";
 import { evaluateTargets } from "./targets.ts";
 
 const { values: options } = parseArgs({
@@ -68,21 +68,22 @@ let buildDir: string | undefined;
 
 function notes(p: BenchPlan): string[] {
   return [
-    `Arrays are Float64Array arange (a[i] = i), published once in the server process; sizes ${p.elementCounts.map(sizeLabel).join(", ")}; targets are judged at ${sizeLabel(p.referenceElementCount)}${p.quick ? " (quick mode: the reference 400 MB is not run)" : ""}.`,
-    "Server process and Node client process are separate (2 cores: one each); browser runs start a fresh Chromium (fresh profile) per run, launched directly with --headless=new (no DevTools attached); Playwright rows use chromium.launch() on the same page.",
-    `Methods alternate: each round runs every method of a size once, the order rotated by one per round; ${p.runCount} round(s) per size; one untimed arraywire warm-up per size primes the server (checksum cache) and the page cache.`,
-    `JSON is capped at ${sizeLabel(JSON_MAX_ELEMENT_COUNT)} of array (${(JSON_MAX_ELEMENT_COUNT / 1e6).toFixed(1)}M values; integers here, so ~1.05 text bytes per array byte: real doubles would be ~2x slower); its MB/s counts array bytes. 1.6 GB runs only arraywire, fetch-BYOB and raw TCP; ws one-message, the ws loop and Arrow stop at 400 MB.`,
+    `Arrays are Float64Array arange (a[i] = i), published once in the server process; sizes ${p.elementCounts.map(sizeLabel).join(", ")}; targets are judged at ${sizeLabel(p.referenceElementCount)}${p.quick ? " (quick mode: the reference 400 MB is not run, and only a few sweep points)" : ""}.`,
+    "Server process and client process are separate (2 cores: one each); browser runs start a fresh Chromium (fresh profile) per run, launched directly with --headless=new (no DevTools attached); Playwright rows use chromium.launch() on the same page.",
+    `Methods alternate: each round runs every method of a size once (at the reference size every sweep point too), the order rotated by one per round; ${p.runCount} round(s) per size; one untimed arraywire warm-up per size primes the server (checksum cache) and the page cache.`,
+    "Ceilings: each CEILING row is the best point (highest median) of its sweep, every point measured in the same alternation as arraywire: fetch + BYOB (read window x server write size), the bare browser ws loop (server message size), and the bare Node net.Socket recv_into loop (receive window x server write size, fresh and reused). The Python recv_into client reads from the ArrayServer's HTTP transport (its own write size) with checksum=none; its 'no hash' rows are the baseline (an upper bound for Python + a C XXH32); the zlib.crc32 rows show what a C-speed stdlib hash costs.",
+    `JSON is capped at ${sizeLabel(JSON_MAX_ELEMENT_COUNT)} of array (${(JSON_MAX_ELEMENT_COUNT / 1e6).toFixed(1)}M values; integers here, so ~1.05 text bytes per array byte: real doubles would be ~2x slower); its MB/s counts array bytes. ws one-message, the ws loop and Arrow stop at 400 MB.`,
     `Arrow IPC: stream format, one Float64 column in record batches of ${ARROW_BATCH_ROW_COUNT.toLocaleString("en-US")} rows (8 MiB), encoded once at server start; the page times fetch -> RecordBatchReader.from -> each batch's column copied into a preallocated Float64Array.`,
-    "arraywire runs use the library defaults (transport auto: ws in Node, http in Chromium; verify: true, so the client computes an XXH32 of every byte) unless the row says otherwise. Browser targets are fresh (the method allocates). Node 'fresh' is a new process's first transfer, into memory the method allocates (first-touch page faults and a cold JIT/allocator are part of it); 'reused' is a repeat transfer: the target is allocated and touched, one untimed transfer runs into it, the target is reset to -1, then the timed transfer runs.",
-    `Concurrency: ${CONCURRENT_CLIENT_COUNT} arraywire ws connections from one Node client process, fresh targets, on one array the server generates just before (baseline taken after a GC, before the array exists); aggregate MB/s = all bytes / time until the last client finished.`,
-    "Memory: VmHWM after resetting it (echo 5 > /proc/PID/clear_refs) minus VmRSS before the run; the Node client reports its own VmRSS before allocating and VmHWM at the end of the transfer.",
+    "arraywire runs use the library defaults (transport 'auto'; verify: true, so the client computes an XXH32 of every byte) unless the row says otherwise. Browser targets are fresh (the method allocates). Node and Python 'fresh' is a new process's first transfer, into memory the method allocates (first-touch page faults and a cold JIT/allocator are part of it; numpy asks for transparent huge pages with madvise, V8 does not); 'reused' is a repeat transfer: the target is allocated and touched, one untimed transfer runs into it, the target is reset to -1, then the timed transfer runs.",
+    "Many clients: N concurrent fetchArray calls (library defaults) from one Node process into one shared touched target, on an array published at start; aggregate MB/s = all bytes / time until the last client finished; server CPU seconds (utime + stime from /proc) per GB sent; server RSS peak minus a baseline taken after a GC with the array already in memory.",
+    "Memory: VmHWM after resetting it (echo 5 > /proc/PID/clear_refs) minus VmRSS before the run; the Node and Python clients report their own VmRSS before allocating and VmHWM at the end of the transfer.",
   ];
 }
 
 async function measure(ctx: RunContext, method: Method, elementCount: number): Promise<Sample> {
   const run = ++runId;
   try {
-    if (method.env === "node") return await runNode(ctx, method, elementCount, run);
+    if (method.env === "node" || method.env === "python") return await runNode(ctx, method, elementCount, run);
     return await runBrowser(ctx, method, elementCount, run);
   } catch (err) {
     return { ok: false, ms: 0, mbps: 0, verified: false, error: String((err as Error).message ?? err) };
@@ -93,7 +94,7 @@ function logSample(index: number, total: number, label: string, elementCount: nu
   const elapsed = ((Date.now() - startedAt) / 1000).toFixed(0).padStart(4);
   const status = sample.ok ? `${Math.round(sample.mbps).toString().padStart(6)} MB/s` : `FAILED: ${sample.error}`;
   console.log(
-    `[${elapsed} s] ${String(index).padStart(3)}/${total} ${sizeLabel(elementCount).padStart(7)}  ${label.padEnd(44)} ${status}`,
+    `[${elapsed} s] ${String(index).padStart(3)}/${total} ${sizeLabel(elementCount).padStart(7)}  ${label.padEnd(60)} ${status}${sample.ok && sample.minorFaults !== undefined ? `  ${sample.minorFaults.toLocaleString("en-US").padStart(9)} minor faults` : ""}`,
   );
 }
 
@@ -119,13 +120,14 @@ async function main(): Promise<void> {
     pageDir: built.pageDir,
   });
   console.log(`server process ${server.pid} ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
-  const ctx: RunContext = { server, nodeClientScript: built.nodeClient };
+  const ctx: RunContext = { server, nodeClientScript: built.nodeClient, pythonClientScript: built.pythonClient };
   const cells: Cell[] = [];
   const selected = (n: number) => methodsAt(plan, n).filter((m) => !only || only.test(m.id));
-  const runConcurrent = !plan.sweep && (!only || only.test("concurrency"));
+  const manyRuns = plan.manyClients.filter(
+    (many) => plan.elementCounts.includes(many.elementCount) && (!only || only.test(many.id)),
+  );
   const total =
-    plan.elementCounts.reduce((a, n) => a + selected(n).length, 0) * plan.runCount +
-    (runConcurrent ? plan.runCount : 0);
+    plan.elementCounts.reduce((a, n) => a + selected(n).length, 0) * plan.runCount + manyRuns.length * plan.runCount;
   let index = 0;
   const warmup = METHODS.find((m) => m.id === "node-arraywire-fresh") as Method;
   const browserWarmup = METHODS.find((m) => m.id === "browser-aw-auto") as Method;
@@ -155,26 +157,26 @@ async function main(): Promise<void> {
       }
     }
   }
-  if (runConcurrent) {
-    const n = plan.concurrentElementCount;
+  for (const many of manyRuns) {
     const cell: Cell = {
-      methodId: "concurrency",
+      methodId: many.id,
       env: "concurrency",
-      label: `${CONCURRENT_CLIENT_COUNT} arraywire clients on one array`,
-      elementCount: n,
-      byteLength: n * 8 * CONCURRENT_CLIENT_COUNT,
+      label: `${many.clientCount} arraywire clients on one array (aggregate)`,
+      elementCount: many.elementCount,
+      byteLength: many.elementCount * 8 * many.clientCount,
+      clientCount: many.clientCount,
       samples: [],
     };
     cells.push(cell);
     for (let round = 0; round < plan.runCount; round++) {
       let sample: Sample;
       try {
-        sample = await runConcurrency(ctx, n, CONCURRENT_CLIENT_COUNT, ++runId);
+        sample = await runManyClients(ctx, many, ++runId);
       } catch (err) {
         sample = { ok: false, ms: 0, mbps: 0, verified: false, error: String((err as Error).message ?? err) };
       }
       cell.samples.push(sample);
-      logSample(++index, total, cell.label, n, sample);
+      logSample(++index, total, cell.label, many.elementCount, sample);
     }
   }
   await server.kill();
@@ -183,19 +185,22 @@ async function main(): Promise<void> {
   const results: BenchResults = {
     date: new Date().toISOString(),
     quick: plan.quick,
+    sweep: plan.sweep,
     runCount: plan.runCount,
     referenceElementCount: plan.referenceElementCount,
     durationSeconds: (Date.now() - startedAt) / 1000,
     machine,
     notes: notes(plan),
-    methods: METHODS.filter((m) => cells.some((c) => c.methodId === m.id)).map((m) => ({
-      id: m.id,
-      env: m.env,
-      label: m.label,
-      description: m.description,
-    })),
+    methods: METHODS.filter((m) => !(m.sweep && m.referenceOnly) && cells.some((c) => c.methodId === m.id)).map(
+      (m) => ({
+        id: m.id,
+        env: m.env,
+        label: m.label,
+        description: m.description,
+      }),
+    ),
     cells,
-    targets: plan.sweep ? [] : evaluateTargets(cells, plan.referenceElementCount, largest, plan.concurrentElementCount),
+    targets: plan.sweep ? [] : evaluateTargets(cells, plan.referenceElementCount, largest),
   };
   writeOutputs(results);
 }
@@ -206,15 +211,9 @@ function writeOutputs(results: BenchResults, dir = resultsDir): void {
   const subtitle = `${results.date.slice(0, 10)}, ${m.cpu} (${m.cores} cores), Node ${m.node}, Chromium ${m.chromium}; median of ${results.runCount} run(s)${results.quick ? ", QUICK MODE" : ""}`;
   writeFileSync(join(dir, "latest.json"), `${JSON.stringify(results, null, 1)}\n`);
   writeFileSync(join(dir, "latest.md"), markdownReport(results));
-  writeFileSync(join(dir, "throughput.svg"), throughputSvg(results.cells, subtitle));
-  const concurrent = results.cells.find((c) => c.env === "concurrency")?.elementCount ?? results.referenceElementCount;
-  writeFileSync(
-    join(dir, "memory.svg"),
-    memorySvg(results.cells, results.referenceElementCount, concurrent, CONCURRENT_CLIENT_COUNT, subtitle),
-  );
-  console.log(
-    `\n${textTable(results)}\n\nTargets (at ${sizeLabel(results.referenceElementCount)}):\n${textTargets(results.targets)}`,
-  );
+  writeFileSync(join(dir, "throughput.svg"), throughputSvg(results.cells, results.referenceElementCount, subtitle));
+  writeFileSync(join(dir, "memory.svg"), memorySvg(results.cells, results.referenceElementCount, subtitle));
+  console.log(`\n${textReport(results)}`);
   console.log(
     `\nwrote ${join(dir, "/")}{latest.json,latest.md,throughput.svg,memory.svg} in ${results.durationSeconds.toFixed(0)} s`,
   );
@@ -238,9 +237,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 function render(path: string): void {
   const results = JSON.parse(readFileSync(path, "utf8")) as BenchResults;
   const ns = results.cells.filter((c) => c.env !== "concurrency").map((c) => c.elementCount);
-  const concurrent = results.cells.find((c) => c.env === "concurrency")?.elementCount ?? results.referenceElementCount;
   for (const cell of results.cells) summarize(cell);
-  results.targets = evaluateTargets(results.cells, results.referenceElementCount, Math.max(...ns), concurrent);
+  results.targets = results.sweep ? [] : evaluateTargets(results.cells, results.referenceElementCount, Math.max(...ns));
   writeOutputs(results, options.out ?? dirname(path));
 }
 

@@ -1,15 +1,16 @@
 /**
- * Running one measurement: the server process (started once), a Node client process per run, a
- * fresh Chromium per browser run, and the concurrency run. Memory is measured from outside the
- * process: peak minus baseline, the peak from VmHWM after resetting it (clear_refs), or from
- * polling VmRSS every 20 ms where the kernel refuses the reset.
+ * Running one measurement: the server process (started once), a Node or Python client process per
+ * run, a fresh Chromium per browser run, and the many-clients runs. Memory is measured from outside
+ * the process: peak minus baseline, the peak from VmHWM after resetting it (clear_refs), or from
+ * polling VmRSS every 20 ms where the kernel refuses the reset; minor page faults and CPU time
+ * from /proc/PID/stat.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { type BenchBrowser, launchChromium, launchPlaywright, rendererPids } from "./chromium.ts";
 import type { FromServer, NodeClientArgs, RunReport, ServerConfig, ToServer } from "./messages.ts";
 import { REPORT_PREFIX } from "./messages.ts";
-import { MB, type Method } from "./plan.ts";
-import { RssSampler, readRss, resetPeakRss } from "./proc.ts";
+import { type ManyClients, MB, type Method } from "./plan.ts";
+import { RssSampler, readCounters, readRss, resetPeakRss } from "./proc.ts";
 import { megabytesPerSecond, type Sample } from "./results.ts";
 
 /** Generous per-run limit: 30 s plus 10 MB/s for the bytes (Playwright's ws runs at ~70-100 MB/s). */
@@ -25,26 +26,34 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Peak-minus-baseline RSS of one process over one run. */
+/** Peak-minus-baseline RSS, minor faults and CPU time of one process over one run. */
 class MemoryProbe {
   readonly pid: number;
   readonly baselineBytes: number;
   readonly #reset: boolean;
   readonly #sampler: RssSampler;
+  readonly #counters: { minorFaults: number; cpuSeconds: number };
 
   constructor(pid: number) {
     this.pid = pid;
     this.baselineBytes = readRss(pid)?.rssBytes ?? 0;
     this.#reset = resetPeakRss(pid);
     this.#sampler = new RssSampler(pid);
+    this.#counters = readCounters(pid) ?? { minorFaults: 0, cpuSeconds: 0 };
   }
 
-  /** Current RSS (bytes), peak RSS since the probe started (bytes). */
-  finish(): { currentBytes: number; peakBytes: number } {
+  /** Current RSS (bytes), peak RSS since the probe started (bytes), minor faults and CPU seconds since then. */
+  finish(): { currentBytes: number; peakBytes: number; minorFaults: number; cpuSeconds: number } {
     const sampled = this.#sampler.stop();
     const status = readRss(this.pid);
+    const counters = readCounters(this.pid);
     const peakBytes = this.#reset && status ? Math.max(status.peakBytes, sampled) : sampled;
-    return { currentBytes: status?.rssBytes ?? 0, peakBytes };
+    return {
+      currentBytes: status?.rssBytes ?? 0,
+      peakBytes,
+      minorFaults: counters ? counters.minorFaults - this.#counters.minorFaults : 0,
+      cpuSeconds: counters ? counters.cpuSeconds - this.#counters.cpuSeconds : 0,
+    };
   }
 }
 
@@ -68,7 +77,7 @@ export class ServerProcess {
         this.#event("listening").resolve(undefined);
       } else if (message.type === "page-ready") this.#event(`ready:${message.run}`).resolve(undefined);
       else if (message.type === "page-result") this.#event(`result:${message.report.run}`).resolve(message.report);
-      else if (message.type === "done") this.#event(`done:${message.id}`).resolve(message.name);
+      else if (message.type === "done") this.#event(`done:${message.id}`).resolve(undefined);
     });
   }
 
@@ -119,12 +128,10 @@ export class ServerProcess {
   }
 
   /** Sends a command and resolves with the name the server answers with, if any. */
-  call(
-    message: { type: "gc" } | { type: "publish-fresh"; elementCount: number } | { type: "unpublish"; name: string },
-  ) {
+  call(message: { type: "gc" }): Promise<void> {
     const id = ++this.#nextId;
-    this.#child.send({ ...message, id } as ToServer);
-    return withTimeout(this.#event(`done:${id}`).promise as Promise<string | undefined>, 120_000, message.type);
+    this.#child.send({ ...message, id } satisfies ToServer);
+    return withTimeout(this.#event(`done:${id}`).promise as Promise<void>, 120_000, message.type);
   }
 
   kill(): Promise<void> {
@@ -142,9 +149,19 @@ export class ServerProcess {
   }
 }
 
-/** Runs one Node client process and returns its report. */
-async function runNodeClient(script: string, args: NodeClientArgs, timeoutMs: number): Promise<RunReport> {
-  const child = spawn(process.execPath, [script, JSON.stringify(args)], { stdio: ["ignore", "pipe", "inherit"] });
+/** The Python interpreter of the Python rows: ARRAYWIRE_PYTHON, else python3 on the PATH. */
+export function pythonPath(): string {
+  return process.env.ARRAYWIRE_PYTHON || "python3";
+}
+
+/** Runs one client process (`command script <args JSON>`) and returns its report. */
+async function runClientProcess(
+  command: string,
+  script: string,
+  args: NodeClientArgs,
+  timeoutMs: number,
+): Promise<RunReport> {
+  const child = spawn(command, [script, JSON.stringify(args)], { stdio: ["ignore", "pipe", "inherit"] });
   const handle = { kill: () => void child.kill("SIGKILL") };
   liveChildren.add(handle);
   let stdout = "";
@@ -162,7 +179,7 @@ async function runNodeClient(script: string, args: NodeClientArgs, timeoutMs: nu
     liveChildren.delete(handle);
   }
   const line = stdout.split("\n").find((l) => l.startsWith(REPORT_PREFIX));
-  if (!line) throw new Error(`node client printed no report (exit ${child.exitCode})`);
+  if (!line) throw new Error(`${args.method} client printed no report (exit ${child.exitCode})`);
   return JSON.parse(line.slice(REPORT_PREFIX.length)) as RunReport;
 }
 
@@ -174,6 +191,7 @@ function sampleFrom(report: RunReport): Sample {
     mbps: megabytesPerSecond(report.byteLength, report.ms),
     verified: report.verified,
     detail: report.detail,
+    minorFaults: report.minorFaults,
     error: report.verified ? undefined : "data did not verify",
   };
 }
@@ -182,9 +200,10 @@ function sampleFrom(report: RunReport): Sample {
 export interface RunContext {
   server: ServerProcess;
   nodeClientScript: string;
+  pythonClientScript: string;
 }
 
-/** One Node client run of `method` on `elementCount` values. */
+/** One Node (or Python) client run of `method` on `elementCount` values. */
 export async function runNode(ctx: RunContext, method: Method, elementCount: number, run: number): Promise<Sample> {
   const args: NodeClientArgs = {
     run,
@@ -196,9 +215,16 @@ export async function runNode(ctx: RunContext, method: Method, elementCount: num
     verify: method.verify,
     chunkByteLength: method.chunkByteLength,
     creditByteLength: method.creditByteLength,
+    writeByteLength: method.writeByteLength,
+    windowByteLength: method.windowByteLength,
+    hash: method.hash,
   };
   const server = new MemoryProbe(ctx.server.pid);
-  const report = await runNodeClient(ctx.nodeClientScript, args, timeoutFor(elementCount * 8));
+  const timeoutMs = timeoutFor(elementCount * 8);
+  const report =
+    method.env === "python"
+      ? await runClientProcess(pythonPath(), ctx.pythonClientScript, args, timeoutMs)
+      : await runClientProcess(process.execPath, ctx.nodeClientScript, args, timeoutMs);
   const serverEnd = server.finish();
   const sample = sampleFrom(report);
   if (report.rssPeakBytes !== undefined && report.rssBaselineBytes !== undefined) {
@@ -233,7 +259,10 @@ export async function runBrowser(ctx: RunContext, method: Method, elementCount: 
     const ends = renderers.map((probe) => ({ probe, end: probe.finish() }));
     ends.sort((a, b) => b.end.currentBytes - a.end.currentBytes);
     const sample = sampleFrom(report);
-    if (ends[0]) sample.rendererRssBytes = ends[0].end.peakBytes - ends[0].probe.baselineBytes;
+    if (ends[0]) {
+      sample.rendererRssBytes = ends[0].end.peakBytes - ends[0].probe.baselineBytes;
+      sample.minorFaults = ends[0].end.minorFaults;
+    }
     sample.serverRssBytes = serverEnd.peakBytes - server.baselineBytes;
     return sample;
   } catch (err) {
@@ -246,39 +275,37 @@ export async function runBrowser(ctx: RunContext, method: Method, elementCount: 
 }
 
 /**
- * The concurrency run: `clientCount` arraywire connections (one Node process, fresh targets) on
- * one array the server generates for this round. Server baseline is taken after a GC and before
- * the array exists, so "peak minus baseline" counts the array plus whatever the clients cost.
+ * One many-clients run: `many.clientCount` concurrent arraywire clients (one Node process, library
+ * defaults, one shared touched target) on the published array of `many.elementCount` values.
+ * The server's baseline RSS is taken after a GC, with the array (already published and touched)
+ * in it, so peak minus baseline is what the clients cost; its CPU seconds (utime + stime) over
+ * the run give CPU seconds per GB sent. Bounded: 30 s plus 100 MB/s for the bytes.
  */
-export async function runConcurrency(
-  ctx: RunContext,
-  elementCount: number,
-  clientCount: number,
-  run: number,
-): Promise<Sample> {
+export async function runManyClients(ctx: RunContext, many: ManyClients, run: number): Promise<Sample> {
   await ctx.server.call({ type: "gc" });
   const server = new MemoryProbe(ctx.server.pid);
-  const name = (await ctx.server.call({ type: "publish-fresh", elementCount })) as string;
-  try {
-    const args: NodeClientArgs = {
-      run,
-      method: "concurrent",
-      elementCount,
-      target: "fresh",
-      httpPort: ctx.server.httpPort,
-      tcpPort: ctx.server.tcpPort,
-      name,
-      clientCount,
-    };
-    const report = await runNodeClient(ctx.nodeClientScript, args, timeoutFor(elementCount * 8 * clientCount));
-    const serverEnd = server.finish();
-    const sample = sampleFrom(report);
-    sample.serverRssBytes = serverEnd.peakBytes - server.baselineBytes;
-    if (report.rssPeakBytes !== undefined && report.rssBaselineBytes !== undefined) {
-      sample.clientRssBytes = report.rssPeakBytes - report.rssBaselineBytes;
-    }
-    return sample;
-  } finally {
-    await ctx.server.call({ type: "unpublish", name });
+  const byteLength = many.elementCount * 8 * many.clientCount;
+  const args: NodeClientArgs = {
+    run,
+    method: "many",
+    elementCount: many.elementCount,
+    target: "reused",
+    httpPort: ctx.server.httpPort,
+    tcpPort: ctx.server.tcpPort,
+    clientCount: many.clientCount,
+  };
+  const report = await runClientProcess(
+    process.execPath,
+    ctx.nodeClientScript,
+    args,
+    30_000 + (byteLength / (100 * MB)) * 1000,
+  );
+  const serverEnd = server.finish();
+  const sample = sampleFrom(report);
+  sample.serverRssBytes = serverEnd.peakBytes - server.baselineBytes;
+  sample.serverCpuSecondsPerGB = serverEnd.cpuSeconds / (byteLength / 1e9);
+  if (report.rssPeakBytes !== undefined && report.rssBaselineBytes !== undefined) {
+    sample.clientRssBytes = report.rssPeakBytes - report.rssBaselineBytes;
   }
+  return sample;
 }

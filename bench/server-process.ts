@@ -4,6 +4,7 @@
  * - the ArrayServer at /arraywire (WebSocket, and GET for the HTTP transport), publishing
  *   `f64-<n>` (0..n-1 as float64) for each configured size;
  * - the peer endpoints of peer-servers.ts (/raw, /json, /arrow, /wsloop, /wsone), plus a raw TCP port;
+ * - up to MAX_CONNECTIONS_PER_IP connections from the one loopback address (the many-clients runs);
  * - the bench page (/page/...), and the page's handshake: POST /ready?run= is held until the
  *   orchestrator has sampled the renderer's baseline RSS and says "go"; POST /result carries the
  *   page's report, forwarded over IPC.
@@ -16,8 +17,17 @@ import { extname, join } from "node:path";
 import { ArrayServer, fillArange } from "../server/index.ts";
 import type { FromServer, RunReport, ServerConfig, ToServer } from "./messages.ts";
 import { arrayName } from "./messages.ts";
-import { bytesOf, createRawTcpServer, encodeArrow, encodeJson, peerUpgradeHandler, sendBody } from "./peer-servers.ts";
+import {
+  bytesOf,
+  createRawTcpServer,
+  encodeArrow,
+  encodeJson,
+  peerUpgradeHandler,
+  sendBody,
+  writeSize,
+} from "./peer-servers.ts";
 
+const MiB = 1024 * 1024;
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -38,7 +48,14 @@ for (const n of config.arrowElementCounts) {
 
 const held = new Map<number, ServerResponse>();
 const http = createServer((req, res) => void route(req, res));
-const arrayServer = new ArrayServer({ server: http, path: "/arraywire", heartbeatIntervalMs: 0 });
+/** Above the largest many-clients run (50), since every client comes from 127.0.0.1. */
+const MAX_CONNECTIONS_PER_IP = 64;
+const arrayServer = new ArrayServer({
+  server: http,
+  path: "/arraywire",
+  heartbeatIntervalMs: 0,
+  maxConnectionsPerIp: MAX_CONNECTIONS_PER_IP,
+});
 for (const [n, array] of arrays) arrayServer.publish(arrayName(n), array);
 http.on("upgrade", peerUpgradeHandler(arrays));
 const tcp = createRawTcpServer(arrays);
@@ -55,6 +72,7 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
           res,
           arrays.get(n) && bytesOf(arrays.get(n) as Float64Array),
           "application/octet-stream",
+          writeSize(url.searchParams.get("write"), MiB),
         );
       case "/json":
         return await sendOr404(res, jsonBodies.get(n), "application/json");
@@ -81,8 +99,13 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
   }
 }
 
-async function sendOr404(res: ServerResponse, body: Uint8Array | undefined, contentType: string): Promise<void> {
-  if (body) await sendBody(res, body, contentType);
+async function sendOr404(
+  res: ServerResponse,
+  body: Uint8Array | undefined,
+  contentType: string,
+  writeByteLength?: number,
+): Promise<void> {
+  if (body) await sendBody(res, body, contentType, writeByteLength);
   else res.writeHead(404).end();
 }
 
@@ -107,7 +130,6 @@ function collectGarbage(): void {
   gc?.();
 }
 
-let freshCount = 0;
 process.on("message", (message: ToServer) => {
   switch (message.type) {
     case "go":
@@ -115,18 +137,6 @@ process.on("message", (message: ToServer) => {
       held.delete(message.run);
       break;
     case "gc":
-      collectGarbage();
-      send({ type: "done", id: message.id });
-      break;
-    case "publish-fresh": {
-      // A new array per concurrency round, generated now so the round's baseline can exclude it.
-      const name = `fresh-${++freshCount}`;
-      arrayServer.publish(name, fillArange("float64", message.elementCount));
-      send({ type: "done", id: message.id, name });
-      break;
-    }
-    case "unpublish":
-      arrayServer.unpublish(message.name);
       collectGarbage();
       send({ type: "done", id: message.id });
       break;

@@ -1,6 +1,9 @@
 /**
  * The bench page (bundled with the real arraywire client by build.ts). Its URL names one run:
- * `?run=<id>&method=<method>&n=<elements>[&verify=0][&chunk=<bytes>][&credit=<bytes>]`. It waits for the orchestrator's "go"
+ * `?run=<id>&method=<method>&n=<elements>[&verify=0][&chunk=<bytes>][&credit=<bytes>][&window=<bytes>][&write=<bytes>]`.
+ * `chunk`/`credit` are arraywire's chunkByteLength/creditByteLength (aw-*) or the bare ws loop's
+ * message size (ws-loop); `window` is the BYOB read window (0 = the whole remaining range) and
+ * `write` the server's write size (fetch-byob). It waits for the orchestrator's "go"
  * (POST /ready is answered once the renderer's baseline RSS is sampled), times the transfer from
  * the request to the last byte written into a Float64Array target, checks every element
  * (a[i] === i), and POSTs a RunReport to /result. Every target is fresh: allocated by the method.
@@ -10,8 +13,6 @@ import { defaultTransport, fetchArray } from "../../client/index.ts";
 import { arrayName, type RunReport } from "../messages.ts";
 
 const MiB = 1024 * 1024;
-/** Largest window offered to one BYOB read: the same as arraywire's HTTP transport. */
-const MAX_READ_BYTE_LENGTH = 16 * MiB;
 
 const query = new URLSearchParams(location.search);
 const run = Number(query.get("run"));
@@ -22,15 +23,18 @@ const verify = query.get("verify") === "0" ? false : undefined;
 const chunkByteLength = query.has("chunk") ? Number(query.get("chunk")) : undefined;
 const creditByteLength = query.has("credit") ? Number(query.get("credit")) : undefined;
 const awOptions = { verify, chunkByteLength, creditByteLength };
+/** fetch-byob: bytes offered to one read (0 = the whole remaining range), and the server's write size. */
+const readWindowByteLength = Number(query.get("window") ?? 0);
+const writeByteLength = Number(query.get("write") ?? MiB);
 const byteLength = elementCount * 8;
 const endpoint = `ws://${location.host}/arraywire`;
 
-/** The minimal hand-written loop: one TypedArray.set per binary message, no library. */
+/** The bare hand-written loop: one TypedArray.set per binary message, no library. */
 function wsLoop(): Promise<Float64Array> {
   return new Promise((resolve, reject) => {
     const target = new Uint8Array(byteLength);
     let offset = 0;
-    const ws = new WebSocket(`ws://${location.host}/wsloop?n=${elementCount}`);
+    const ws = new WebSocket(`ws://${location.host}/wsloop?n=${elementCount}&chunk=${chunkByteLength ?? MiB}`);
     ws.binaryType = "arraybuffer";
     ws.onmessage = (event) => {
       const chunk = new Uint8Array(event.data as ArrayBuffer);
@@ -45,15 +49,20 @@ function wsLoop(): Promise<Float64Array> {
   });
 }
 
-/** fetch + a BYOB reader reading straight into the target: the browser's ceiling. */
+/** fetch + a BYOB reader reading straight into the target, each read offered the window (or the rest). */
 async function fetchByob(): Promise<Float64Array> {
-  const response = await fetch(`/raw?n=${elementCount}`, { cache: "no-store" });
+  const response = await fetch(`/raw?n=${elementCount}&write=${writeByteLength}`, { cache: "no-store" });
   if (!response.body) throw new Error(`HTTP ${response.status}: no body`);
   const reader = response.body.getReader({ mode: "byob" });
   let buffer = new ArrayBuffer(byteLength);
   let offset = 0;
   while (offset < byteLength) {
-    const window = new Uint8Array(buffer, offset, Math.min(byteLength - offset, MAX_READ_BYTE_LENGTH));
+    const rest = byteLength - offset;
+    const window = new Uint8Array(
+      buffer,
+      offset,
+      readWindowByteLength > 0 ? Math.min(rest, readWindowByteLength) : rest,
+    );
     const { value, done } = await reader.read(window);
     if (done || !value) throw new Error(`body ended after ${offset} of ${byteLength} bytes`);
     buffer = value.buffer; // the read transferred the old one
