@@ -1,0 +1,408 @@
+/**
+ * The client's options and their one validation, shared by both transports: a caller's bug (a
+ * range such as [1.5, 3], an `into` that is not a typed array, an unknown transport, an option
+ * the chosen transport cannot honour) throws the same TypeError or RangeError before any I/O,
+ * whichever transport runs. Everything past this file trusts the resolved values.
+ */
+import {
+  CHECKSUM_ALGORITHMS,
+  type ChecksumAlgorithm,
+  DEFAULT_MAX_CHUNK_BYTES,
+  DEFAULT_MAX_CONTROL_BYTES,
+  DEFAULT_MAX_TOTAL_BYTES,
+  dtypeOf,
+  elementRangeProblem,
+  encodeName,
+  type JsonObject,
+  type TypedArray,
+} from "../shared/index.ts";
+import type { Progress } from "./progress.ts";
+import { defaultChunkByteLength, type WebSocketConstructor } from "./runtime.ts";
+
+const MiB = 1024 * 1024;
+/** Longest delay setTimeout honours (2^31 - 1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Where an interrupted stream stands. */
+export interface ResumePoint {
+  /** The array holding the first `receivedByteLength` bytes of the range. */
+  array: TypedArray;
+  receivedByteLength: number;
+  /** Generation of the published array the bytes came from. */
+  generation: number;
+}
+
+/** Options of one stream: {@link ArrayClient.fetch} and {@link fetchArray}. */
+export interface FetchOptions<T extends TypedArray = TypedArray> {
+  /**
+   * Array to write into (recv_into): it must have the stream's dtype and room for the range. The
+   * bytes end up in this array's own memory, on both transports (never transferred away).
+   */
+  into?: T;
+  /** Called at most every `progressIntervalMs` and once at completion with the total. */
+  onProgress?: (progress: Progress) => void;
+  /** Minimum time between progress calls, in ms. Defaults to 50. */
+  progressIntervalMs?: number;
+  /** Cancels the stream; the promise rejects with `signal.reason` (an AbortError by default). */
+  signal?: AbortSignal;
+  /** Most bytes this client agrees to allocate. Defaults to 2_147_483_648 (2 GiB). */
+  maxBytes?: number;
+  /** Source parameters sent to the server (for generated arrays such as `arange`). */
+  params?: JsonObject;
+  /** Element range [start, end) of the flattened array. Defaults to the whole array. */
+  range?: readonly [number, number];
+  /** Chunk size to ask for (WebSocket only). Defaults to 1 MiB in browsers and 4 MiB in Node. */
+  chunkByteLength?: number;
+  /**
+   * Credit window (WebSocket only): most bytes in flight towards this client. 0 turns it off.
+   * Must be 0 or at least `chunkByteLength`. Defaults to max(16 MiB, 2 x chunkByteLength).
+   */
+  creditByteLength?: number;
+  /**
+   * Verify a checksum of the range, sent in the END trailer: true (the default) asks for XXH32,
+   * the fastest; "crc32c" for CRC-32C; false (or "none") for none.
+   */
+  verify?: boolean | ChecksumAlgorithm;
+  /**
+   * A stream that receives no byte for this long (connecting included) fails with a StreamError
+   * E_TIMEOUT, which `resume` retries. 0 turns it off. Defaults to 30_000 ms.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Continues an earlier stream of the same request from the bytes it already holds (E_GONE when
+   * the server's array changed since). fetchArray's `resume` option does this for you.
+   */
+  resumeFrom?: ResumePoint;
+}
+
+/** Options of {@link ArrayClient.connect} (and of {@link fetchArray} over WebSocket). */
+export interface ConnectOptions {
+  /**
+   * WebSocket implementation. Defaults to the global WebSocket where there is one (browsers,
+   * workers, Node 22+) and to the `ws` package in Node without one (or when `headers` are given).
+   */
+  WebSocket?: WebSocketConstructor;
+  /**
+   * WebSocket subprotocols, e.g. `["arraywire.token." + token]` to authenticate from a browser
+   * (which cannot set headers); "arraywire" is added so that the server can answer with it.
+   * Only the WebSocket transport can send them: fetchArray's "auto" then picks "ws".
+   */
+  protocols?: string | readonly string[];
+  /**
+   * Extra HTTP headers: of the GET on the HTTP transport, of the upgrade request with Node's `ws`.
+   * A browser WebSocket cannot send headers: with it, `headers` is a TypeError.
+   */
+  headers?: Record<string, string>;
+  /** Longest control message (or ARRAY_HEADER) accepted from the server. Defaults to 65_536 bytes. */
+  maxControlByteLength?: number;
+  /** Largest payload message accepted (WebSocket). Defaults to 67_108_864 bytes (64 MiB). */
+  maxChunkByteLength?: number;
+  /**
+   * Told about messages that fail no stream of this client (a connection-level ERROR, a bad
+   * message for a stream it does not know). At most 10 calls per connection, so a flood of bad
+   * messages cannot flood the console. Defaults to console.warn. If it throws, the streams of the
+   * connection fail with that error.
+   */
+  onWarning?: (message: string) => void;
+  /** Aborts the connection attempt (a stalled handshake too); rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** How {@link fetchArray} retries after a lost connection. */
+export interface ResumeOptions {
+  /** Reconnects before giving up. Defaults to 5. */
+  attempts?: number;
+  /** Delay before the first reconnect, in ms; doubles each time, with jitter. Defaults to 100. */
+  initialDelayMs?: number;
+  /** Longest delay between reconnects, in ms. Defaults to 5_000. */
+  maxDelayMs?: number;
+}
+
+/** Which transport {@link fetchArray} uses. */
+export type Transport = "auto" | "ws" | "http";
+
+/** A validated stream request: what the core and both transports work from. */
+export interface StreamRequest {
+  readonly name: string;
+  readonly params: JsonObject | null;
+  readonly range: { readonly elementStart: number; readonly elementEnd: number } | null;
+  readonly chunkByteLength: number;
+  readonly creditByteLength: number;
+  readonly checksum: ChecksumAlgorithm;
+  readonly maxBytes: number;
+  readonly into: TypedArray | undefined;
+  readonly onProgress: ((progress: Progress) => void) | undefined;
+  readonly progressIntervalMs: number;
+  readonly idleTimeoutMs: number;
+  readonly signal: AbortSignal | undefined;
+  readonly resumeFrom: ResumePoint | undefined;
+}
+
+/** Validated connection options. */
+export interface ConnectSettings {
+  readonly WebSocket: WebSocketConstructor | undefined;
+  /** What to offer, "arraywire" first; undefined when the caller offered none. */
+  readonly protocols: string[] | undefined;
+  readonly headers: Record<string, string> | undefined;
+  readonly maxControlByteLength: number;
+  readonly maxChunkByteLength: number;
+  readonly onWarning: (message: string) => void;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** Validated resume options. */
+export interface ResumePolicy {
+  readonly attempts: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+function shown(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (value === null || typeof value !== "object") return String(value);
+  return Array.isArray(value) ? "an array" : `an object (${value.constructor?.name ?? "null prototype"})`;
+}
+
+/** An integer option in [min, max], or its default. @throws TypeError / RangeError */
+function integerOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number") throw new TypeError(`Invalid ${name}: expected a number, got ${shown(value)}`);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new RangeError(`Invalid ${name}: expected an integer in ${min}..${max}, got ${value}`);
+  }
+  return value;
+}
+
+function functionOption<F>(name: string, value: unknown): F | undefined {
+  if (value !== undefined && typeof value !== "function") {
+    throw new TypeError(`Invalid ${name}: expected a function, got ${shown(value)}`);
+  }
+  return value as F | undefined;
+}
+
+function signalOption(value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  const s = value as Partial<AbortSignal> | null;
+  if (
+    s === null ||
+    typeof s !== "object" ||
+    typeof s.aborted !== "boolean" ||
+    typeof s.addEventListener !== "function"
+  ) {
+    throw new TypeError(`Invalid signal: expected an AbortSignal, got ${shown(value)}`);
+  }
+  return value as AbortSignal;
+}
+
+function checksumOption(verify: unknown): ChecksumAlgorithm {
+  if (verify === undefined || verify === true) return "xxh32";
+  if (verify === false) return "none";
+  if (typeof verify === "string" && Object.hasOwn(CHECKSUM_ALGORITHMS, verify)) return verify as ChecksumAlgorithm;
+  throw new TypeError(
+    `Invalid verify: expected a boolean or one of ${Object.keys(CHECKSUM_ALGORITHMS).join(", ")}, got ${shown(verify)}`,
+  );
+}
+
+function rangeOption(range: unknown): StreamRequest["range"] {
+  if (range === undefined) return null;
+  if (!Array.isArray(range) || range.length !== 2) {
+    throw new TypeError(`Invalid range: expected [start, end], got ${shown(range)}`);
+  }
+  const [start, end] = range as [unknown, unknown];
+  const problem = elementRangeProblem(start, end);
+  if (problem !== null) throw new RangeError(problem);
+  return { elementStart: start as number, elementEnd: end as number };
+}
+
+function paramsOption(params: unknown): JsonObject | null {
+  if (params === undefined || params === null) return null;
+  if (typeof params !== "object" || Array.isArray(params)) {
+    throw new TypeError(`Invalid params: expected a JSON object, got ${shown(params)}`);
+  }
+  // Throws a TypeError itself for a BigInt or a cycle.
+  JSON.stringify(params);
+  return params as JsonObject;
+}
+
+function intoOption(into: unknown): TypedArray | undefined {
+  if (into === undefined) return undefined;
+  if (typeof into !== "object" || into === null || !ArrayBuffer.isView(into)) {
+    throw new TypeError(`Invalid into: expected a typed array, got ${shown(into)}`);
+  }
+  dtypeOf(into); // TypeError for a DataView
+  return into as TypedArray;
+}
+
+function resumeFromOption(point: unknown): ResumePoint | undefined {
+  if (point === undefined) return undefined;
+  const p = point as Partial<ResumePoint> | null;
+  if (p === null || typeof p !== "object")
+    throw new TypeError(`Invalid resumeFrom: expected an object, got ${shown(point)}`);
+  const array = intoOption(p.array);
+  if (array === undefined) throw new TypeError("Invalid resumeFrom.array: expected a typed array, got undefined");
+  integerOption("resumeFrom.receivedByteLength", p.receivedByteLength ?? -1, 0, 0, array.byteLength);
+  integerOption("resumeFrom.generation", p.generation ?? -1, 0, 0, 0xffffffff);
+  return p as ResumePoint;
+}
+
+/**
+ * Validates a stream's options.
+ * @throws {TypeError} for an option of the wrong type; {@link RangeError} for a value out of
+ *   range (a name that is empty or over 1,024 UTF-8 bytes, a range that is not two non-negative
+ *   safe integers with start <= end, a creditByteLength below chunkByteLength...).
+ */
+export function resolveFetchOptions(name: unknown, options: FetchOptions = {}): StreamRequest {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`Invalid options: expected an object, got ${shown(options)}`);
+  }
+  encodeName(name, (message) => (typeof name === "string" ? new RangeError(message) : new TypeError(message)));
+  const chunkByteLength = integerOption(
+    "chunkByteLength",
+    options.chunkByteLength,
+    defaultChunkByteLength(),
+    1,
+    0xffffffff,
+  );
+  const creditByteLength = integerOption(
+    "creditByteLength",
+    options.creditByteLength,
+    Math.max(16 * MiB, 2 * chunkByteLength),
+    0,
+    Number.MAX_SAFE_INTEGER,
+  );
+  if (creditByteLength !== 0 && creditByteLength < chunkByteLength) {
+    throw new RangeError(
+      `Invalid creditByteLength: expected 0 or >= chunkByteLength (${chunkByteLength}), got ${creditByteLength}`,
+    );
+  }
+  return {
+    name: name as string,
+    params: paramsOption(options.params),
+    range: rangeOption(options.range),
+    chunkByteLength,
+    creditByteLength,
+    checksum: checksumOption(options.verify),
+    maxBytes: integerOption("maxBytes", options.maxBytes, DEFAULT_MAX_TOTAL_BYTES, 0, Number.MAX_SAFE_INTEGER),
+    into: intoOption(options.into),
+    onProgress: functionOption("onProgress", options.onProgress),
+    progressIntervalMs: integerOption("progressIntervalMs", options.progressIntervalMs, 50, 0, MAX_TIMER_MS),
+    idleTimeoutMs: integerOption("idleTimeoutMs", options.idleTimeoutMs, 30_000, 0, MAX_TIMER_MS),
+    signal: signalOption(options.signal),
+    resumeFrom: resumeFromOption(options.resumeFrom),
+  };
+}
+
+/** Subprotocol tokens (RFC 6455: RFC 7230 tokens). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * Validates connection options.
+ * @throws {TypeError} / {@link RangeError} as {@link resolveFetchOptions}.
+ */
+export function resolveConnectOptions(options: ConnectOptions, subprotocol: string): ConnectSettings {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`Invalid options: expected an object, got ${shown(options)}`);
+  }
+  let protocols: string[] | undefined;
+  if (options.protocols !== undefined) {
+    const list = typeof options.protocols === "string" ? [options.protocols] : options.protocols;
+    if (!Array.isArray(list) || !list.every((p) => typeof p === "string" && TOKEN.test(p))) {
+      throw new TypeError(`Invalid protocols: expected tokens (RFC 6455), got ${shown(options.protocols)}`);
+    }
+    // A browser fails the handshake when it offers subprotocols and the server picks none: offer
+    // "arraywire" too, which servers choose over token-carrying protocols.
+    protocols = [subprotocol, ...list.filter((p) => p !== subprotocol)];
+  }
+  const { headers } = options;
+  if (
+    headers !== undefined &&
+    (headers === null ||
+      typeof headers !== "object" ||
+      Array.isArray(headers) ||
+      !Object.values(headers).every((v) => typeof v === "string"))
+  ) {
+    throw new TypeError(`Invalid headers: expected an object of strings, got ${shown(headers)}`);
+  }
+  const onWarning = functionOption<(message: string) => void>("onWarning", options.onWarning);
+  return {
+    WebSocket: functionOption("WebSocket", options.WebSocket),
+    protocols,
+    headers,
+    maxControlByteLength: integerOption(
+      "maxControlByteLength",
+      options.maxControlByteLength,
+      DEFAULT_MAX_CONTROL_BYTES,
+      1,
+      2 ** 31 - 1,
+    ),
+    maxChunkByteLength: integerOption(
+      "maxChunkByteLength",
+      options.maxChunkByteLength,
+      DEFAULT_MAX_CHUNK_BYTES,
+      1,
+      2 ** 31 - 1,
+    ),
+    onWarning: onWarning ?? ((message) => console.warn(`[arraywire] ${message}`)),
+    signal: signalOption(options.signal),
+  };
+}
+
+/**
+ * Validates fetchArray's `resume`: null when it is off.
+ * @throws {TypeError} / {@link RangeError}.
+ */
+export function resolveResume(resume: unknown): ResumePolicy | null {
+  if (resume === undefined || resume === false) return null;
+  const r: ResumeOptions = resume === true ? {} : (resume as ResumeOptions);
+  if (r === null || typeof r !== "object") {
+    throw new TypeError(
+      `Invalid resume: expected a boolean or { attempts, initialDelayMs, maxDelayMs }, got ${shown(resume)}`,
+    );
+  }
+  return {
+    attempts: integerOption("resume.attempts", r.attempts, 5, 0, 1000),
+    initialDelayMs: integerOption("resume.initialDelayMs", r.initialDelayMs, 100, 0, MAX_TIMER_MS),
+    maxDelayMs: integerOption("resume.maxDelayMs", r.maxDelayMs, 5000, 0, MAX_TIMER_MS),
+  };
+}
+
+/** What {@link resolveTransport} needs to know about the WebSocket that would be used. */
+export interface WebSocketAbilities {
+  /** The WebSocket the ws transport would use can send HTTP headers (Node's `ws`). */
+  canSendHeaders: boolean;
+}
+
+/**
+ * The transport to use: "ws" or "http". Options only one transport can honour pick it under
+ * "auto" (`protocols` and `WebSocket` need "ws"; `headers` need "http" where the WebSocket cannot
+ * send them) and are a TypeError with the other.
+ * @throws {TypeError} for an unknown transport or options no transport can honour together.
+ */
+export function resolveTransport(
+  transport: unknown,
+  connect: ConnectSettings,
+  ws: WebSocketAbilities,
+  fallback: "ws" | "http",
+): "ws" | "http" {
+  if (transport !== undefined && transport !== "auto" && transport !== "ws" && transport !== "http") {
+    throw new TypeError(`Invalid transport: expected "auto", "ws" or "http", got ${shown(transport)}`);
+  }
+  const needsWs = connect.protocols !== undefined ? "protocols" : connect.WebSocket !== undefined ? "WebSocket" : null;
+  const needsHttp = connect.headers !== undefined && !ws.canSendHeaders ? "headers" : null;
+  if (transport === "http" && needsWs) {
+    throw new TypeError(`Invalid options: ${needsWs} needs the "ws" transport, got transport "http"`);
+  }
+  if (transport === "ws" && needsHttp) {
+    throw new TypeError(
+      'Invalid options: this WebSocket cannot send headers (browsers never can); use transport "http", a cookie, or protocols',
+    );
+  }
+  if (transport === "ws" || transport === "http") return transport;
+  if (needsWs && needsHttp) {
+    throw new TypeError(
+      `Invalid options: ${needsWs} needs the "ws" transport and headers need "http" here; pass a token in protocols or a cookie instead of headers`,
+    );
+  }
+  return needsWs ? "ws" : needsHttp ? "http" : fallback;
+}
