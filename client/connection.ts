@@ -30,6 +30,7 @@ import {
   type ConnectSettings,
   type FetchOptions,
   resolveConnectOptions,
+  resolveEndpoint,
   resolveFetchOptions,
 } from "./options.ts";
 import { ReceiveStream } from "./receive-stream.ts";
@@ -89,7 +90,7 @@ export class ArrayClient {
   static async connect(url: string | URL, options: ConnectOptions = {}): Promise<ArrayClient> {
     assertLittleEndianHost();
     const settings = resolveConnectOptions(options, SUBPROTOCOL);
-    const socket = await openSocket(String(toWebSocketUrl(url)), {
+    const socket = await openSocket(String(toWebSocketUrl(resolveEndpoint(url))), {
       WebSocket: settings.WebSocket,
       protocols: settings.protocols,
       headers: settings.headers,

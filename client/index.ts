@@ -11,6 +11,7 @@ import {
   type FetchOptions,
   type ResumeOptions,
   resolveConnectOptions,
+  resolveEndpoint,
   resolveFetchOptions,
   resolveResume,
   resolveTransport,
@@ -79,7 +80,7 @@ export async function fetchArray<T extends TypedArray = TypedArray>(
   const request = resolveFetchOptions(name, options);
   const connect = resolveConnectOptions(options, SUBPROTOCOL);
   const policy = resolveResume(options.resume);
-  const endpoint = endpointUrl(url);
+  const endpoint = resolveEndpoint(url);
   const transport = resolveTransport(
     options.transport,
     connect,
@@ -103,15 +104,6 @@ export function fetchArrayHttp<T extends TypedArray = TypedArray>(
   options: Omit<FetchArrayOptions<T>, "transport"> = {},
 ): Promise<ArrayResult<T>> {
   return fetchArray<T>(url, name, { ...options, transport: "http" });
-}
-
-/** @throws {TypeError} for a URL that does not parse or is not ws:, wss:, http: or https:. */
-function endpointUrl(url: string | URL): URL {
-  const u = new URL(String(url));
-  if (!["ws:", "wss:", "http:", "https:"].includes(u.protocol)) {
-    throw new TypeError(`Invalid url: expected ws:, wss:, http: or https:, got ${JSON.stringify(u.protocol)}`);
-  }
-  return u;
 }
 
 /** One attempt over a WebSocket opened for it (closed when the stream ends). Never throws. */

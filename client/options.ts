@@ -293,6 +293,18 @@ export function resolveFetchOptions(name: unknown, options: FetchOptions = {}): 
   };
 }
 
+/**
+ * The endpoint URL; either scheme pair works for either transport.
+ * @throws {TypeError} for a URL that does not parse or is not ws:, wss:, http: or https:.
+ */
+export function resolveEndpoint(url: string | URL): URL {
+  const u = new URL(String(url));
+  if (!["ws:", "wss:", "http:", "https:"].includes(u.protocol)) {
+    throw new TypeError(`Invalid url: expected ws:, wss:, http: or https:, got ${JSON.stringify(u.protocol)}`);
+  }
+  return u;
+}
+
 /** Subprotocol tokens (RFC 6455: RFC 7230 tokens). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
