@@ -21,8 +21,9 @@ export async function receiveWithResume(
   let previous: ReceiveStream | null = null;
   for (let attempt = 0; ; attempt++) {
     const stream: ReceiveStream = new ReceiveStream(request, previous, policy !== null);
-    // A transport reports its failures to the stream; this catch is for a bug in one.
-    start(stream).catch((err: unknown) => stream.fail(err));
+    // A transport reports its failures to the stream; this catch is for a bug in one. A stream
+    // that failed at once (an aborted signal) starts no I/O.
+    if (!stream.done) start(stream).catch((err: unknown) => stream.fail(err));
     try {
       return await stream.promise;
     } catch (err) {
