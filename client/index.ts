@@ -46,8 +46,8 @@ export interface FetchArrayOptions<T extends TypedArray = TypedArray> extends Fe
    * a BYOB reader in browsers, or from node:http chunks in Node. "auto" (the default) picks "ws"
    * when `protocols` or `WebSocket` is given and "http" when `headers` is given and the WebSocket
    * cannot send them (browsers); otherwise "http" where fetch has BYOB readers and this is not Node
-   * (1.6x the WebSocket rate in Chromium, bench/results/latest.md), and "ws" in Node (1.2-1.6x
-   * the HTTP path there). An option the chosen transport cannot honour is a TypeError.
+   * (1.6x the WebSocket rate in Chromium at 400 MB, bench/results/latest.md), and "ws" in Node
+   * (1.1x the HTTP path there). An option the chosen transport cannot honour is a TypeError.
    */
   transport?: Transport;
   /**
