@@ -25,15 +25,9 @@ import {
 } from "../shared/index.ts";
 import type { ArrayResult } from "./assembler.ts";
 import { callUserCode } from "./guard.ts";
-import {
-  type ConnectOptions,
-  type ConnectSettings,
-  type FetchOptions,
-  resolveConnectOptions,
-  resolveEndpoint,
-  resolveFetchOptions,
-} from "./options.ts";
+import type { ConnectOptions, ConnectSettings, FetchOptions } from "./options.ts";
 import { ReceiveStream } from "./receive-stream.ts";
+import { resolveConnectOptions, resolveEndpoint, resolveFetchOptions } from "./resolve-options.ts";
 import { openSocket, type SocketLike } from "./socket.ts";
 
 export type { ConnectOptions, FetchOptions, ResumePoint } from "./options.ts";

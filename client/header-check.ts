@@ -9,8 +9,8 @@ import type { StreamRequest } from "./options.ts";
 
 /**
  * @throws {@link StreamError} E_TOO_LARGE or E_CHECKSUM; {@link ProtocolError}
- *   E_UNEXPECTED_MESSAGE for another name, E_BAD_RANGE for another range (both reported as
- *   E_PROTOCOL).
+ *   E_UNEXPECTED_MESSAGE for another name or (resuming from `resumeFrom`) another generation,
+ *   E_BAD_RANGE for another range (all reported as E_PROTOCOL).
  */
 export function checkHeader(header: ArrayHeaderMessage, request: StreamRequest): void {
   const { streamId } = header;
@@ -42,6 +42,13 @@ export function checkHeader(header: ArrayHeaderMessage, request: StreamRequest):
     throw new ProtocolError(
       "E_BAD_RANGE",
       `Invalid ARRAY_HEADER: expected bytes [${start}, ${end}) (the range asked for), got [${header.rangeByteStart}, ${header.rangeByteEnd})`,
+    );
+  }
+  const { resumeFrom } = request;
+  if (resumeFrom && header.generation !== resumeFrom.generation) {
+    throw new ProtocolError(
+      "E_UNEXPECTED_MESSAGE",
+      `Invalid ARRAY_HEADER on resume: expected generation ${resumeFrom.generation}, got ${header.generation}`,
     );
   }
 }

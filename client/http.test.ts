@@ -13,8 +13,9 @@ import { encodeArrayHeader, encodeEnd, HTTP_CONTENT_TYPE, StreamError, xxh32 } f
 import type { ArrayResult } from "./assembler.ts";
 import { byobReader } from "./byte-reader.ts";
 import { openWithFetch, receiveHttp, receiveResponse } from "./http.ts";
-import { type FetchOptions, resolveFetchOptions, resolveResume } from "./options.ts";
+import type { FetchOptions } from "./options.ts";
 import type { ReceiveStream } from "./receive-stream.ts";
+import { resolveFetchOptions, resolveResume } from "./resolve-options.ts";
 import { receiveWithResume } from "./resume.ts";
 import { type Allocation, bytesOf, fillPseudoRandom, sameBytes, spyOnAllocations } from "./test-helpers.ts";
 

@@ -5,19 +5,15 @@ import { assertLittleEndianHost, SUBPROTOCOL, type TypedArray } from "../shared/
 import type { ArrayResult } from "./assembler.ts";
 import { ArrayClient, receiveOn } from "./connection.ts";
 import { receiveHttp } from "./http.ts";
+import type { ConnectOptions, ConnectSettings, FetchOptions, ResumeOptions, Transport } from "./options.ts";
+import type { ReceiveStream } from "./receive-stream.ts";
 import {
-  type ConnectOptions,
-  type ConnectSettings,
-  type FetchOptions,
-  type ResumeOptions,
   resolveConnectOptions,
   resolveEndpoint,
   resolveFetchOptions,
   resolveResume,
   resolveTransport,
-  type Transport,
-} from "./options.ts";
-import type { ReceiveStream } from "./receive-stream.ts";
+} from "./resolve-options.ts";
 import { receiveWithResume } from "./resume.ts";
 import { defaultTransport } from "./runtime.ts";
 import { webSocketCanSendHeaders } from "./socket.ts";

@@ -1,7 +1,8 @@
 import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArrayClient, type FetchArrayOptions, fetchArray } from "./index.ts";
-import { type ConnectSettings, resolveConnectOptions, resolveTransport } from "./options.ts";
+import type { ConnectSettings } from "./options.ts";
+import { resolveConnectOptions, resolveTransport } from "./resolve-options.ts";
 
 /** A TCP server that only counts connections: any I/O a bad call started would show here. */
 let tcp: Server;
