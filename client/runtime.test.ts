@@ -108,6 +108,23 @@ describe("choosing the WebSocket", () => {
     }
   });
 
+  it("refuses headers a WebSocket cannot send, before constructing it", async () => {
+    let constructed = 0;
+    class BrowserLike {
+      constructor() {
+        constructed++;
+      }
+    }
+    await expect(
+      client.ArrayClient.connect(url, { WebSocket: BrowserLike as never, headers: { a: "b" } }),
+    ).rejects.toThrow(
+      new TypeError(
+        "Invalid headers: this WebSocket cannot send headers (browsers never can); use a cookie or protocols",
+      ),
+    );
+    expect(constructed).toBe(0);
+  });
+
   it("an explicit WebSocket option wins over everything", async () => {
     let constructed = 0;
     class Refusing {

@@ -57,13 +57,19 @@ export function webSocketCanSendHeaders(ctor: WebSocketConstructor | undefined):
 /**
  * Opens a WebSocket and resolves once it is open.
  * @throws {@link StreamError} `E_CONNECTION_CLOSED` when it fails to open; the signal's reason
- *   when aborted (also while `ws` is being loaded); what a caller-supplied constructor throws.
+ *   when aborted (also while `ws` is being loaded); what a caller-supplied constructor throws;
+ *   {@link TypeError} for headers the WebSocket cannot send (any but Node's `ws`).
  */
 export async function openSocket(url: string, options: SocketOptions): Promise<SocketLike> {
   const { signal } = options;
   const Ctor = await chooseWebSocket(options);
   if (signal?.aborted) throw signal.reason;
   const nodeWs = isNodeWs(Ctor);
+  if (options.headers && !nodeWs) {
+    throw new TypeError(
+      "Invalid headers: this WebSocket cannot send headers (browsers never can); use a cookie or protocols",
+    );
+  }
   // A throwing constructor (the browser's SyntaxError for a bad URL, a caller's own class)
   // rejects with its own error, which resume never retries.
   const ws: WebSocketLike = nodeWs
