@@ -43,6 +43,7 @@ export interface ArrayResult<T extends TypedArray = TypedArray> {
 /** Bytes copied, then hashed, at a time: small enough to stay in cache between the two. */
 const HASH_PIECE_BYTE_LENGTH = 256 * 1024;
 
+/** The target buffer of one stream (see the module comment); one per fetch, carried across resumed attempts. */
 export class Assembler {
   #header: ArrayHeaderMessage;
   #target: Uint8Array;

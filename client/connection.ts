@@ -54,6 +54,7 @@ interface Entry {
 /** Registers a prepared stream on a client (fetchArray's attempts); not part of the public API. */
 export let receiveOn: (client: ArrayClient, stream: ReceiveStream, ownsConnection: boolean) => void;
 
+/** One WebSocket connection to an arraywire server, carrying any number of concurrent streams. */
 export class ArrayClient {
   readonly #socket: SocketLike;
   readonly #settings: ConnectSettings;

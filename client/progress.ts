@@ -17,6 +17,7 @@ export interface Progress {
   elapsedMs: number;
 }
 
+/** Decides when a progress report is due and builds it (elapsed time and rate since the first attempt). */
 export class ProgressReporter {
   readonly #intervalMs: number;
   readonly #startedAt: number;

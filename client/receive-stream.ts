@@ -44,8 +44,11 @@ const SCRATCH_BYTE_LENGTH = 1024 * 1024;
 /** The request as it goes on the wire (REQUEST message fields, or the HTTP query). */
 export type RequestFields = Omit<RequestMessage, "type" | "streamId">;
 
+/** One attempt of a fetch: what a transport feeds (see the module comment). */
 export class ReceiveStream {
+  /** The validated request. */
   readonly request: StreamRequest;
+  /** Resolves with the array, or rejects with the mapped error, once. */
   readonly promise: Promise<ArrayResult>;
   /** Stream id on the wire, used in errors; the WebSocket transport sets it. */
   streamId = 1;
