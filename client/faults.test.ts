@@ -272,15 +272,33 @@ describe("a client facing a broken or hostile server", () => {
     }
   });
 
-  it("fails every stream with E_PROTOCOL on a text frame and closes with 1003", async () => {
-    const fake = await fakeServer((send, req) => {
-      send(header(req, 4));
-      send("not binary");
+  it("fails every stream with E_PROTOCOL on a text frame and closes with 4002 (a code browsers allow)", async () => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await new Promise((r) => wss.once("listening", r));
+    close = () => new Promise((r) => wss.close(() => r()));
+    const closeCode = new Promise<number>((resolve) => {
+      wss.on("connection", (ws) => {
+        ws.on("close", (code) => resolve(code));
+        ws.on("message", (data) => {
+          const m = decodeMessage(data as Buffer);
+          if (m.type !== "REQUEST") return;
+          ws.send(header(m, 4));
+          ws.send("not binary");
+        });
+      });
     });
-    close = fake.close;
-    const client = await ArrayClient.connect(fake.url, quiet);
-    const err = await client.fetch("a").catch((e: unknown) => e);
-    expect(err).toMatchObject({ name: "StreamError", code: "E_PROTOCOL" });
+    const client = await ArrayClient.connect(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/arraywire`, quiet);
+    const [first, second] = await Promise.allSettled([client.fetch("a"), client.fetch("b")]);
+    for (const outcome of [first, second]) {
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({
+        name: "StreamError",
+        code: "E_PROTOCOL",
+        cause: { code: "E_TEXT_FRAME" },
+      });
+    }
+    // 1003 would throw InvalidAccessError in a browser and leave the socket open.
+    expect(await closeCode).toBe(4002);
+    expect(client.connected).toBe(false);
     await expect(client.fetch("a")).rejects.toMatchObject({ code: "E_CONNECTION_CLOSED" });
   });
 });

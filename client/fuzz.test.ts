@@ -493,6 +493,14 @@ interface Expectation {
   framed: boolean;
 }
 
+/** True when the header's range is the one requested (or the whole array when none was). */
+function isRangeAsked(h: ArrayHeaderMessage, requested: [number, number] | null): boolean {
+  const itemsize = DTYPE_BYTES_PER_ELEMENT[h.dtype];
+  const start = requested ? requested[0] * itemsize : 0;
+  const end = requested ? requested[1] * itemsize : h.totalByteLength;
+  return h.rangeByteStart === start && h.rangeByteEnd === end;
+}
+
 /** The code a client fails a stream with for a ProtocolError code. */
 const codeFor = (protocolCode: string) => (TOO_BIG_CODES.has(protocolCode as never) ? "E_TOO_LARGE" : "E_PROTOCOL");
 
@@ -501,6 +509,7 @@ function expectation(
   sid: number,
   into: TypedArray | undefined,
   wanted: "none" | "crc32c" | "xxh32",
+  requested: [number, number] | null,
 ): Expectation {
   const result: Expectation = { outcome: "pending", why: "", header: null, placed: null, text: false, framed: true };
   let announced: DataMessage | "skip" | null = null;
@@ -558,6 +567,7 @@ function expectation(
       else if (byteLength > MAX_BYTES) settle("E_TOO_LARGE", "over maxBytes");
       else if (h.name !== "fuzz") settle("E_PROTOCOL", "a header naming another array");
       else if (wanted !== "none" && h.checksumAlgorithm === "none") settle("E_CHECKSUM", "no checksum announced");
+      else if (!isRangeAsked(h, requested)) settle("E_PROTOCOL", "a header for another range than the one asked for");
       else if (!isDtypeSupported(h.dtype)) settle("E_PROTOCOL", "unsupported dtype");
       else if (into && into.constructor !== typedArrayConstructor(h.dtype)) settle("E_TARGET_MISMATCH", "into dtype");
       else if (into && into.byteLength < byteLength) settle("E_TARGET_MISMATCH", "into too small");
@@ -716,8 +726,8 @@ async function runCase(c: Case): Promise<void> {
   }
   const cancels = sent.filter((m) => m.type === "CANCEL" && m.streamId === sid).length;
   // The client reads the mutated stream's messages, then the neighbour's, on one connection.
-  const expected = expectation([...delivered, ...neighbourMessages], sid, into, c.checksum);
-  const alone = expectation(delivered, sid, into, c.checksum);
+  const expected = expectation([...delivered, ...neighbourMessages], sid, into, c.checksum, p.range);
+  const alone = expectation(delivered, sid, into, c.checksum, p.range);
   const mustResolve = supported && c.mutations.every(isBenign);
   if (mustResolve) expect(expected.outcome).toBe("resolved"); // the reference receiver agrees
 
@@ -760,7 +770,11 @@ async function runCase(c: Case): Promise<void> {
       meta: header.meta,
       generation: header.generation,
     });
-    expect(result.shape).toEqual(whole ? header.shape : [got.byteLength / DTYPE_BYTES_PER_ELEMENT[header.dtype]]);
+    const itemsize = DTYPE_BYTES_PER_ELEMENT[header.dtype];
+    expect(result.shape).toEqual(whole ? header.shape : [got.byteLength / itemsize]);
+    expect(result.arrayShape).toEqual(header.shape);
+    expect(result.range).toEqual([header.rangeByteStart / itemsize, header.rangeByteEnd / itemsize]);
+    if (p.range) expect(result.range).toEqual(p.range);
     if (into) expect(result.array.buffer).toBe(into.buffer);
     expect(cancels).toBe(0);
     return;

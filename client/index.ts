@@ -1,139 +1,117 @@
 /**
  * arraywire/client: receive typed arrays from an arraywire server, in browsers and in Node.
  */
-import { StreamError, type TypedArray } from "../shared/index.ts";
-import type { ArrayResult, Assembler } from "./assembler.ts";
-import { ArrayClient, type ConnectOptions, type FetchOptions } from "./connection.ts";
-import { fetchArrayHttp } from "./http.ts";
-import { IS_NODE } from "./socket.ts";
+import { assertLittleEndianHost, SUBPROTOCOL, type TypedArray } from "../shared/index.ts";
+import type { ArrayResult } from "./assembler.ts";
+import { ArrayClient, receiveOn } from "./connection.ts";
+import { receiveHttp } from "./http.ts";
+import type { ConnectOptions, ConnectSettings, FetchOptions, ResumeOptions, Transport } from "./options.ts";
+import type { ReceiveStream } from "./receive-stream.ts";
+import {
+  resolveConnectOptions,
+  resolveEndpoint,
+  resolveFetchOptions,
+  resolveResume,
+  resolveTransport,
+} from "./resolve-options.ts";
+import { receiveWithResume } from "./resume.ts";
+import { defaultTransport } from "./runtime.ts";
+import { webSocketCanSendHeaders } from "./socket.ts";
 
-export type { Dtype, TypedArray } from "../shared/index.ts";
+export type { Dtype, StreamErrorCode, TypedArray } from "../shared/index.ts";
 export {
   DTYPE_BYTES_PER_ELEMENT,
   DTYPES,
   isDtypeSupported,
   ProtocolError,
   StreamError,
+  SUBPROTOCOL,
   typedArrayConstructor,
 } from "../shared/index.ts";
 export type { ArrayResult } from "./assembler.ts";
-export type { ConnectOptions, FetchOptions, ResumePoint } from "./connection.ts";
-export { ArrayClient, SUBPROTOCOL } from "./connection.ts";
-export { fetchArrayHttp } from "./http.ts";
+export { ArrayClient } from "./connection.ts";
+export type { ConnectOptions, FetchOptions, ResumeOptions, ResumePoint, Transport } from "./options.ts";
 export type { Progress } from "./progress.ts";
-export type { WebSocketConstructor, WebSocketLike } from "./socket.ts";
-
-/** Which transport {@link fetchArray} uses. */
-export type Transport = "auto" | "ws" | "http";
-
-/** How {@link fetchArray} retries after a lost connection. */
-export interface ResumeOptions {
-  /** Reconnects before giving up. Defaults to 5. */
-  attempts?: number;
-  /** Delay before the first reconnect; doubles each time, with jitter. Defaults to 100 ms. */
-  initialDelayMs?: number;
-  /** Longest delay between reconnects. Defaults to 5_000 ms. */
-  maxDelayMs?: number;
-}
+export type { WebSocketConstructor, WebSocketLike } from "./runtime.ts";
+export { defaultTransport } from "./runtime.ts";
 
 /** Options of {@link fetchArray}. */
 export interface FetchArrayOptions<T extends TypedArray = TypedArray> extends FetchOptions<T>, ConnectOptions {
   /**
    * "ws": a WebSocket stream (DATA + payload messages, credit window). "http": one GET, read with
-   * a BYOB reader straight into the target in browsers, or from node:http chunks in Node. "auto"
-   * (the default) picks "http" in browsers that have BYOB readers (about twice the WebSocket rate
-   * in Chromium) and "ws" in Node (1.2-1.6x the HTTP path there, bench/results/latest.md).
+   * a BYOB reader in browsers, or from node:http chunks in Node. "auto" (the default) picks "ws"
+   * when `protocols` or `WebSocket` is given and "http" when `headers` is given and the WebSocket
+   * cannot send them (browsers); otherwise "http" where fetch has BYOB readers and this is not Node
+   * (1.6x the WebSocket rate in Chromium at 400 MB, bench/results/latest.md), and "ws" in Node
+   * (1.1x the HTTP path there). An option the chosen transport cannot honour is a TypeError.
    */
   transport?: Transport;
   /**
-   * When the connection is lost mid-stream (E_CONNECTION_CLOSED, E_SHUTDOWN, E_TIMEOUT,
-   * E_INCOMPLETE), reconnect with exponential backoff and continue from the last byte held.
-   * The result is the same array a single stream would give; a changed array fails with E_GONE.
-   * Defaults to off.
+   * When an attempt fails in a way a new one can fix (E_CONNECTION_CLOSED, E_SHUTDOWN, E_TIMEOUT,
+   * E_INCOMPLETE, E_BUSY), reconnect with exponential backoff and continue from the last byte
+   * held, on either transport. The result is the same array a single stream would give; a
+   * changed array fails with E_GONE. The caller's own errors (a throwing onProgress) and aborts
+   * are never retried. Defaults to off.
    */
   resume?: boolean | ResumeOptions;
-}
-
-/** Codes after which a resumed request can succeed. */
-const RETRYABLE: ReadonlySet<string> = new Set(["E_CONNECTION_CLOSED", "E_SHUTDOWN", "E_TIMEOUT", "E_INCOMPLETE"]);
-
-/** The transport "auto" resolves to in this runtime. */
-export function defaultTransport(): "ws" | "http" {
-  return !IS_NODE &&
-    typeof (globalThis as { ReadableStreamBYOBReader?: unknown }).ReadableStreamBYOBReader === "function"
-    ? "http"
-    : "ws";
 }
 
 /**
  * Fetches one array: over HTTP (one GET) or over a WebSocket opened and closed for it, resuming
  * after lost connections when `resume` is set. `url` is the server's endpoint,
  * `ws://host:port/arraywire` (an http:// URL works too).
- * @throws what {@link ArrayClient.fetch} and {@link fetchArrayHttp} throw.
+ * @throws {TypeError} / {@link RangeError} (rejects, before any I/O) for invalid options: the
+ *   same error on both transports.
+ * @throws {@link StreamError} (rejects) with the server's code (E_UNKNOWN_NAME, E_BAD_RANGE...),
+ *   or E_TOO_LARGE, E_TARGET_MISMATCH, E_CHECKSUM, E_INCOMPLETE, E_PROTOCOL, E_TIMEOUT,
+ *   E_CONNECTION_CLOSED, E_HTTP_STATUS.
+ * @throws (rejects) the signal's reason when aborted; what onProgress or onWarning throw.
  */
 export async function fetchArray<T extends TypedArray = TypedArray>(
   url: string | URL,
   name: string,
   options: FetchArrayOptions<T> = {},
 ): Promise<ArrayResult<T>> {
-  const transport = !options.transport || options.transport === "auto" ? defaultTransport() : options.transport;
-  const resume = options.resume === true ? {} : options.resume || null;
-  let assembler: Assembler | null = null;
-  const attemptOptions: FetchArrayOptions<T> = { ...options, onAssembler: (a) => (assembler = a) };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fetchOnce<T>(url, name, transport, attemptOptions);
-    } catch (err) {
-      const retryable = err instanceof StreamError && RETRYABLE.has(err.code) && !options.signal?.aborted;
-      if (!resume || !retryable || attempt >= (resume.attempts ?? 5)) throw err;
-      const held = assembler as Assembler | null;
-      // A BYOB read that failed took the target's buffer with it (it was transferred and never
-      // handed back): nothing is held then, so the next attempt starts again from byte 0.
-      if (held && held.receivedByteLength > 0 && held.array.buffer.byteLength > 0) {
-        attemptOptions.resumeFrom = {
-          array: held.array,
-          receivedByteLength: held.receivedByteLength,
-          generation: held.header.generation,
-        };
-      } else {
-        attemptOptions.resumeFrom = undefined;
-      }
-      const delay = Math.min(resume.maxDelayMs ?? 5000, (resume.initialDelayMs ?? 100) * 2 ** attempt);
-      await sleep(delay * (0.5 + Math.random() / 2), options.signal);
-    }
-  }
+  assertLittleEndianHost();
+  const request = resolveFetchOptions(name, options);
+  const connect = resolveConnectOptions(options, SUBPROTOCOL);
+  const policy = resolveResume(options.resume);
+  const endpoint = resolveEndpoint(url);
+  const transport = resolveTransport(
+    options.transport,
+    connect,
+    { canSendHeaders: webSocketCanSendHeaders(connect.WebSocket) },
+    defaultTransport(),
+  );
+  const start =
+    transport === "http"
+      ? (stream: ReceiveStream) => receiveHttp(endpoint, stream, connect)
+      : (stream: ReceiveStream) => receiveWs(endpoint, stream, connect);
+  return (await receiveWithResume(request, policy, start)) as ArrayResult<T>;
 }
 
-async function fetchOnce<T extends TypedArray>(
+/**
+ * {@link fetchArray} over HTTP.
+ * @throws what {@link fetchArray} throws.
+ */
+export function fetchArrayHttp<T extends TypedArray = TypedArray>(
   url: string | URL,
   name: string,
-  transport: "ws" | "http",
-  options: FetchArrayOptions<T>,
+  options: Omit<FetchArrayOptions<T>, "transport"> = {},
 ): Promise<ArrayResult<T>> {
-  if (transport === "http") return fetchArrayHttp<T>(url, name, options);
-  const wsUrl = new URL(String(url));
-  if (wsUrl.protocol === "http:") wsUrl.protocol = "ws:";
-  else if (wsUrl.protocol === "https:") wsUrl.protocol = "wss:";
-  if (options.signal?.aborted) throw options.signal.reason;
-  const client = await ArrayClient.connect(wsUrl, options);
-  try {
-    return await client.fetch<T>(name, options);
-  } finally {
-    client.close();
-  }
+  return fetchArray<T>(url, name, { ...options, transport: "http" });
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+/** One attempt over a WebSocket opened for it (closed when the stream ends). Never throws. */
+async function receiveWs(url: URL, stream: ReceiveStream, connect: ConnectSettings): Promise<void> {
+  let client: ArrayClient;
+  try {
+    // The stream's signal aborts the handshake when the stream fails (idle timeout, abort).
+    client = await ArrayClient.connect(url, { ...connect, signal: stream.signal });
+  } catch (err) {
+    stream.fail(err);
+    return;
+  }
+  stream.touch();
+  receiveOn(client, stream, true);
 }

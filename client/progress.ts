@@ -1,11 +1,13 @@
 /**
- * Progress reporting shared by both transports: throttled to one call per interval (default
- * 50 ms) so a 400 MB stream costs a few dozen callbacks, plus a final call at the total.
+ * Progress of one fetch, over all its attempts: throttled to one report per interval (default
+ * 50 ms) so a 400 MB stream costs a few dozen callbacks, plus a final report at the total. The
+ * reporter only decides when to report and what; the stream calls the caller's onProgress
+ * through its guard (client/guard.ts).
  */
 
 /** Progress of one stream. */
 export interface Progress {
-  /** Bytes of the range held so far. */
+  /** Bytes of the range held so far (bytes kept from an interrupted attempt included). */
   receivedByteLength: number;
   /** Byte length of the range (the whole array unless a range was asked for). */
   totalByteLength: number;
@@ -15,29 +17,27 @@ export interface Progress {
   elapsedMs: number;
 }
 
+/** Decides when a progress report is due and builds it (elapsed time and rate since the first attempt). */
 export class ProgressReporter {
-  readonly #onProgress: ((progress: Progress) => void) | undefined;
   readonly #intervalMs: number;
-  readonly #startedAt = performance.now();
+  readonly #startedAt: number;
   #lastAt = Number.NEGATIVE_INFINITY;
 
-  constructor(onProgress: ((progress: Progress) => void) | undefined, intervalMs = 50) {
-    this.#onProgress = onProgress;
+  constructor(intervalMs: number, now = performance.now()) {
     this.#intervalMs = intervalMs;
+    this.#startedAt = now;
   }
 
-  /** Reports, unless the last report was less than the interval ago (`final` always reports). */
-  report(receivedByteLength: number, totalByteLength: number, final = false): void {
-    if (!this.#onProgress) return;
-    const now = performance.now();
-    if (!final && now - this.#lastAt < this.#intervalMs) return;
+  /** The report to make at `now`, or null when the last one was less than the interval ago (`final` always reports). */
+  next(now: number, receivedByteLength: number, totalByteLength: number, final: boolean): Progress | null {
+    if (!final && now - this.#lastAt < this.#intervalMs) return null;
     this.#lastAt = now;
     const elapsedMs = now - this.#startedAt;
-    this.#onProgress({
+    return {
       receivedByteLength,
       totalByteLength,
       bytesPerSecond: elapsedMs > 0 ? (receivedByteLength * 1000) / elapsedMs : 0,
       elapsedMs,
-    });
+    };
   }
 }

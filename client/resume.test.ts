@@ -167,7 +167,17 @@ describe("disconnects and resume", () => {
     const client = await ArrayClient.connect(server.url);
     try {
       const first = await client.fetch<Float64Array>("a");
-      const point = { array: first.array, receivedByteLength: BYTES + 8, generation: first.generation };
+      // An offset past the array given is a caller bug, refused before anything is sent...
+      expect(() =>
+        client.fetch("a", {
+          resumeFrom: { array: first.array, receivedByteLength: BYTES + 8, generation: first.generation },
+        }),
+      ).toThrow(
+        new RangeError(`Invalid resumeFrom.receivedByteLength: expected an integer in 0..${BYTES}, got ${BYTES + 8}`),
+      );
+      // ...and one that fits the array but not the range is the server's to refuse.
+      const larger = new Float64Array(LENGTH + 1);
+      const point = { array: larger, receivedByteLength: BYTES + 8, generation: first.generation };
       await expect(client.fetch("a", { resumeFrom: point })).rejects.toMatchObject({
         code: "E_BAD_REQUEST",
         message: `Invalid resumeByteOffset: expected at most ${BYTES}, got ${BYTES + 8}`,

@@ -1,0 +1,141 @@
+/**
+ * The client's options (public types, with defaults and units) and the validated forms the core
+ * and the transports work from. client/resolve-options.ts is their one validator.
+ */
+import type { ChecksumAlgorithm, JsonObject, TypedArray } from "../shared/index.ts";
+import type { Progress } from "./progress.ts";
+import type { WebSocketConstructor } from "./runtime.ts";
+
+/** Where an interrupted stream stands. */
+export interface ResumePoint {
+  /** The array holding the first `receivedByteLength` bytes of the range. */
+  array: TypedArray;
+  receivedByteLength: number;
+  /** Generation of the published array the bytes came from. */
+  generation: number;
+}
+
+/** Options of one stream: {@link ArrayClient.fetch} and {@link fetchArray}. */
+export interface FetchOptions<T extends TypedArray = TypedArray> {
+  /**
+   * Array to write into (recv_into): it must have the stream's dtype and room for the range. The
+   * bytes end up in this array's own memory, on both transports (never transferred away).
+   */
+  into?: T;
+  /** Called at most every `progressIntervalMs` and once at completion with the total. */
+  onProgress?: (progress: Progress) => void;
+  /** Minimum time between progress calls, in ms. Defaults to 50. */
+  progressIntervalMs?: number;
+  /** Cancels the stream; the promise rejects with `signal.reason` (an AbortError by default). */
+  signal?: AbortSignal;
+  /** Most bytes this client agrees to allocate. Defaults to 2_147_483_648 (2 GiB). */
+  maxBytes?: number;
+  /** Source parameters sent to the server (for generated arrays such as `arange`). */
+  params?: JsonObject;
+  /** Element range [start, end) of the flattened array. Defaults to the whole array. */
+  range?: readonly [number, number];
+  /** Chunk size to ask for (WebSocket only). Defaults to 1 MiB in browsers and 4 MiB in Node. */
+  chunkByteLength?: number;
+  /**
+   * Credit window (WebSocket only): most bytes in flight towards this client. 0 turns it off.
+   * Must be 0 or at least `chunkByteLength`. Defaults to max(16 MiB, 2 x chunkByteLength).
+   */
+  creditByteLength?: number;
+  /**
+   * Verify a checksum of the range, sent in the END trailer: true (the default) asks for XXH32,
+   * the fastest; "crc32c" for CRC-32C; false (or "none") for none.
+   */
+  verify?: boolean | ChecksumAlgorithm;
+  /**
+   * A stream that receives no byte for this long (connecting included) fails with a StreamError
+   * E_TIMEOUT, which `resume` retries. 0 turns it off. Defaults to 30_000 ms.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Continues an earlier stream of the same request from the bytes it already holds (E_GONE when
+   * the server's array changed since). fetchArray's `resume` option does this for you.
+   */
+  resumeFrom?: ResumePoint;
+}
+
+/** Options of {@link ArrayClient.connect} (and of {@link fetchArray} over WebSocket). */
+export interface ConnectOptions {
+  /**
+   * WebSocket implementation. Defaults to the global WebSocket where there is one (browsers,
+   * workers, Node 22+) and to the `ws` package in Node without one (or when `headers` are given).
+   */
+  WebSocket?: WebSocketConstructor;
+  /**
+   * WebSocket subprotocols, e.g. `["arraywire.token." + token]` to authenticate from a browser
+   * (which cannot set headers); "arraywire" is added so that the server can answer with it.
+   * Only the WebSocket transport can send them: fetchArray's "auto" then picks "ws".
+   */
+  protocols?: string | readonly string[];
+  /**
+   * Extra HTTP headers: of the GET on the HTTP transport, of the upgrade request with Node's `ws`.
+   * A browser WebSocket cannot send headers: with it, `headers` is a TypeError.
+   */
+  headers?: Record<string, string>;
+  /** Longest control message (or ARRAY_HEADER) accepted from the server. Defaults to 65_536 bytes. */
+  maxControlByteLength?: number;
+  /** Largest payload message accepted (WebSocket). Defaults to 67_108_864 bytes (64 MiB). */
+  maxChunkByteLength?: number;
+  /**
+   * Told about messages that fail no stream of this client (a connection-level ERROR, a bad
+   * message for a stream it does not know). At most 10 calls per connection, so a flood of bad
+   * messages cannot flood the console. Defaults to console.warn. If it throws, the streams of the
+   * connection fail with that error.
+   */
+  onWarning?: (message: string) => void;
+  /** Aborts the connection attempt (a stalled handshake too); rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** How {@link fetchArray} retries after a lost connection. */
+export interface ResumeOptions {
+  /** Reconnects before giving up. Defaults to 5. */
+  attempts?: number;
+  /** Delay before the first reconnect, in ms; doubles each time, with jitter. Defaults to 100. */
+  initialDelayMs?: number;
+  /** Longest delay between reconnects, in ms. Defaults to 5_000. */
+  maxDelayMs?: number;
+}
+
+/** Which transport {@link fetchArray} uses. */
+export type Transport = "auto" | "ws" | "http";
+
+/** A validated stream request: what the core and both transports work from. */
+export interface StreamRequest {
+  readonly name: string;
+  readonly params: JsonObject | null;
+  readonly range: { readonly elementStart: number; readonly elementEnd: number } | null;
+  readonly chunkByteLength: number;
+  readonly creditByteLength: number;
+  readonly checksum: ChecksumAlgorithm;
+  readonly maxBytes: number;
+  readonly into: TypedArray | undefined;
+  readonly onProgress: ((progress: Progress) => void) | undefined;
+  readonly progressIntervalMs: number;
+  readonly idleTimeoutMs: number;
+  readonly signal: AbortSignal | undefined;
+  readonly resumeFrom: ResumePoint | undefined;
+}
+
+/** Validated connection options. */
+export interface ConnectSettings {
+  readonly WebSocket: WebSocketConstructor | undefined;
+  /** What to offer, "arraywire" first; undefined when the caller offered none. */
+  readonly protocols: string[] | undefined;
+  readonly headers: Record<string, string> | undefined;
+  readonly maxControlByteLength: number;
+  readonly maxChunkByteLength: number;
+  readonly onWarning: (message: string) => void;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** Validated resume options. */
+export interface ResumePolicy {
+  readonly attempts: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+}

@@ -1,0 +1,61 @@
+/**
+ * What the runtime can do, detected by capability rather than by a global such as `document`
+ * (DOM shims in Node define one; a worker has none). Each function looks at the runtime when it
+ * is called, so a test that stubs a global sees the change.
+ */
+/** The parts of a WebSocket the client uses (the browser's WebSocket and `ws` both have them). */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: string, listener: (event: never) => void): void;
+}
+
+/** A WebSocket constructor: the browser's, `ws`'s, or a compatible one. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[], options?: object) => WebSocketLike;
+
+interface Globals {
+  process?: { versions?: { node?: unknown } };
+  WebSocket?: unknown;
+  ReadableStreamBYOBReader?: unknown;
+}
+
+/** True in Node (and runtimes that implement its modules: `ws` and `node:http` can be loaded). */
+export function isNodeRuntime(): boolean {
+  return typeof (globalThis as Globals).process?.versions?.node === "string";
+}
+
+/** The global WebSocket constructor (browsers, workers, Node 22+), or undefined. */
+export function globalWebSocket(): WebSocketConstructor | undefined {
+  const ctor = (globalThis as Globals).WebSocket;
+  return typeof ctor === "function" ? (ctor as WebSocketConstructor) : undefined;
+}
+
+/** True when fetch bodies can be read with a BYOB reader (straight into caller memory). */
+export function hasByobReader(): boolean {
+  return typeof (globalThis as Globals).ReadableStreamBYOBReader === "function";
+}
+
+/**
+ * True for Node's `ws` package (an EventEmitter: it takes options such as headers and maxPayload
+ * as a third constructor argument, and can deliver messages as Buffers).
+ */
+export function isNodeWs(ctor: WebSocketConstructor): boolean {
+  return typeof (ctor as unknown as { prototype?: { on?: unknown } }).prototype?.on === "function";
+}
+
+/**
+ * The transport "auto" picks when no option needs one: "http" where fetch bodies have BYOB
+ * readers and the runtime is not Node, "ws" elsewhere. bench/results/latest.md at 400 MB: in
+ * Chromium http runs at 1.6x the WebSocket rate (546 vs 336 MB/s); in Node ws at 1.1x http
+ * (804 vs 731 MB/s into fresh targets, 1,412 vs 1,269 reused).
+ */
+export function defaultTransport(): "ws" | "http" {
+  return !isNodeRuntime() && hasByobReader() ? "http" : "ws";
+}
+
+/** Default chunk size to ask for: 4 MiB in Node, 1 MiB in browsers (bench/results sweep). */
+export function defaultChunkByteLength(): number {
+  return isNodeRuntime() ? 4 * 1024 * 1024 : 1024 * 1024;
+}

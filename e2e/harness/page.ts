@@ -1,0 +1,163 @@
+/**
+ * The grid page: runs one fetch through the library (client/index.ts, from source) per call of
+ * `window.__grid.run(case)` and answers with a small summary (counts, the first mismatch, the
+ * error's code): the arrays never travel back through page.evaluate. Every element received is
+ * checked here against the values the harness published (e2e/harness/values.ts).
+ */
+import { fetchArray, type Progress, StreamError, type TypedArray } from "../../client/index.ts";
+import { biguint64At, float64At, GRID_LENGTH } from "./values.ts";
+
+/** One case, as a test hands it to the page. */
+export interface GridCase {
+  /** Endpoint path on the page's origin, e.g. "/cut/<id>/<N>/arraywire". */
+  endpoint: string;
+  name: string;
+  transport?: "auto" | "http" | "ws";
+  /** The dtype the array has: every element is checked against its values. */
+  check?: "float64" | "biguint64";
+  /** Receive into a caller's array (of the range's length, or GRID_LENGTH; filled with a sentinel first). */
+  into?: boolean;
+  range?: [number, number];
+  resume?: boolean;
+  /** Reconnects resume may make (default 5). */
+  resumeAttempts?: number;
+  idleTimeoutMs?: number;
+  protocols?: string[];
+  /** onProgress throws an Error on its first call. */
+  throwInProgress?: boolean;
+}
+
+/** What the page reports. */
+export interface GridSummary {
+  ok: boolean;
+  elapsedMs: number;
+  /** On failure: the error's name, code, message, and its cause's code. */
+  name?: string;
+  code?: string;
+  message?: string;
+  causeCode?: string;
+  /** The fetch rejected with the very error onProgress threw. */
+  sameError?: boolean;
+  length?: number;
+  shape?: number[];
+  arrayShape?: number[];
+  range?: [number, number];
+  dtype?: string;
+  /** `into` cases: the result is the caller's array, and its buffer is still attached. */
+  intoKept?: boolean;
+  mismatches?: number;
+  firstMismatch?: { index: number; got: string; expected: string } | null;
+  progressCount: number;
+  progressMonotonic: boolean;
+  lastProgress: number | null;
+  /** Uncaught errors and unhandled rejections seen by the page so far. */
+  pageErrors: string[];
+}
+
+const pageErrors: string[] = [];
+window.addEventListener("error", (e) => pageErrors.push(`error: ${e.message}`));
+window.addEventListener("unhandledrejection", (e) => pageErrors.push(`unhandledrejection: ${String(e.reason)}`));
+
+function checkElements(
+  array: TypedArray,
+  dtype: "float64" | "biguint64",
+  start: number,
+): Pick<GridSummary, "mismatches" | "firstMismatch"> {
+  let mismatches = 0;
+  let firstMismatch: GridSummary["firstMismatch"] = null;
+  if (dtype === "float64") {
+    const a = array as Float64Array;
+    for (let j = 0; j < a.length; j++) {
+      const expected = float64At(start + j);
+      if (a[j] !== expected) {
+        if (mismatches++ === 0) firstMismatch = { index: start + j, got: String(a[j]), expected: String(expected) };
+      }
+    }
+  } else {
+    const a = array as BigUint64Array;
+    for (let j = 0; j < a.length; j++) {
+      const expected = biguint64At(start + j);
+      if (a[j] !== expected) {
+        if (mismatches++ === 0) firstMismatch = { index: start + j, got: String(a[j]), expected: String(expected) };
+      }
+    }
+  }
+  return { mismatches, firstMismatch };
+}
+
+async function run(c: GridCase): Promise<GridSummary> {
+  const progress: number[] = [];
+  const thrown = new Error("thrown by onProgress");
+  let into: TypedArray | undefined;
+  if (c.into) {
+    const length = c.range ? c.range[1] - c.range[0] : GRID_LENGTH;
+    into = c.check === "biguint64" ? new BigUint64Array(length).fill(0xdeadn) : new Float64Array(length).fill(-0.125);
+  }
+  const startedAt = performance.now();
+  const common = {
+    progressCount: 0,
+    progressMonotonic: true,
+    lastProgress: null as number | null,
+    pageErrors,
+  };
+  const finish = () => {
+    common.progressCount = progress.length;
+    common.lastProgress = progress.at(-1) ?? null;
+    common.progressMonotonic = progress.every((p, i) => i === 0 || p >= (progress[i - 1] as number));
+  };
+  try {
+    const result = await fetchArray(new URL(c.endpoint, location.href), c.name, {
+      transport: c.transport,
+      into,
+      range: c.range,
+      resume: c.resume ? { initialDelayMs: 10, attempts: c.resumeAttempts } : undefined,
+      idleTimeoutMs: c.idleTimeoutMs,
+      protocols: c.protocols,
+      progressIntervalMs: 0,
+      onProgress: (p: Progress) => {
+        progress.push(p.receivedByteLength);
+        if (c.throwInProgress) throw thrown;
+      },
+    });
+    const elapsedMs = performance.now() - startedAt;
+    finish();
+    const start = c.range ? c.range[0] : 0;
+    return {
+      ok: true,
+      elapsedMs,
+      length: result.array.length,
+      shape: result.shape,
+      arrayShape: result.arrayShape,
+      range: result.range,
+      dtype: result.dtype,
+      intoKept: into
+        ? result.array === into && into.byteLength === result.array.length * into.BYTES_PER_ELEMENT
+        : undefined,
+      ...(c.check ? checkElements(result.array, c.check, start) : {}),
+      ...common,
+    };
+  } catch (err) {
+    const elapsedMs = performance.now() - startedAt;
+    finish();
+    const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string } };
+    return {
+      ok: false,
+      elapsedMs,
+      name: e?.name,
+      code: err instanceof StreamError ? err.code : e?.code,
+      message: e?.message,
+      causeCode: e?.cause?.code,
+      sameError: err === thrown,
+      ...common,
+    };
+  }
+}
+
+declare global {
+  interface Window {
+    __grid: { run: (c: GridCase) => Promise<GridSummary> };
+  }
+}
+
+window.__grid = { run };
+(document.getElementById("status") as HTMLElement).textContent = "ready";

@@ -1,0 +1,150 @@
+/**
+ * The browser grid's harness (started by Playwright as a webServer: `npx tsx e2e/harness/server.ts`).
+ * One http server on HARNESS_PORT, behind the cutting proxy on PROXY_PORT, where the page loads:
+ * - `/` and `/page.js`: a page that imports the library from source (client/index.ts, bundled
+ *   here with esbuild) and runs the cases tests hand it (e2e/harness/page.ts);
+ * - `/arraywire`: an ArrayServer publishing the grid's float64 and biguint64 arrays;
+ * - `/secure`: an ArrayServer whose authenticate hook wants SECURITY.md's token (readToken);
+ * - `/text-frame`: a WebSocket peer that answers a REQUEST with a header and then a text frame,
+ *   and records the close codes it gets (`GET /text-frame/closes`);
+ * - `/silent`: a peer that answers with a header and part of the array, then goes silent (HTTP
+ *   and WebSocket), counting attempts (`GET /silent/count`);
+ * - `GET /cut-stats?id=`: what the proxy saw for a cut id.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { WebSocketServer } from "ws";
+import { ArrayServer, readToken } from "../../server/index.ts";
+import { decodeMessage, encodeArrayHeader, encodeData, HTTP_CONTENT_TYPE } from "../../shared/index.ts";
+import { HARNESS_PORT, PAGE_ORIGIN, PROXY_PORT, TOKEN } from "./config.ts";
+import { CuttingProxy } from "./cutting-proxy.ts";
+import { GRID_LENGTH, makeBigUint64, makeFloat64 } from "./values.ts";
+
+const page = await build({
+  entryPoints: [fileURLToPath(new URL("./page.ts", import.meta.url))],
+  bundle: true,
+  write: false,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  logLevel: "warning",
+});
+const pageJs = page.outputFiles[0]?.text ?? "";
+const pageHtml = `<!doctype html><html><head><meta charset="utf-8"><title>arraywire grid</title></head>
+<body><p id="status">loading</p><script type="module" src="/page.js"></script></body></html>`;
+
+const http = createServer((req, res) => {
+  try {
+    route(req, res);
+  } catch (err) {
+    if (!res.headersSent) res.writeHead(500).end(String(err));
+  }
+});
+// The proxy rewrites Host to this server's address, so "same-origin" cannot match the page's
+// origin: name it. Same-origin GETs carry no Origin at all (and curl neither): let them in.
+const allowedOrigins = (origin: string | undefined) => origin === undefined || origin === PAGE_ORIGIN;
+const arrays = new ArrayServer({ server: http, path: "/arraywire", allowedOrigins, log: () => {} });
+arrays.publish("f64", makeFloat64(GRID_LENGTH));
+arrays.publish("u64", makeBigUint64(GRID_LENGTH));
+const secure = new ArrayServer({
+  server: http,
+  path: "/secure",
+  allowedOrigins,
+  authenticate: (req) => readToken(req) === TOKEN,
+  log: () => {},
+});
+secure.publish("f64", makeFloat64(1000));
+
+// Fake peers for the failure cases.
+const SILENT_ELEMENTS = 1000;
+/** A header for the silent peer's array, starting where a resume asks (the peer then sends 800 bytes). */
+const silentHeader = (streamId: number, resumeByteOffset: number) =>
+  encodeArrayHeader({
+    streamId,
+    name: "f64",
+    checksumAlgorithm: "xxh32",
+    dtype: "float64",
+    shape: [SILENT_ELEMENTS],
+    totalByteLength: SILENT_ELEMENTS * 8,
+    rangeByteStart: 0,
+    rangeByteEnd: SILENT_ELEMENTS * 8,
+    firstByteOffset: resumeByteOffset,
+    generation: 1,
+    meta: null,
+  });
+let silentCount = 0;
+const textFrameCloses: number[] = [];
+const peers = new WebSocketServer({ noServer: true });
+http.on("upgrade", (req, socket, head) => {
+  const path = new URL(req.url ?? "/", "http://x").pathname;
+  if (path !== "/text-frame" && path !== "/silent") return; // the ArrayServers' paths, or nobody's
+  socket.on("error", () => {});
+  peers.handleUpgrade(req, socket, head, (ws) => {
+    if (path === "/silent") silentCount++;
+    ws.on("close", (code) => {
+      if (path === "/text-frame") textFrameCloses.push(code);
+    });
+    ws.on("message", (data) => {
+      const m = decodeMessage(data as Buffer);
+      if (m.type !== "REQUEST") return;
+      ws.send(silentHeader(m.streamId, m.resumeByteOffset));
+      if (path === "/text-frame") {
+        ws.send("a text frame");
+      } else {
+        ws.send(encodeData(m.streamId, m.resumeByteOffset, 800)); // 100 elements, then nothing
+        ws.send(new Uint8Array(800));
+      }
+    });
+  });
+});
+
+function route(req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? "/", "http://x");
+  if (arrays.handleRequest(req, res) || secure.handleRequest(req, res)) return;
+  const json = (value: unknown): void => {
+    res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(value));
+  };
+  switch (url.pathname) {
+    case "/":
+      res.writeHead(200, { "content-type": "text/html" }).end(pageHtml);
+      return;
+    case "/page.js":
+      res.writeHead(200, { "content-type": "text/javascript" }).end(pageJs);
+      return;
+    case "/silent":
+      silentCount++;
+      res.writeHead(200, { "content-type": HTTP_CONTENT_TYPE });
+      res.write(silentHeader(1, Number(url.searchParams.get("resume") ?? 0)));
+      res.write(new Uint8Array(800)); // then nothing: the connection stays open
+      return;
+    case "/silent/count":
+      json(silentCount);
+      return;
+    case "/text-frame/closes":
+      json(textFrameCloses);
+      return;
+    case "/cut-stats":
+      json(proxy.stats(url.searchParams.get("id") ?? ""));
+      return;
+    case "/health":
+      json("ok");
+      return;
+    default:
+      res.writeHead(404).end();
+  }
+}
+
+await new Promise<void>((resolve) => http.listen(HARNESS_PORT, "127.0.0.1", () => resolve()));
+const proxy = await CuttingProxy.start(PROXY_PORT, HARNESS_PORT);
+console.log(`grid harness: page at ${PAGE_ORIGIN}/ (proxy), server on 127.0.0.1:${HARNESS_PORT}`);
+
+const stop = async () => {
+  await proxy.close();
+  await Promise.all([arrays.close(), secure.close()]);
+  http.closeAllConnections();
+  http.close();
+  process.exit(0);
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
