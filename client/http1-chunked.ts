@@ -113,7 +113,7 @@ export class ChunkedDecoder {
   #step(byte: number): void {
     switch (this.#state) {
       case SIZE: {
-        if (++this.#lineByteLength > MAX_CHUNK_LINE_BYTE_LENGTH) throw badChunk("a chunk-size line over 4096 bytes");
+        if (byte !== CR) this.#countLineByte();
         const digit = hexValue(byte);
         if (digit >= 0) {
           if (++this.#digits > MAX_SIZE_DIGITS) throw badChunk(`a chunk size of at most ${MAX_SIZE_DIGITS} hex digits`);
@@ -128,9 +128,12 @@ export class ChunkedDecoder {
         return;
       }
       case EXT:
-        if (++this.#lineByteLength > MAX_CHUNK_LINE_BYTE_LENGTH) throw badChunk("a chunk-size line over 4096 bytes");
-        if (byte === CR) this.#state = SIZE_LF;
-        else if (isControl(byte)) throw badChunk(`expected chunk extensions without control bytes, got byte ${byte}`);
+        if (byte === CR) {
+          this.#state = SIZE_LF;
+          return;
+        }
+        this.#countLineByte();
+        if (isControl(byte)) throw badChunk(`expected chunk extensions without control bytes, got byte ${byte}`);
         return;
       case SIZE_LF:
         if (byte !== LF) throw badChunk(`expected LF after CR in a chunk-size line, got byte ${byte}`);
@@ -154,6 +157,13 @@ export class ChunkedDecoder {
         return;
       default:
         this.#stepTrailer(byte);
+    }
+  }
+
+  /** Counts one byte of a chunk-size line (CRLF not included). */
+  #countLineByte(): void {
+    if (++this.#lineByteLength > MAX_CHUNK_LINE_BYTE_LENGTH) {
+      throw badChunk(`a chunk-size line over ${MAX_CHUNK_LINE_BYTE_LENGTH} bytes`);
     }
   }
 

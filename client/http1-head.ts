@@ -64,7 +64,6 @@ export function encodeRequestHead(url: URL, headers: Record<string, string> = {}
 /** Index just past the first CRLF CRLF in `bytes` at or after `from`, or -1. */
 export function findHeadEnd(bytes: Uint8Array, from: number): number {
   for (let i = Math.max(0, from); i + 3 < bytes.byteLength; i++) {
-    if (bytes[i + 3] !== 10) continue; // scan on the last byte: most bytes fail at once
     if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13) return i + 4;
   }
   return -1;

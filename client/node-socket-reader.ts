@@ -49,6 +49,8 @@ export interface SocketReaderStats {
   copiedByteLength: number;
   /** Times the socket paused because no view was pending and the read-ahead was full. */
   pauseCount: number;
+  /** Socket reads (onread callbacks), head included. */
+  readCount: number;
 }
 
 /** Reads while the head is incomplete: small, so few body bytes land in the head buffer. */
@@ -80,7 +82,7 @@ export class SocketReader implements ByteReader {
   };
   /** Resolves with the final (non-1xx) response head. */
   readonly head: Promise<ResponseHead>;
-  readonly stats: SocketReaderStats = { directByteLength: 0, copiedByteLength: 0, pauseCount: 0 };
+  readonly stats: SocketReaderStats = { directByteLength: 0, copiedByteLength: 0, pauseCount: 0, readCount: 0 };
 
   #socket: Socket | null = null;
   #resolveHead!: (head: ResponseHead) => void;
@@ -113,7 +115,8 @@ export class SocketReader implements ByteReader {
       throw new RangeError(`readAheadByteLength: expected an integer >= 1, got ${readAheadByteLength}`);
     }
     this.#scratch = new Uint8Array(readAheadByteLength);
-    this.#next = (this.#headBytes as Uint8Array).subarray(0, HEAD_READ_BYTE_LENGTH);
+    this.#next = this.#scratch; // replaced at once by the head's first window
+    this.#plan();
     this.head = new Promise((resolve, reject) => {
       this.#resolveHead = resolve;
       this.#rejectHead = reject;
@@ -162,6 +165,7 @@ export class SocketReader implements ByteReader {
   #onRead(byteLength: number, buffer: Uint8Array): boolean {
     try {
       if (this.#ended || this.#failure) return this.#plan(); // the socket is being destroyed
+      this.stats.readCount++;
       const kind = this.#nextKind;
       this.#lastKind = kind;
       if (kind === HEAD) this.#onHeadBytes(byteLength);
@@ -269,7 +273,7 @@ export class SocketReader implements ByteReader {
   }
 
   #fail(err: NodeSocketError, keepData: boolean): void {
-    if (this.#failure || (this.#ended && keepData)) return; // a socket event after the body is complete
+    if (this.#failure) return;
     this.#failure = err;
     this.#failureKeepsData = keepData;
     if (!keepData) {
