@@ -5,7 +5,6 @@ import type { ByteReader } from "./node-socket.ts";
 import { NodeSocketError, requestRaw } from "./node-socket.ts";
 import {
   concat,
-  encodeChunked,
   latin1,
   nextTurn,
   patternBytes,

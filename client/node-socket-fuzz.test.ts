@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { requestRaw } from "./node-socket.ts";
 import {
   concat,
+  cutAt,
   encodeChunked,
   firstDifference,
   patternBytes,
@@ -57,9 +58,7 @@ describe("requestRaw with random splits, framings and windows", () => {
             : concat(responseHead("HTTP/1.1 200 OK", []), body);
       const pieces = randomCuts(next, wire.byteLength);
       const server = await startRawServer(async (socket) => {
-        let start = 0;
-        const parts = [...pieces, wire.byteLength].map((end) => wire.subarray(start, (start = end)));
-        await writePieces(socket, parts);
+        await writePieces(socket, cutAt(wire, pieces));
         if (framing === "close") socket.end();
       });
       try {
