@@ -57,6 +57,11 @@ export interface SocketReaderStats {
 const HEAD_READ_BYTE_LENGTH = 1024;
 /** Reads while chunked framing comes next and a view is pending: the size line, then data goes direct. */
 const FRAMING_READ_BYTE_LENGTH = 16;
+/**
+ * Most bytes one read asks for: 1 GiB. Linux caps a read at 2 GiB - 4 KiB anyway, and macOS fails a
+ * read of more than INT_MAX bytes with EINVAL, which a window over a 4 GB array would ask for.
+ */
+export const MAX_READ_BYTE_LENGTH = 1024 * 1024 * 1024;
 /** Default read-ahead (scratch) for bytes that arrive while no view is pending: 64 KiB. */
 export const DEFAULT_READ_AHEAD_BYTE_LENGTH = 64 * 1024;
 
@@ -332,7 +337,7 @@ export class SocketReader implements ByteReader {
     const direct = chunkedData ?? this.#unreadByteLength; // Infinity for a body that ends at close
     const read = this.#reads[0];
     if (read && this.#queuedByteLength === 0 && direct > 0) {
-      const end = read.filled + Math.min(read.view.byteLength - read.filled, direct);
+      const end = read.filled + Math.min(read.view.byteLength - read.filled, direct, MAX_READ_BYTE_LENGTH);
       return this.#planNext(read.view.subarray(read.filled, end), VIEW, true);
     }
     if (this.#queuedByteLength === 0) this.#scratchUsed = 0;
