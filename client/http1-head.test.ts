@@ -33,11 +33,6 @@ describe("encodeRequestHead", () => {
     expect(text(encodeRequestHead(new URL("http://[::1]:9000/x")))).toContain("Host: [::1]:9000\r\n");
   });
 
-  it("writes the upgrade's own headers after the caller's, with Connection: Upgrade", () => {
-    const head = text(encodeRequestHead(new URL("http://h/ws"), { a: "1" }, ["Upgrade: websocket"]));
-    expect(head).toBe("GET /ws HTTP/1.1\r\nHost: h\r\na: 1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
-  });
-
   it.each([
     ["a CRLF in a value (header injection)", { "x-a": "1\r\nx-injected: 2" }, /x-a: expected a value without control/],
     ["a bare LF in a value", { "x-a": "1\nx-b: 2" }, /without control characters/],

@@ -37,13 +37,12 @@ export interface ResponseHead {
 
 /**
  * The request head of a GET for `url`, with the caller's headers between Host and
- * `Connection: close` (the reader reads one response per connection). `extra` are the reader's
- * own headers (the WebSocket upgrade's), written after the caller's.
+ * `Connection: close` (the reader reads one response per connection).
  * @throws {TypeError} for a header name that is not a token, a value with CR, LF, NUL or another
  *   control character (header injection), or a header the reader sets itself (Host, Connection,
  *   Content-Length, Transfer-Encoding, Upgrade).
  */
-export function encodeRequestHead(url: URL, headers: Record<string, string> = {}, extra: string[] = []): Uint8Array {
+export function encodeRequestHead(url: URL, headers: Record<string, string> = {}): Uint8Array {
   const lines = [`GET ${url.pathname || "/"}${url.search} HTTP/1.1`, `Host: ${url.host}`];
   for (const [name, value] of Object.entries(headers)) {
     if (!TOKEN.test(name)) throw new TypeError(`Request header name: expected a token, got ${JSON.stringify(name)}`);
@@ -57,7 +56,7 @@ export function encodeRequestHead(url: URL, headers: Record<string, string> = {}
     }
     lines.push(`${name}: ${value}`);
   }
-  lines.push(...extra, extra.length > 0 ? "Connection: Upgrade" : "Connection: close", "", "");
+  lines.push("Connection: close", "", "");
   return new Uint8Array(Buffer.from(lines.join("\r\n"), "latin1"));
 }
 

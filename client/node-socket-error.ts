@@ -13,9 +13,7 @@ export type NodeSocketErrorCode =
   | "ESOCKET" // any other socket error after the connection was open; `cause` is Node's error
   | "EINCOMPLETE" // the connection closed cleanly before the response head or body was complete
   | "EBADHEAD" // a response head that is malformed, over the size cap, or frames its body ambiguously
-  | "EBADCHUNK" // malformed chunked transfer-encoding
-  | "EBADFRAME" // malformed WebSocket framing, or a handshake answer that does not match
-  | "ETOOLARGE"; // a WebSocket message over the cap for messages that are not read into the caller's target
+  | "EBADCHUNK"; // malformed chunked transfer-encoding
 
 /** What went wrong while reading a response from a raw socket. */
 export class NodeSocketError extends Error {

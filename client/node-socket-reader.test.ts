@@ -14,8 +14,10 @@ import { concat, latin1, patternBytes, responseHead } from "./test-fixtures/test
 class FakeSocket extends EventEmitter {
   paused = false;
   destroyed = false;
-  constructor(readonly reader: SocketReader) {
+  readonly reader: SocketReader;
+  constructor(reader: SocketReader) {
     super();
+    this.reader = reader;
     reader.attach(this as unknown as Socket, "connect");
   }
   resume(): this {

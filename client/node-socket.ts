@@ -47,7 +47,8 @@ export interface RawResponse {
  * bodies: all but the bytes read along with each chunk-size line).
  *
  * The memory of a pending view must stay allocated and in place (not transferred or resized)
- * until its read settles: the kernel writes into it.
+ * until its read settles: the kernel writes into it. A caller that stops reading before the end
+ * of the body calls `reader.cancel()`: otherwise the connection stays open, paused.
  * @throws {TypeError} (synchronously) for a URL that is not http: or https:, or a header that
  *   could inject (CR, LF, NUL, a non-token name) or one the reader sets itself (Host, Connection,
  *   Content-Length, Transfer-Encoding, Upgrade).
