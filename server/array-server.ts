@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import { assertLittleEndianHost, type TypedArray } from "../shared/index.ts";
+import { assertLittleEndianHost, SUBPROTOCOL, type TypedArray } from "../shared/index.ts";
 import { checkAccess } from "./access.ts";
 import { InFlightBudget } from "./budget.ts";
 import { Connection } from "./connection.ts";
@@ -24,9 +24,6 @@ import type { ArraySource } from "./sources.ts";
 
 /** Most WebSocket fragments one client message may come in. */
 const MAX_CLIENT_FRAGMENTS = 256;
-
-/** Subprotocol the client offers; preferred over token-carrying ones when choosing a reply. */
-export const SUBPROTOCOL = "arraywire";
 
 export class ArrayServer {
   readonly #registry = new Registry();

@@ -12,7 +12,7 @@ import {
   encodeEnd,
   encodeError,
   HTTP_CONTENT_TYPE,
-  MAX_NAME_BYTES,
+  nameLengthProblem,
   parseJsonObject,
   type RequestMessage,
   StreamError,
@@ -58,16 +58,11 @@ function parseChecksum(text: string | null): ChecksumAlgorithm {
  * (xxh32, crc32c or none; default none).
  * @throws {@link StreamError} E_BAD_REQUEST, or a ProtocolError E_BAD_JSON for `params`.
  */
-export function requestFromQuery(query: URLSearchParams): RequestMessage {
+function requestFromQuery(query: URLSearchParams): RequestMessage {
   const name = query.get("name");
   if (!name) throw new StreamError("E_BAD_REQUEST", "Invalid request: expected a name parameter");
-  const nameByteLength = new TextEncoder().encode(name).byteLength;
-  if (nameByteLength > MAX_NAME_BYTES) {
-    throw new StreamError(
-      "E_BAD_REQUEST",
-      `Invalid name: expected at most ${MAX_NAME_BYTES} bytes, got ${nameByteLength}`,
-    );
-  }
+  const problem = nameLengthProblem(new TextEncoder().encode(name).byteLength);
+  if (problem !== null) throw new StreamError("E_BAD_REQUEST", problem);
   const params = query.get("params");
   const start = parseCount(query, "start");
   const end = parseCount(query, "end");

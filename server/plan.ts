@@ -6,6 +6,7 @@ import {
   type ArrayHeaderMessage,
   DEFAULT_MAX_CONTROL_BYTES,
   encodeArrayHeader,
+  isWireErrorCode,
   ProtocolError,
   type RequestMessage,
   StreamError,
@@ -128,7 +129,7 @@ export function errorReply(
   log: (message: string) => void,
   what: string,
 ): { code: string; message: string } {
-  if ((err instanceof StreamError || err instanceof ProtocolError) && /^[A-Z0-9_]{1,64}$/.test(err.code)) {
+  if ((err instanceof StreamError || err instanceof ProtocolError) && isWireErrorCode(err.code)) {
     return { code: err.code, message: err.message };
   }
   // A source's bug (or an invalid code): the details go to the server log, not to the client.

@@ -3,12 +3,12 @@
  * must name, so a resume never mixes bytes of two different arrays. Names are only map keys: they
  * never reach the file system.
  */
-import { type ChecksumAlgorithm, type JsonObject, MAX_NAME_BYTES } from "../shared/index.ts";
+import { type ChecksumAlgorithm, encodeName, type JsonObject } from "../shared/index.ts";
+import { checksumInSlices } from "./checksum-slices.ts";
 import { type ArraySource, checkResolved, type ResolvedArray } from "./sources.ts";
-import { checksumInSlices } from "./stream.ts";
 
 /** One published name. */
-export class Entry {
+class Entry {
   readonly generation: number;
   readonly #source: ArraySource;
   /** Checksums per (array bytes, range), computed once and shared by every stream. */
@@ -54,10 +54,7 @@ export class Registry {
    * @throws {TypeError} for a name of 0 or over MAX_NAME_BYTES bytes, or a fixed array whose shape does not match.
    */
   publish(name: string, source: ArraySource | ResolvedArray): Entry {
-    const nameByteLength = typeof name === "string" ? new TextEncoder().encode(name).byteLength : 0;
-    if (nameByteLength === 0 || nameByteLength > MAX_NAME_BYTES) {
-      throw new TypeError(`Invalid name: expected a string of 1..${MAX_NAME_BYTES} UTF-8 bytes, got ${nameByteLength}`);
-    }
+    encodeName(name, (message) => new TypeError(message));
     let arraySource: ArraySource;
     if ("resolve" in source && typeof source.resolve === "function") {
       arraySource = source;

@@ -96,7 +96,7 @@ describe("a server facing buggy sources and odd clients", () => {
   it("refuses an over-long name in an HTTP request with E_BAD_REQUEST", async () => {
     await expect(fetchArray(server.url, "n".repeat(2000), { transport: "http" })).rejects.toMatchObject({
       code: "E_BAD_REQUEST",
-      message: "Invalid name: expected at most 1024 bytes, got 2000",
+      message: "Invalid name: expected 1..1024 UTF-8 bytes, got 2000",
     });
   });
 

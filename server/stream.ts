@@ -2,11 +2,8 @@
  * One outgoing array stream: which bytes are left, how much credit the client granted, and the
  * next chunk to send as a subarray view of the source memory (never a copy).
  */
-import { type ChecksumAlgorithm, createChecksum } from "../shared/index.ts";
+import type { ChecksumAlgorithm } from "../shared/index.ts";
 import type { StreamPlan } from "./plan.ts";
-
-/** Bytes checksummed between yields to the event loop. */
-const CHECKSUM_SLICE_BYTES = 8 * 1024 * 1024;
 
 /** Where a stream stands, for the connection's pump. */
 export class OutgoingStream {
@@ -69,19 +66,4 @@ export class OutgoingStream {
     this.credit += byteLength;
     this.lastProgressAt = performance.now();
   }
-}
-
-/**
- * Checksum of `bytes`, computed in slices with a yield between them so that a 400 MB array does
- * not block other connections for the 70-250 ms it takes.
- * Rejects with a TypeError for "none".
- */
-export async function checksumInSlices(algorithm: ChecksumAlgorithm, bytes: Uint8Array): Promise<number> {
-  const checksum = createChecksum(algorithm);
-  if (!checksum) throw new TypeError("checksumInSlices needs an algorithm, got none");
-  for (let offset = 0; offset < bytes.byteLength; offset += CHECKSUM_SLICE_BYTES) {
-    checksum.update(bytes.subarray(offset, Math.min(offset + CHECKSUM_SLICE_BYTES, bytes.byteLength)));
-    if (offset + CHECKSUM_SLICE_BYTES < bytes.byteLength) await new Promise((r) => setImmediate(r));
-  }
-  return checksum.digest();
 }
