@@ -11,7 +11,7 @@ import { assertLittleEndianHost, SUBPROTOCOL, type TypedArray } from "../shared/
 import { checkAccess } from "./access.ts";
 import { InFlightBudget } from "./budget.ts";
 import { Connection } from "./connection.ts";
-import { sendError, serveHttp } from "./http-transport.ts";
+import { serveHttp } from "./http-transport.ts";
 import {
   type ArrayServerOptions,
   type PublishOptions,
@@ -19,7 +19,9 @@ import {
   type ServerSettings,
   type ServerStats,
 } from "./options.ts";
+import { refuseUpgrade, sendError } from "./refusals.ts";
 import { Registry } from "./registry.ts";
+import { parseTarget } from "./request-target.ts";
 import type { ArraySource } from "./sources.ts";
 
 /** Most WebSocket fragments one client message may come in. */
@@ -70,7 +72,10 @@ export class ArrayServer {
     this.#http =
       options.server ??
       createServer((req, res) => {
-        if (!this.handleRequest(req, res)) {
+        if (this.handleRequest(req, res)) return;
+        if (parseTarget(req.url) === null) {
+          sendError(res, "E_BAD_REQUEST", "Invalid request target: expected a path such as /arraywire?name=...");
+        } else {
           res.writeHead(404, { "content-type": "text/plain" });
           res.end(
             `arraywire: streams are served at ${this.#settings.path} (WebSocket, or GET ${this.#settings.path}?name=...)\n`,
@@ -217,7 +222,8 @@ export class ArrayServer {
    * http server's request handler (or use {@link middleware}) when you passed `server`.
    */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
-    if (new URL(req.url ?? "/", "http://localhost").pathname !== this.#settings.path) return false;
+    const target = parseTarget(req.url);
+    if (target === null || target.pathname !== this.#settings.path) return false;
     if (this.#closing) {
       sendError(res, "E_SHUTDOWN", "Server is shutting down");
       return true;
@@ -244,7 +250,15 @@ export class ArrayServer {
           this.#responses.delete(res);
           this.#leave(ip);
         });
-        return serveHttp(req, res, this.#registry, this.#settings, this.#settings.log, this.#settings.stallTimeoutMs);
+        return serveHttp(
+          req,
+          res,
+          target.query,
+          this.#registry,
+          this.#settings,
+          this.#settings.log,
+          this.#settings.stallTimeoutMs,
+        );
       })
       .catch((err: unknown) => {
         // A host app that already answered, a socket error mid-write: log it, never crash.
@@ -266,15 +280,16 @@ export class ArrayServer {
   }
 
   #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
-    if (pathname !== this.#settings.path) {
-      // Another upgrade handler (Vite's HMR, say) may own this path.
-      if (this.#ownsServer) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
-      return;
-    }
-    socket.on("error", () => {}); // a peer resetting mid-handshake must not crash the process
-    if (this.#closing) {
-      socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    const target = parseTarget(req.url);
+    const ours = target !== null && target.pathname === this.#settings.path;
+    // Another upgrade handler (Vite's HMR, say) may own this path, on a server we do not own.
+    if (!ours && !this.#ownsServer) return;
+    // Before any write: a peer resetting mid-handshake makes a write fail asynchronously, and an
+    // 'error' without a listener ends the process.
+    socket.on("error", () => {});
+    const refusedWith = target === null ? 400 : !ours ? 404 : this.#closing ? 503 : 0;
+    if (refusedWith !== 0) {
+      refuseUpgrade(socket, refusedWith);
       return;
     }
     this.#pendingUpgrades.add(socket);
@@ -284,8 +299,7 @@ export class ArrayServer {
       if (refusal) {
         // Only the address and the reason: never the Origin, cookies or tokens.
         this.#settings.log(`refused an upgrade from ${req.socket.remoteAddress}: ${refusal.reason}`);
-        const text = refusal.status === 401 ? "Unauthorized" : "Forbidden";
-        socket.end(`HTTP/1.1 ${refusal.status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        refuseUpgrade(socket, refusal.status);
         return;
       }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#wss.emit("connection", ws, req));

@@ -10,7 +10,6 @@ import {
   type ChecksumAlgorithm,
   END_BYTE_LENGTH,
   encodeEnd,
-  encodeError,
   HTTP_CONTENT_TYPE,
   nameLengthProblem,
   parseJsonObject,
@@ -18,15 +17,8 @@ import {
   StreamError,
 } from "../shared/index.ts";
 import { type ChunkLimits, errorReply, planStream } from "./plan.ts";
+import { sendError } from "./refusals.ts";
 import type { Registry } from "./registry.ts";
-
-const STATUS_BY_CODE: Readonly<Record<string, number>> = {
-  E_UNKNOWN_NAME: 404,
-  E_GONE: 410,
-  E_TOO_MANY_STREAMS: 429,
-  E_INTERNAL: 500,
-  E_SHUTDOWN: 503,
-};
 
 function parseCount(query: URLSearchParams, key: string): number | undefined {
   const text = query.get(key);
@@ -110,18 +102,6 @@ function drainOrClose(res: ServerResponse, timeoutMs: number, log: (message: str
   });
 }
 
-/** Answers with one ERROR message as the body (status from the code: 404, 410, 429, 500, 503, else 400). */
-export function sendError(res: ServerResponse, code: string, message: string): void {
-  const body = encodeError(1, code, message);
-  res.writeHead(STATUS_BY_CODE[code] ?? 400, {
-    "content-type": HTTP_CONTENT_TYPE,
-    "content-length": body.byteLength,
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-  });
-  res.end(body);
-}
-
 /**
  * Serves one GET: header, range bytes as views of the source (written with `drain`
  * backpressure, never copied), END. A client that goes away stops the stream.
@@ -129,6 +109,7 @@ export function sendError(res: ServerResponse, code: string, message: string): v
 export async function serveHttp(
   req: IncomingMessage,
   res: ServerResponse,
+  query: URLSearchParams,
   registry: Registry,
   limits: ChunkLimits,
   log: (message: string) => void,
@@ -140,7 +121,6 @@ export async function serveHttp(
   }
   let plan: Awaited<ReturnType<typeof planStream>>;
   try {
-    const query = new URL(req.url ?? "/", "http://localhost").searchParams;
     plan = await planStream(requestFromQuery(query), registry, limits);
   } catch (err) {
     const { code, message } = errorReply(err, log, "http stream");
