@@ -60,7 +60,7 @@ describe("access control and limits", () => {
       expect(await upgradeStatus(s.url, { origin }), origin).toBe(403);
     }
     expect(await upgradeStatus(s.url)).toBe(403); // missing Origin
-    expect(logs.filter((l) => l.includes("origin not allowed"))).toHaveLength(5);
+    expect(logs.filter((l) => l.includes("E_FORBIDDEN_ORIGIN"))).toHaveLength(5);
   });
 
   it("allows same-origin browsers and non-browser clients by default, and refuses cross-site pages", async () => {
@@ -90,7 +90,7 @@ describe("access control and limits", () => {
       protocols: ["arraywire", `arraywire.token.${secret}`],
     });
     expect(Array.from(result.array as Float64Array)).toEqual([0, 1, 2]);
-    expect(logs.some((l) => l.includes("authentication failed"))).toBe(true);
+    expect(logs.some((l) => l.includes("E_UNAUTHORIZED"))).toBe(true);
     expect(logs.join("\n")).not.toContain(secret);
     expect(logs.join("\n")).not.toContain("wrong");
   });
@@ -251,6 +251,12 @@ describe("access control and limits", () => {
     await new Promise((r) => setTimeout(r, 20));
     const ok = await fetchArray(s.url, "arange", { params: { length: 2 }, transport: "http" });
     expect(Array.from(ok.array as Float64Array)).toEqual([0, 1]);
+  });
+
+  it("reads a cookie token that is not valid percent-encoding as absent instead of throwing", () => {
+    const req = (cookie: string) => ({ headers: { cookie } }) as unknown as IncomingMessage;
+    expect(readToken(req("arraywire_token=%E0%A4%A"))).toBeUndefined();
+    expect(readToken(req("arraywire_token=a%20b"))).toBe("a b");
   });
 
   it("checks origins exactly with isOriginAllowed", () => {

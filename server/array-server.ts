@@ -11,6 +11,7 @@ import { assertLittleEndianHost, SUBPROTOCOL, type TypedArray } from "../shared/
 import { checkAccess } from "./access.ts";
 import { InFlightBudget } from "./budget.ts";
 import { Connection } from "./connection.ts";
+import { Hooks } from "./hooks.ts";
 import { serveHttp } from "./http-transport.ts";
 import {
   type ArrayServerOptions,
@@ -34,6 +35,7 @@ export class ArrayServer {
   readonly #ownsServer: boolean;
   readonly #options: ArrayServerOptions;
   readonly #settings: ServerSettings;
+  readonly #hooks: Hooks;
   readonly #budget: InFlightBudget;
   readonly #connections = new Map<WebSocket, Connection>();
   /** Open WebSocket connections per remote address, for maxConnectionsPerIp. */
@@ -42,6 +44,8 @@ export class ArrayServer {
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   /** HTTP streams in flight, ended by close(). */
   readonly #responses = new Set<ServerResponse>();
+  /** HTTP requests waiting for the access checks, answered with E_SHUTDOWN by close(). */
+  readonly #pendingRequests = new Set<ServerResponse>();
   /** Upgrades waiting for the access checks (a slow authenticate hook), destroyed by close(). */
   readonly #pendingUpgrades = new Set<Duplex>();
   /** Set by close(): new HTTP streams get E_SHUTDOWN (503) even on a server we do not own. */
@@ -55,6 +59,9 @@ export class ArrayServer {
     assertLittleEndianHost();
     this.#options = options;
     this.#settings = resolveSettings(options);
+    this.#hooks = new Hooks(options, this.#settings.log);
+    // Every log line goes through the guard: a throwing log hook is ignored, not a crash.
+    this.#settings.log = (message) => this.#hooks.log(message);
     this.#budget = new InFlightBudget(this.#settings.maxBytesInFlight);
     this.#wss = new WebSocketServer({
       noServer: true,
@@ -73,12 +80,14 @@ export class ArrayServer {
       options.server ??
       createServer((req, res) => {
         if (this.handleRequest(req, res)) return;
+        const path = this.#settings.path;
         if (parseTarget(req.url) === null) {
-          sendError(res, "E_BAD_REQUEST", "Invalid request target: expected a path such as /arraywire?name=...");
+          sendError(res, "E_BAD_REQUEST", `Invalid request target: expected a path such as ${path}?name=...`);
         } else {
-          res.writeHead(404, { "content-type": "text/plain" });
-          res.end(
-            `arraywire: streams are served at ${this.#settings.path} (WebSocket, or GET ${this.#settings.path}?name=...)\n`,
+          sendError(
+            res,
+            "E_NOT_FOUND",
+            `Nothing is served here: arraywire streams are at ${path} (WebSocket, or GET ${path}?name=...)`,
           );
         }
       });
@@ -172,9 +181,12 @@ export class ArrayServer {
     this.#closing = true;
     for (const timer of this.#timers) clearInterval(timer);
     this.#http.off("upgrade", this.#onUpgrade);
+    this.#hooks.dispose();
     // An HTTP body cannot carry an error frame: cut it (the client sees E_CONNECTION_CLOSED, or
     // E_INCOMPLETE), and both are retryable with resume.
     for (const res of this.#responses) res.destroy();
+    for (const res of this.#pendingRequests) sendError(res, "E_SHUTDOWN", "Server is shutting down");
+    this.#pendingRequests.clear();
     for (const socket of this.#pendingUpgrades) socket.destroy();
     this.#pendingUpgrades.clear();
     const sockets = [...this.#connections.keys()];
@@ -228,13 +240,27 @@ export class ArrayServer {
       sendError(res, "E_SHUTDOWN", "Server is shutting down");
       return true;
     }
-    void checkAccess(req, this.#options)
+    this.#pendingRequests.add(res);
+    void checkAccess(req, this.#hooks)
       .then((refusal) => {
-        // The client may have gone while the authentication hook ran: nothing to serve or count.
-        if (res.destroyed) return;
+        this.#pendingRequests.delete(res);
+        // The client may have gone while the authentication hook ran, or close() answered it.
+        if (res.destroyed || res.headersSent) return;
+        if (this.#closing) return sendError(res, "E_SHUTDOWN", "Server is shutting down");
         if (refusal) {
-          this.#settings.log(`refused an HTTP stream from ${req.socket.remoteAddress}: ${refusal.reason}`);
-          res.writeHead(refusal.status, { "content-type": "text/plain" }).end(`${refusal.reason}\n`);
+          // Only the address and the code: never the Origin, cookies or tokens.
+          this.#hooks.logPeer("refused", `refused an HTTP request from ${req.socket.remoteAddress}: ${refusal.code}`);
+          return sendError(res, refusal.code, refusal.message, refusal.status);
+        }
+        if (req.method !== "GET") {
+          // HEAD would open a source to answer with a length: nothing is resolved for it.
+          if (req.method === "HEAD") res.writeHead(405, { allow: "GET", "cache-control": "no-store" }).end();
+          else sendError(res, "E_BAD_REQUEST", `Method ${req.method} not allowed: use GET`, 405, { allow: "GET" });
+          return;
+        }
+        // A probe: the access checks passed (a client asks this to learn why an upgrade failed).
+        if (!target.query.has("name") && target.query.has("probe")) {
+          res.writeHead(200, { "content-length": 0, "cache-control": "no-store" }).end();
           return;
         }
         // HTTP streams count against the same per-address cap as WebSocket connections.
@@ -251,7 +277,6 @@ export class ArrayServer {
           this.#leave(ip);
         });
         return serveHttp(
-          req,
           res,
           target.query,
           this.#registry,
@@ -262,7 +287,7 @@ export class ArrayServer {
       })
       .catch((err: unknown) => {
         // A host app that already answered, a socket error mid-write: log it, never crash.
-        this.#settings.log(`HTTP stream failed: ${(err as Error)?.message ?? err}`);
+        this.#hooks.logPeer("http", `HTTP stream failed: ${(err as Error)?.message ?? err}`);
         res.destroy();
       });
     return true;
@@ -293,14 +318,14 @@ export class ArrayServer {
       return;
     }
     this.#pendingUpgrades.add(socket);
-    void checkAccess(req, this.#options).then((refusal) => {
+    void checkAccess(req, this.#hooks).then((refusal) => {
       this.#pendingUpgrades.delete(socket);
       if (socket.destroyed) return;
+      if (this.#closing) return refuseUpgrade(socket, 503);
       if (refusal) {
-        // Only the address and the reason: never the Origin, cookies or tokens.
-        this.#settings.log(`refused an upgrade from ${req.socket.remoteAddress}: ${refusal.reason}`);
-        refuseUpgrade(socket, refusal.status);
-        return;
+        // Only the address and the code: never the Origin, cookies or tokens.
+        this.#hooks.logPeer("refused", `refused an upgrade from ${req.socket.remoteAddress}: ${refusal.code}`);
+        return refuseUpgrade(socket, refusal.status);
       }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#wss.emit("connection", ws, req));
     });

@@ -4,7 +4,7 @@
  * it with a BYOB reader straight into the target buffer (see client/http.ts). Request fields are
  * query parameters and go through the same validation as a WebSocket REQUEST.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import {
   CHECKSUM_ALGORITHMS,
   type ChecksumAlgorithm,
@@ -107,7 +107,6 @@ function drainOrClose(res: ServerResponse, timeoutMs: number, log: (message: str
  * backpressure, never copied), END. A client that goes away stops the stream.
  */
 export async function serveHttp(
-  req: IncomingMessage,
   res: ServerResponse,
   query: URLSearchParams,
   registry: Registry,
@@ -115,10 +114,6 @@ export async function serveHttp(
   log: (message: string) => void,
   stallTimeoutMs = 0,
 ): Promise<void> {
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    res.writeHead(405, { allow: "GET, HEAD" }).end();
-    return;
-  }
   let plan: Awaited<ReturnType<typeof planStream>>;
   try {
     plan = await planStream(requestFromQuery(query), registry, limits);
@@ -135,10 +130,6 @@ export async function serveHttp(
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",
   });
-  if (req.method === "HEAD") {
-    res.end();
-    return;
-  }
   // The response may have closed while the source resolved: then 'close' has fired already.
   let gone = res.destroyed;
   res.once("close", () => {

@@ -3,9 +3,11 @@
  */
 
 export { SUBPROTOCOL } from "../shared/index.ts";
-export type { Refusal, TokenSources } from "./access.ts";
-export { isOriginAllowed, readToken } from "./access.ts";
+export type { Refusal } from "./access.ts";
 export { ArrayServer } from "./array-server.ts";
 export type { ArrayServerOptions, PublishOptions, ServerStats } from "./options.ts";
+export { isOriginAllowed } from "./origins.ts";
 export type { ArangeOptions, ArraySource, ResolvedArray } from "./sources.ts";
 export { arange, fillArange } from "./sources.ts";
+export type { TokenSources } from "./tokens.ts";
+export { readToken } from "./tokens.ts";
