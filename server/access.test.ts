@@ -253,6 +253,32 @@ describe("access control and limits", () => {
     expect(Array.from(ok.array as Float64Array)).toEqual([0, 1]);
   });
 
+  it("answers only to the hosts in allowedHosts besides localhost and IP literals, with a message naming the option", async () => {
+    const s = await start({ allowedHosts: ["arrays.example"] });
+    const { port } = new URL(s.url);
+    const { get } = await import("node:http");
+    const status = (host: string) =>
+      new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+        get(
+          { host: "127.0.0.1", port, path: "/arraywire?name=arange&params=%7B%22length%22%3A1%7D", headers: { host } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          },
+        ).on("error", reject);
+      });
+    expect((await status(`arrays.example:${port}`)).status).toBe(200);
+    expect((await status(`127.0.0.1:${port}`)).status).toBe(200);
+    const refused = await status(`other.example:${port}`);
+    expect(refused.status).toBe(403);
+    expect(decodeMessage(new Uint8Array(refused.body))).toMatchObject({
+      code: "E_FORBIDDEN_HOST",
+      message: `Host other.example:${port} is not allowed: add it to allowedHosts (this check guards against DNS rebinding)`,
+    });
+    expect(() => new ArrayServer({ allowedHosts: "all" as unknown as true })).toThrow(TypeError);
+  });
+
   it("reads a cookie token that is not valid percent-encoding as absent instead of throwing", () => {
     const req = (cookie: string) => ({ headers: { cookie } }) as unknown as IncomingMessage;
     expect(readToken(req("arraywire_token=%E0%A4%A"))).toBeUndefined();

@@ -7,6 +7,7 @@
 import type { IncomingMessage } from "node:http";
 import type { StreamErrorCode } from "../shared/index.ts";
 import type { Hooks } from "./hooks.ts";
+import { isHostAllowed } from "./hosts.ts";
 
 /** Why a request was refused: the HTTP status, the error code, and a message for the client. */
 export interface Refusal {
@@ -21,10 +22,26 @@ function shown(value: string): string {
 }
 
 /**
- * Runs the Origin check, then the authentication hook (both through `hooks`, which turns a
- * throw into a refusal). Resolves null when the request may go on; never rejects.
+ * Runs the Host check (DNS rebinding), the Origin check, then the authentication hook (the last
+ * two through `hooks`, which turns a throw into a refusal). Resolves null when the request may
+ * go on; never rejects.
  */
-export async function checkAccess(req: IncomingMessage, hooks: Hooks): Promise<Refusal | null> {
+export async function checkAccess(
+  req: IncomingMessage,
+  allowedHosts: readonly string[] | true,
+  hooks: Hooks,
+): Promise<Refusal | null> {
+  const host = req.headers.host;
+  if (!isHostAllowed(host, allowedHosts)) {
+    return {
+      status: 403,
+      code: "E_FORBIDDEN_HOST",
+      message:
+        host === undefined
+          ? "A request without a Host header is not allowed"
+          : `Host ${shown(host)} is not allowed: add it to allowedHosts (this check guards against DNS rebinding)`,
+    };
+  }
   if (!hooks.isOriginAllowed(req)) {
     const origin = req.headers.origin;
     return {

@@ -241,7 +241,7 @@ export class ArrayServer {
       return true;
     }
     this.#pendingRequests.add(res);
-    void checkAccess(req, this.#hooks)
+    void checkAccess(req, this.#settings.allowedHosts, this.#hooks)
       .then((refusal) => {
         this.#pendingRequests.delete(res);
         // The client may have gone while the authentication hook ran, or close() answered it.
@@ -318,7 +318,7 @@ export class ArrayServer {
       return;
     }
     this.#pendingUpgrades.add(socket);
-    void checkAccess(req, this.#hooks).then((refusal) => {
+    void checkAccess(req, this.#settings.allowedHosts, this.#hooks).then((refusal) => {
       this.#pendingUpgrades.delete(socket);
       if (socket.destroyed) return;
       if (this.#closing) return refuseUpgrade(socket, 503);

@@ -5,10 +5,12 @@
  * right after an upgrade request. None of them may end the process, and the server keeps serving.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { get } from "node:http";
 import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { fetchArray } from "../client/index.ts";
+import { decodeMessage, type ErrorMessage } from "../shared/index.ts";
 import { ServerChild } from "./test-helpers.ts";
 
 /** Request targets that `new URL(target, base)` throws on. */
@@ -140,6 +142,73 @@ describe("peers that reset right after an upgrade request", () => {
     },
     30_000,
   );
+});
+
+describe("a DNS rebinding page (Host and Origin both attacker.example)", () => {
+  const REBIND = "rebind.attacker.example";
+  let child: ServerChild | null = null;
+
+  afterEach(async () => {
+    await child?.kill();
+    child = null;
+  });
+
+  /** Status line, ERROR code (when the body is one) and body of a GET with a forged Host. */
+  function rebindGet(port: number, target: string, host = `${REBIND}:${port}`) {
+    return new Promise<{ status: number; code: string | null }>((resolve, reject) => {
+      const req = get({ host: "127.0.0.1", port, path: target, headers: { host, origin: `http://${host}` } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const body = Buffer.concat(chunks);
+          let code: string | null = null;
+          try {
+            code = (decodeMessage(body) as ErrorMessage).code;
+          } catch {
+            code = null;
+          }
+          resolve({ status: res.statusCode ?? 0, code });
+        });
+      });
+      req.on("error", reject);
+    });
+  }
+
+  function rebindUpgrade(port: number, host = `${REBIND}:${port}`): Promise<string> {
+    return rawStatus(
+      port,
+      `GET /arraywire HTTP/1.1\r\nHost: ${host}\r\nOrigin: http://${host}\r\n${UPGRADE_HEADERS}\r\n`,
+    );
+  }
+
+  it("gets 403 E_FORBIDDEN_HOST over HTTP and 403 at the upgrade; localhost names still pass", async () => {
+    child = await ServerChild.start();
+    const { port } = child;
+    const stream = await rebindGet(port, "/arraywire?name=small");
+    const probe = await rebindGet(port, "/arraywire?probe=1");
+    const up = await rebindUpgrade(port);
+    console.log(
+      `rebinding Host on the server: GET ${stream.status} ${stream.code}; probe ${probe.status} ${probe.code}; upgrade ${up}`,
+    );
+    expect(stream).toEqual({ status: 403, code: "E_FORBIDDEN_HOST" });
+    expect(probe).toEqual({ status: 403, code: "E_FORBIDDEN_HOST" });
+    expect(up).toMatch(/^HTTP\/1\.1 403 /);
+    expect(await rebindGet(port, "/arraywire?name=small", `localhost:${port}`)).toMatchObject({ status: 200 });
+    expect(await rebindUpgrade(port, `localhost:${port}`)).toMatch(/^HTTP\/1\.1 101 /);
+  });
+
+  it("is refused by the demo too (it answered 200 and 101 before)", async () => {
+    const demo = await startDemo();
+    try {
+      const stream = await rebindGet(demo.port, `/arraywire?name=arange&params=${encodeURIComponent('{"length":4}')}`);
+      const up = await rebindUpgrade(demo.port);
+      console.log(`rebinding Host on the demo: GET ${stream.status} ${stream.code}; upgrade ${up}`);
+      expect(stream).toEqual({ status: 403, code: "E_FORBIDDEN_HOST" });
+      expect(up).toMatch(/^HTTP\/1\.1 403 /);
+    } finally {
+      demo.child.kill("SIGKILL");
+    }
+  }, 60_000);
 });
 
 /** The demo in a child process on a free port. */

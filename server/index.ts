@@ -5,6 +5,7 @@
 export { SUBPROTOCOL } from "../shared/index.ts";
 export type { Refusal } from "./access.ts";
 export { ArrayServer } from "./array-server.ts";
+export { isHostAllowed } from "./hosts.ts";
 export type { ArrayServerOptions, PublishOptions, ServerStats } from "./options.ts";
 export { isOriginAllowed } from "./origins.ts";
 export type { ArangeOptions, ArraySource, ResolvedArray } from "./sources.ts";

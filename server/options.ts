@@ -19,6 +19,14 @@ export interface ArrayServerOptions {
   /** URL path of the WebSocket and HTTP endpoint. Defaults to "/arraywire". */
   path?: string;
   /**
+   * Host header values the server answers to, on both transports, checked before anything else
+   * (a guard against DNS rebinding; 403 E_FORBIDDEN_HOST otherwise). localhost, *.localhost and
+   * IP literals (IPv4, [IPv6]) with any port are always allowed; list more names here ("a.example"
+   * exactly, ".a.example" for it and all its subdomains), or `true` to allow every host (behind
+   * a proxy that checks Host itself). Like Vite's `server.allowedHosts`. Defaults to [].
+   */
+  allowedHosts?: string[] | true;
+  /**
    * Which browser origins may connect, checked against the Origin header at the upgrade (403
    * otherwise) and on HTTP streams. "same-origin" (the default) accepts requests without an
    * Origin (non-browser clients) and those whose Origin host equals the Host header. A list is
@@ -90,6 +98,8 @@ export interface PublishOptions {
 /** Options resolved to their defaults. */
 export interface ServerSettings extends ConnectionSettings {
   path: string;
+  /** Lower-cased; see ArrayServerOptions.allowedHosts. */
+  allowedHosts: readonly string[] | true;
   maxConnectionsPerIp: number;
   maxBytesInFlight: number;
   heartbeatIntervalMs: number;
@@ -102,15 +112,26 @@ function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTE
   return value;
 }
 
+function hostList(value: ArrayServerOptions["allowedHosts"]): readonly string[] | true {
+  if (value === undefined) return [];
+  if (value === true) return true;
+  if (!Array.isArray(value) || !value.every((name) => typeof name === "string" && name.length > 0)) {
+    throw new TypeError(`Invalid allowedHosts: expected true or an array of host names, got ${String(value)}`);
+  }
+  return value.map((name) => name.toLowerCase());
+}
+
 /**
  * Applies defaults and checks every option.
  * @throws {RangeError} for a value out of range.
+ * @throws {TypeError} for an allowedHosts that is neither true nor a list of names.
  */
 export function resolveSettings(options: ArrayServerOptions): ServerSettings {
   const maxChunk = positiveInteger("maxChunkByteLength", options.maxChunkByteLength ?? 16 * MiB, 2 ** 31 - 1);
   const chunk = positiveInteger("chunkByteLength", options.chunkByteLength ?? MiB, maxChunk);
   return {
     path: options.path ?? "/arraywire",
+    allowedHosts: hostList(options.allowedHosts),
     chunkByteLength: chunk,
     minChunkByteLength: Math.min(64 * 1024, chunk),
     maxChunkByteLength: maxChunk,
