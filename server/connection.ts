@@ -34,13 +34,19 @@ export interface ConnectionSettings extends ChunkLimits {
   log: (message: string) => void;
 }
 
+/** A REQUEST whose source is still being opened, and the credit granted meanwhile. */
+interface PendingStream {
+  request: RequestMessage;
+  grantedByteLength: number;
+}
+
 export class Connection {
   readonly #ws: WebSocket;
   readonly #registry: Registry;
   readonly #settings: ConnectionSettings;
   readonly #streams = new Map<number, OutgoingStream>();
   /** Stream ids with a REQUEST being resolved (async source), counted against maxStreams. */
-  readonly #pending = new Map<number, RequestMessage>();
+  readonly #pending = new Map<number, PendingStream>();
   readonly #budget: InFlightBudget;
   #queuedBytes = 0;
   /** When a send last completed (or the queue was last empty), for drain stall detection. */
@@ -126,6 +132,10 @@ export class Connection {
         if (stream) {
           stream.grant(message.grantByteLength);
           this.#pump();
+        } else {
+          // Credit granted before the header (REQUEST and CREDIT in one write) counts too.
+          const pending = this.#pending.get(message.streamId);
+          if (pending) pending.grantedByteLength += message.grantByteLength;
         }
         break;
       }
@@ -168,23 +178,25 @@ export class Connection {
       );
       return;
     }
-    // The request itself marks the entry: if an ERROR ends this request and the client reuses the
+    // The entry is this request's own: if an ERROR ends this request and the client reuses the
     // id before our source resolves, the newer request's entry is not ours to answer.
-    this.#pending.set(streamId, request);
+    const pending: PendingStream = { request, grantedByteLength: 0 };
+    this.#pending.set(streamId, pending);
     let plan: StreamPlan;
     try {
       plan = await planStream(request, this.#registry, this.#settings);
     } catch (err) {
-      if (this.#pending.get(streamId) !== request) return;
+      if (this.#pending.get(streamId) !== pending) return;
       this.#pending.delete(streamId);
       const { code, message } = errorReply(err, this.#settings.log, `source for ${JSON.stringify(request.name)}`);
       this.#sendError(streamId, code, message);
       return;
     }
-    if (this.#pending.get(streamId) !== request || this.#closed) return; // cancelled, ended or closed meanwhile
+    if (this.#pending.get(streamId) !== pending || this.#closed) return; // cancelled, ended or closed meanwhile
     this.#pending.delete(streamId);
     this.#send(plan.headerBytes);
-    this.#streams.set(streamId, new OutgoingStream(plan, request.creditByteLength));
+    const credit = request.creditByteLength === 0 ? 0 : request.creditByteLength + pending.grantedByteLength;
+    this.#streams.set(streamId, new OutgoingStream(plan, credit));
     this.#pump();
   }
 

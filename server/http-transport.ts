@@ -5,79 +5,11 @@
  * query parameters and go through the same validation as a WebSocket REQUEST.
  */
 import type { ServerResponse } from "node:http";
-import {
-  CHECKSUM_ALGORITHMS,
-  type ChecksumAlgorithm,
-  END_BYTE_LENGTH,
-  encodeEnd,
-  HTTP_CONTENT_TYPE,
-  nameLengthProblem,
-  parseJsonObject,
-  type RequestMessage,
-  StreamError,
-} from "../shared/index.ts";
+import { END_BYTE_LENGTH, encodeEnd, HTTP_CONTENT_TYPE } from "../shared/index.ts";
 import { type ChunkLimits, errorReply, planStream } from "./plan.ts";
+import { requestFromQuery } from "./query.ts";
 import { sendError } from "./refusals.ts";
 import type { Registry } from "./registry.ts";
-
-function parseCount(query: URLSearchParams, key: string): number | undefined {
-  const text = query.get(key);
-  if (text === null) return undefined;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
-    throw new StreamError(
-      "E_BAD_REQUEST",
-      `Invalid ${key}: expected a non-negative integer, got ${JSON.stringify(text)}`,
-    );
-  }
-  return value;
-}
-
-function parseChecksum(text: string | null): ChecksumAlgorithm {
-  if (text === null) return "none";
-  if (!Object.hasOwn(CHECKSUM_ALGORITHMS, text)) {
-    throw new StreamError(
-      "E_BAD_REQUEST",
-      `Invalid checksum: expected one of ${Object.keys(CHECKSUM_ALGORITHMS).join(", ")}, got ${JSON.stringify(text)}`,
-    );
-  }
-  return text as ChecksumAlgorithm;
-}
-
-/**
- * Reads a request from query parameters: `name` (required), `params` (JSON object), `start` and
- * `end` (element range), `resume` (byte offset in the range), `generation`, `checksum`
- * (xxh32, crc32c or none; default none).
- * @throws {@link StreamError} E_BAD_REQUEST, or a ProtocolError E_BAD_JSON for `params`.
- */
-function requestFromQuery(query: URLSearchParams): RequestMessage {
-  const name = query.get("name");
-  if (!name) throw new StreamError("E_BAD_REQUEST", "Invalid request: expected a name parameter");
-  const problem = nameLengthProblem(new TextEncoder().encode(name).byteLength);
-  if (problem !== null) throw new StreamError("E_BAD_REQUEST", problem);
-  const params = query.get("params");
-  const start = parseCount(query, "start");
-  const end = parseCount(query, "end");
-  if ((start === undefined) !== (end === undefined) || (start !== undefined && end !== undefined && end < start)) {
-    throw new StreamError(
-      "E_BAD_REQUEST",
-      `Invalid element range: expected start <= end, both or neither, got ${start} and ${end}`,
-    );
-  }
-  const generation = parseCount(query, "generation");
-  return {
-    type: "REQUEST",
-    streamId: 1,
-    name,
-    params: params === null ? null : parseJsonObject(params, "params"),
-    chunkByteLength: 0,
-    range: start !== undefined && end !== undefined ? { elementStart: start, elementEnd: end } : null,
-    resumeByteOffset: parseCount(query, "resume") ?? 0,
-    creditByteLength: 0,
-    expectedGeneration: generation ?? null,
-    checksum: parseChecksum(query.get("checksum")),
-  };
-}
 
 /** Waits for `drain` (or the end of the response); a reader that stalls longer than `timeoutMs` (0: never) is cut. */
 function drainOrClose(res: ServerResponse, timeoutMs: number, log: (message: string) => void): Promise<void> {

@@ -5,6 +5,7 @@
 import {
   type ArrayHeaderMessage,
   DEFAULT_MAX_CONTROL_BYTES,
+  elementRangeProblem,
   encodeArrayHeader,
   isWireErrorCode,
   ProtocolError,
@@ -70,13 +71,9 @@ export async function planStream(
   const itemsize = array.BYTES_PER_ELEMENT;
   const elementStart = request.range?.elementStart ?? 0;
   const elementEnd = request.range?.elementEnd ?? array.length;
-  if (elementEnd > array.length) {
-    throw new StreamError(
-      "E_BAD_REQUEST",
-      `Invalid element range: expected end <= ${array.length}, got ${elementEnd}`,
-      streamId,
-    );
-  }
+  // The one range check of both transports (the decoders checked start <= end already).
+  const rangeProblem = elementRangeProblem(elementStart, elementEnd, array.length);
+  if (rangeProblem !== null) throw new StreamError("E_BAD_RANGE", rangeProblem, streamId);
   const rangeByteStart = elementStart * itemsize;
   const rangeByteEnd = elementEnd * itemsize;
   if (request.resumeByteOffset > rangeByteEnd - rangeByteStart) {
