@@ -224,7 +224,7 @@ describe("access control and limits", () => {
   it("cuts an HTTP stream whose reader stops reading after stallTimeoutMs", async () => {
     const s = await start({ stallTimeoutMs: 300 });
     const { get } = await import("node:http");
-    const url = `${s.url.replace("ws:", "http:")}?name=arange&params=${encodeURIComponent('{"length":50000000}')}`;
+    const url = `${s.url.replace("ws:", "http:")}?name=arange&params=${encodeURIComponent('{"length":30000000}')}`;
     const request = get(url, (res) => {
       res.pause(); // never reads the body
       res.on("error", () => {});

@@ -7,35 +7,33 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import { assertLittleEndianHost, SUBPROTOCOL, type TypedArray } from "../shared/index.ts";
+import { assertLittleEndianHost, encodeName, SUBPROTOCOL, type TypedArray } from "../shared/index.ts";
 import { checkAccess } from "./access.ts";
 import { InFlightBudget } from "./budget.ts";
 import { Connection } from "./connection.ts";
 import { Hooks } from "./hooks.ts";
 import { serveHttp } from "./http-transport.ts";
-import {
-  type ArrayServerOptions,
-  type PublishOptions,
-  resolveSettings,
-  type ServerSettings,
-  type ServerStats,
-} from "./options.ts";
+import { checkHeaderFits } from "./meta.ts";
+import { OpenSources } from "./open-sources.ts";
+import { type ArrayServerOptions, resolveSettings, type ServerSettings, type ServerStats } from "./options.ts";
+import type { StreamServices } from "./plan.ts";
 import { refuseUpgrade, sendError } from "./refusals.ts";
 import { Registry } from "./registry.ts";
 import { parseTarget } from "./request-target.ts";
-import type { ArraySource } from "./sources.ts";
+import { SourceBudget } from "./source-budget.ts";
+import { type ArraySource, type PublishOptions, typedArraySource } from "./sources.ts";
 
 /** Most WebSocket fragments one client message may come in. */
 const MAX_CLIENT_FRAGMENTS = 256;
 
 export class ArrayServer {
-  readonly #registry = new Registry();
   readonly #wss: WebSocketServer;
   readonly #http: Server;
   readonly #ownsServer: boolean;
   readonly #options: ArrayServerOptions;
   readonly #settings: ServerSettings;
   readonly #hooks: Hooks;
+  readonly #services: StreamServices;
   readonly #budget: InFlightBudget;
   readonly #connections = new Map<WebSocket, Connection>();
   /** Open WebSocket connections per remote address, for maxConnectionsPerIp. */
@@ -62,6 +60,12 @@ export class ArrayServer {
     this.#hooks = new Hooks(options, this.#settings.log);
     // Every log line goes through the guard: a throwing log hook is ignored, not a crash.
     this.#settings.log = (message) => this.#hooks.log(message);
+    this.#services = {
+      registry: new Registry(),
+      sources: new OpenSources(new SourceBudget(this.#settings.maxSourceBytes), this.#hooks),
+      hooks: this.#hooks,
+      settings: this.#settings,
+    };
     this.#budget = new InFlightBudget(this.#settings.maxBytesInFlight);
     this.#wss = new WebSocketServer({
       noServer: true,
@@ -148,6 +152,8 @@ export class ArrayServer {
       httpStreamCount: this.#responses.size,
       queuedByteLength,
       maxQueuedByteLength,
+      openSourceCount: this.#services.sources.count,
+      sourceByteLength: this.#services.sources.reservedByteLength,
     };
   }
 
@@ -155,21 +161,42 @@ export class ArrayServer {
    * Publishes a typed array (sent as views of its memory, never copied; do not mutate it while
    * published) or an {@link ArraySource} under `name`. Republishing a name gives it a new
    * generation, so resumes of the old one get E_GONE.
-   * @throws {TypeError} for a non-typed array, or a shape that does not match its length.
+   * @throws {TypeError} for a name of 0 or over 1,024 UTF-8 bytes; a value that is neither a typed
+   *   array nor an ArraySource; a shape that does not match the array's length; meta that is not
+   *   plain JSON (BigInt, NaN, `constructor` / `prototype` / `__proto__` keys, ...) or makes the
+   *   header over 64 KiB; or options given with an ArraySource (its open() returns shape and meta).
    */
-  publish(name: string, source: TypedArray | ArraySource, options: PublishOptions = {}): void {
-    if (ArrayBuffer.isView(source)) this.#registry.publish(name, { array: source, ...options });
-    else this.#registry.publish(name, source);
+  publish(name: string, source: TypedArray | ArraySource, options?: PublishOptions): void {
+    encodeName(name, (message) => new TypeError(message));
+    let arraySource: ArraySource;
+    if (ArrayBuffer.isView(source)) {
+      const array = typedArraySource(source as TypedArray, options);
+      checkHeaderFits(name, array.dtype, array.shape, array.meta ?? null);
+      arraySource = { open: () => array };
+    } else {
+      if (options !== undefined && Object.values(options).some((value) => value !== undefined)) {
+        throw new TypeError(
+          "Invalid publish options: shape and meta apply to typed arrays only; an ArraySource's open() returns them",
+        );
+      }
+      if (typeof (source as Partial<ArraySource> | null)?.open !== "function") {
+        throw new TypeError(
+          `Invalid source: expected a typed array or an ArraySource with open(), got ${typeof source}`,
+        );
+      }
+      arraySource = source;
+    }
+    this.#services.registry.publish(name, arraySource);
   }
 
   /** Removes `name`. Streams already running finish. */
   unpublish(name: string): boolean {
-    return this.#registry.unpublish(name);
+    return this.#services.registry.unpublish(name);
   }
 
   /** Published names. */
   names(): string[] {
-    return this.#registry.names();
+    return this.#services.registry.names();
   }
 
   /**
@@ -276,14 +303,7 @@ export class ArrayServer {
           this.#responses.delete(res);
           this.#leave(ip);
         });
-        return serveHttp(
-          res,
-          target.query,
-          this.#registry,
-          this.#settings,
-          this.#settings.log,
-          this.#settings.stallTimeoutMs,
-        );
+        return serveHttp(res, target.query, this.#services, () => this.#closing);
       })
       .catch((err: unknown) => {
         // A host app that already answered, a socket error mid-write: log it, never crash.
@@ -356,7 +376,7 @@ export class ArrayServer {
       ws.close(1013, `too many connections from this address (max ${this.#settings.maxConnectionsPerIp})`);
       return;
     }
-    this.#connections.set(ws, new Connection(ws, this.#registry, this.#settings, this.#budget));
+    this.#connections.set(ws, new Connection(ws, this.#services, this.#budget));
     this.#alive.add(ws);
     ws.on("pong", () => this.#alive.add(ws));
   }

@@ -9,9 +9,17 @@
  * peer cannot flood the log. No stack traces are logged per request.
  */
 import type { IncomingMessage } from "node:http";
-import { isWireErrorCode, ProtocolError, StreamError, type StreamErrorCode } from "../shared/index.ts";
+import {
+  type ChecksumAlgorithm,
+  isWireErrorCode,
+  type JsonObject,
+  ProtocolError,
+  StreamError,
+  type StreamErrorCode,
+} from "../shared/index.ts";
 import type { ArrayServerOptions } from "./options.ts";
 import { isOriginAllowed } from "./origins.ts";
+import type { ArraySource, SourceArray, SourceContext } from "./sources.ts";
 
 /** Lines of one kind logged per minute before the rest are counted instead. */
 export const LOG_LINES_PER_MINUTE = 10;
@@ -115,6 +123,39 @@ export class Hooks {
       // Its error may hold the token: only its class name is logged.
       this.logPeer("authenticate", `authenticate threw ${nameOf(err)}; the request is refused with 401`);
       return false;
+    }
+  }
+
+  /** Opens an array; a synchronous throw becomes a rejection like an asynchronous one. */
+  async openSource(source: ArraySource, params: JsonObject | null, context: SourceContext): Promise<SourceArray> {
+    return await source.open(params, context);
+  }
+
+  /** Calls the array's close(), if any; a throw is logged (rate-limited), never rethrown. */
+  closeSource(array: SourceArray): void {
+    try {
+      array.close?.();
+    } catch (err) {
+      this.logPeer("E_INTERNAL", `a source's close() threw ${nameOf(err)}`);
+    }
+  }
+
+  /**
+   * The checksum the array offers for a range, or undefined when it offers none (the stream then
+   * hashes the bytes it reads). A throw counts as none.
+   */
+  sourceChecksum(
+    array: SourceArray,
+    algorithm: ChecksumAlgorithm,
+    byteStart: number,
+    byteEnd: number,
+  ): Promise<number> | undefined {
+    try {
+      const sum = array.checksum?.(algorithm, byteStart, byteEnd);
+      return sum === undefined ? undefined : Promise.resolve(sum);
+    } catch (err) {
+      this.logPeer("E_INTERNAL", `a source's checksum() threw ${nameOf(err)}; hashing the bytes instead`);
+      return undefined;
     }
   }
 

@@ -1,18 +1,20 @@
 /**
- * The HTTP transport: `GET <path>?name=...` answers with one stream as the response body:
- * the ARRAY_HEADER message, the range's raw bytes, then the 32-byte END trailer. A browser reads
- * it with a BYOB reader straight into the target buffer (see client/http.ts). Request fields are
- * query parameters and go through the same validation as a WebSocket REQUEST.
+ * The HTTP transport: `GET <path>?name=...` answers with one stream as the response body: the
+ * ARRAY_HEADER message, the range's raw bytes, then the 32-byte END trailer. A browser reads it
+ * with a BYOB reader straight into the target buffer (see client/http.ts). Request fields are
+ * query parameters (query.ts) and go through the same validation and the same stream core
+ * (stream.ts) as a WebSocket REQUEST.
  */
 import type { ServerResponse } from "node:http";
-import { END_BYTE_LENGTH, encodeEnd, HTTP_CONTENT_TYPE } from "../shared/index.ts";
-import { type ChunkLimits, errorReply, planStream } from "./plan.ts";
+import { END_BYTE_LENGTH, encodeEnd, HTTP_CONTENT_TYPE, type RequestMessage } from "../shared/index.ts";
+import type { StreamServices } from "./plan.ts";
 import { requestFromQuery } from "./query.ts";
 import { sendError } from "./refusals.ts";
-import type { Registry } from "./registry.ts";
+import { ScratchPool } from "./scratch-pool.ts";
+import { isPromiseLike, type OutgoingStream, openStream } from "./stream.ts";
 
 /** Waits for `drain` (or the end of the response); a reader that stalls longer than `timeoutMs` (0: never) is cut. */
-function drainOrClose(res: ServerResponse, timeoutMs: number, log: (message: string) => void): Promise<void> {
+function drainOrClose(res: ServerResponse, timeoutMs: number, services: StreamServices): Promise<void> {
   return new Promise((resolve) => {
     if (res.destroyed) return resolve();
     const done = () => {
@@ -24,7 +26,7 @@ function drainOrClose(res: ServerResponse, timeoutMs: number, log: (message: str
     const timer =
       timeoutMs > 0
         ? setTimeout(() => {
-            log(`cutting an HTTP stream whose reader did not drain for ${timeoutMs} ms`);
+            services.hooks.logPeer("stall", `cutting an HTTP stream whose reader did not drain for ${timeoutMs} ms`);
             res.destroy();
             done();
           }, timeoutMs)
@@ -35,59 +37,95 @@ function drainOrClose(res: ServerResponse, timeoutMs: number, log: (message: str
 }
 
 /**
- * Serves one GET: header, range bytes as views of the source (written with `drain`
- * backpressure, never copied), END. A client that goes away stops the stream.
+ * Serves one GET: header, range bytes (views of the source, or pooled buffers a generator
+ * filled, written with `drain` backpressure), END. A client that goes away stops the stream and
+ * gives its array back. `isClosing` is asked once the source is open: a server that began
+ * closing meanwhile answers 503 E_SHUTDOWN instead of streaming.
  */
 export async function serveHttp(
   res: ServerResponse,
   query: URLSearchParams,
-  registry: Registry,
-  limits: ChunkLimits,
-  log: (message: string) => void,
-  stallTimeoutMs = 0,
+  services: StreamServices,
+  isClosing: () => boolean,
 ): Promise<void> {
-  let plan: Awaited<ReturnType<typeof planStream>>;
+  const { hooks, settings } = services;
+  let request: RequestMessage;
   try {
-    plan = await planStream(requestFromQuery(query), registry, limits);
+    request = requestFromQuery(query);
   } catch (err) {
-    const { code, message } = errorReply(err, log, "http stream");
+    const { code, message } = hooks.errorReply(err, "HTTP request");
     sendError(res, code, message);
     return;
   }
-  const { header, headerBytes, bytes, chunkByteLength } = plan;
-  const sentByteLength = header.rangeByteEnd - header.firstByteOffset;
+  const controller = new AbortController();
+  const onClose = () => controller.abort();
+  res.once("close", onClose);
+  // One chunk is written at a time (each write waits for drain), so two buffers cover it.
+  const pool = new ScratchPool(2 * settings.maxChunkByteLength);
+  let stream: OutgoingStream;
+  try {
+    stream = await openStream(request, services, pool, controller.signal);
+  } catch (err) {
+    res.off("close", onClose);
+    if (res.destroyed) return;
+    const { code, message } = hooks.errorReply(err, `source for ${JSON.stringify(request.name)}`);
+    sendError(res, code, message);
+    return;
+  }
+  try {
+    await sendStream(res, stream, pool, services, isClosing);
+  } catch (err) {
+    // A source that failed mid-body: the body cannot carry an ERROR any more. Cut it; the client
+    // sees E_CONNECTION_CLOSED or E_INCOMPLETE (both retryable with resume).
+    hooks.errorReply(err, `source for ${JSON.stringify(request.name)}`);
+    res.destroy();
+  } finally {
+    stream.close();
+    res.off("close", onClose);
+  }
+}
+
+async function sendStream(
+  res: ServerResponse,
+  stream: OutgoingStream,
+  pool: ScratchPool,
+  services: StreamServices,
+  isClosing: () => boolean,
+): Promise<void> {
+  if (res.destroyed) return;
+  if (isClosing()) {
+    sendError(res, "E_SHUTDOWN", "Server is shutting down");
+    return;
+  }
+  const { header, headerBytes } = stream.plan;
   res.writeHead(200, {
     "content-type": HTTP_CONTENT_TYPE,
-    "content-length": headerBytes.byteLength + sentByteLength + END_BYTE_LENGTH,
+    "content-length": headerBytes.byteLength + stream.sentByteLength + END_BYTE_LENGTH,
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",
   });
-  // The response may have closed while the source resolved: then 'close' has fired already.
-  let gone = res.destroyed;
-  res.once("close", () => {
-    gone = true;
-  });
   res.write(headerBytes);
-  for (let offset = header.firstByteOffset; offset < header.rangeByteEnd && !gone; ) {
-    const end = Math.min(offset + chunkByteLength, header.rangeByteEnd);
-    if (!res.write(bytes.subarray(offset, end)) && !gone) await drainOrClose(res, stallTimeoutMs, log);
-    offset = end;
+  while (!stream.done && !res.destroyed) {
+    const read = stream.readChunk(pool);
+    const chunk = isPromiseLike(read) ? await read : read;
+    const { scratch } = chunk;
+    if (res.destroyed) {
+      if (scratch) pool.give(scratch);
+      return;
+    }
+    const more = res.write(chunk.payload, scratch ? () => pool.give(scratch) : undefined);
+    if (!more && !res.destroyed) await drainOrClose(res, services.settings.stallTimeoutMs, services);
   }
-  if (gone) return;
-  let checksum: number | null = null;
-  try {
-    checksum = plan.checksum === null ? null : await plan.checksum();
-  } catch (err) {
-    log(`checksum failed: ${err}`);
-    res.destroy(); // the client sees a body without its trailer: E_CONNECTION_CLOSED or E_INCOMPLETE
-    return;
-  }
+  if (res.destroyed) return;
+  const checksum = stream.checksum();
+  const value = checksum === null ? 0 : await checksum;
+  if (res.destroyed) return;
   res.end(
     encodeEnd({
       streamId: header.streamId,
-      byteLength: sentByteLength,
+      byteLength: stream.sentByteLength,
       checksumAlgorithm: header.checksumAlgorithm,
-      checksum: checksum ?? 0,
+      checksum: value,
     }),
   );
 }

@@ -3,8 +3,7 @@
  * documented in README.md and SECURITY.md.
  */
 import type { IncomingMessage, Server } from "node:http";
-import { DEFAULT_MAX_CONTROL_BYTES, type JsonObject } from "../shared/index.ts";
-import type { ConnectionSettings } from "./connection.ts";
+import { DEFAULT_MAX_CONTROL_BYTES } from "../shared/index.ts";
 
 const MiB = 1024 * 1024;
 
@@ -70,6 +69,13 @@ export interface ArrayServerOptions {
   stallTimeoutMs?: number;
   /** Interval of WebSocket pings; a peer that misses one is terminated. 0 turns it off. Defaults to 30_000 ms. */
   heartbeatIntervalMs?: number;
+  /**
+   * Bytes that open array sources may hold at once, over all streams: what sources count with
+   * `SourceContext.reserve` before they allocate (published arrays and generated ones such as
+   * `arange` hold nothing extra and reserve nothing). Past it a request gets E_BUSY (HTTP 503).
+   * Defaults to 1_073_741_824 (1 GiB).
+   */
+  maxSourceBytes?: number;
   /** Where diagnostics go (never tokens or headers). Defaults to console.warn. */
   log?: (message: string) => void;
 }
@@ -85,24 +91,30 @@ export interface ServerStats {
   queuedByteLength: number;
   /** The largest queue of any one connection. */
   maxQueuedByteLength: number;
-}
-
-/** Options of {@link ArrayServer.publish} for a fixed array. */
-export interface PublishOptions {
-  /** n-d shape; product must equal the array's length. Defaults to `[array.length]`. */
-  shape?: number[];
-  /** JSON sent in the header. */
-  meta?: JsonObject;
+  /** Arrays opened from sources and still used by a stream (identical requests share one). */
+  openSourceCount: number;
+  /** Bytes those arrays reserved against maxSourceBytes. */
+  sourceByteLength: number;
 }
 
 /** Options resolved to their defaults. */
-export interface ServerSettings extends ConnectionSettings {
+export interface ServerSettings {
   path: string;
   /** Lower-cased; see ArrayServerOptions.allowedHosts. */
   allowedHosts: readonly string[] | true;
-  maxConnectionsPerIp: number;
+  chunkByteLength: number;
+  /** The smallest chunk a request may ask for (64 KiB, or chunkByteLength if smaller). */
+  minChunkByteLength: number;
+  maxChunkByteLength: number;
+  maxQueuedBytes: number;
   maxBytesInFlight: number;
+  maxStreams: number;
+  maxControlByteLength: number;
+  maxConnectionsPerIp: number;
+  stallTimeoutMs: number;
   heartbeatIntervalMs: number;
+  maxSourceBytes: number;
+  log: (message: string) => void;
 }
 
 function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTEGER, min = 1): number {
@@ -148,6 +160,7 @@ export function resolveSettings(options: ArrayServerOptions): ServerSettings {
     maxConnectionsPerIp: positiveInteger("maxConnectionsPerIp", options.maxConnectionsPerIp ?? 32),
     stallTimeoutMs: positiveInteger("stallTimeoutMs", options.stallTimeoutMs ?? 60_000, 2 ** 31 - 1, 0),
     heartbeatIntervalMs: positiveInteger("heartbeatIntervalMs", options.heartbeatIntervalMs ?? 30_000, 2 ** 31 - 1, 0),
+    maxSourceBytes: positiveInteger("maxSourceBytes", options.maxSourceBytes ?? 1024 * MiB, Number.MAX_SAFE_INTEGER, 0),
     log: options.log ?? ((m) => console.warn(`[arraywire] ${m}`)),
   };
 }

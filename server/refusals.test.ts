@@ -40,20 +40,13 @@ describe("refusals", () => {
     await server.listen();
     server.publish("arange", arange());
     opens = 0;
-    const counting = {
-      resolve: () => {
-        opens++;
-        return { array: new Float64Array(4) };
-      },
+    const zeros = new Uint8Array(32);
+    const counting: ArraySource = {
       open: () => {
         opens++;
-        return {
-          dtype: "float64",
-          shape: [4],
-          read: (_o: number, n: number, scratch: Uint8Array) => scratch.fill(0, 0, n),
-        };
+        return { dtype: "float64", shape: [4], read: (o: number, n: number) => zeros.subarray(o, o + n) };
       },
-    } as unknown as ArraySource;
+    };
     server.publish("counting", counting);
     return { server, http: server.url.replace(/^ws:/, "http:") };
   }

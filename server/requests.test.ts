@@ -14,15 +14,11 @@ const KiB = 1024;
 function slowSource(delayMs: number, length: number): ArraySource {
   const bytes = new Uint8Array(length * 8);
   return {
-    resolve: async () => {
-      await new Promise((r) => setTimeout(r, delayMs));
-      return { array: new Float64Array(bytes.buffer) };
-    },
     open: async () => {
       await new Promise((r) => setTimeout(r, delayMs));
       return { dtype: "float64", shape: [length], read: (o: number, n: number) => bytes.subarray(o, o + n) };
     },
-  } as unknown as ArraySource;
+  };
 }
 
 describe("requests on both transports", () => {

@@ -3,6 +3,7 @@
  * in argv[2], an IPC channel to the test). It runs an ArrayServer on 127.0.0.1, port 0 (its own
  * http server, or attached to one whose other paths answer 418), so that a crash shows as this
  * process exiting and its memory and event-loop lag can be measured apart from the test's.
+ * It publishes "arange" (maxByteLength from the config), "small" (1,000 float64) and "grow" (below).
  * Commands: "stats" (server stats, RSS, peak RSS, event-loop lag, log lines), "reset" (peak RSS
  * and lag start over), "gc", "close" (how long close() took). It exits when the channel closes.
  */
@@ -11,7 +12,14 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { ArrayServer, type ArrayServerOptions, arange, type ServerStats } from "../index.ts";
+import {
+  ArrayServer,
+  type ArrayServerOptions,
+  type ArraySource,
+  arange,
+  type ServerStats,
+  typedArraySource,
+} from "../index.ts";
 
 /** What the test passes in argv[2]. */
 export interface HostileServerConfig {
@@ -47,6 +55,20 @@ export type HostileServerReply =
   | { type: "done"; id: number }
   | { type: "closed"; id: number; closeMs: number };
 
+/**
+ * "grow": a source that materialises what it serves. Params `{ mib, id }`: it reserves `mib` MiB
+ * against maxSourceBytes, then allocates and fills them (so they count in RSS). `id` only makes
+ * requests distinct, so each one opens its own array.
+ */
+const grow: ArraySource = {
+  open(params, context) {
+    const mib = Number(params?.mib ?? 1);
+    context.reserve(mib * 1024 * 1024);
+    const array = new Float64Array((mib * 1024 * 1024) / 8).fill(Number(params?.id ?? 1));
+    return typedArraySource(array);
+  },
+};
+
 const config = JSON.parse(process.argv[2] ?? "{}") as HostileServerConfig;
 const send = (reply: HostileServerReply) => process.send?.(reply);
 const logs: string[] = [];
@@ -74,6 +96,7 @@ const server = new ArrayServer({
   },
 });
 server.publish("arange", arange({ maxByteLength: config.arangeMaxByteLength }));
+server.publish("grow", grow);
 server.publish(
   "small",
   Float64Array.from({ length: 1000 }, (_, i) => i),
