@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { type WebSocket, WebSocketServer } from "ws";
+import { type ServerOptions, type WebSocket, WebSocketServer } from "ws";
 import { assertLittleEndianHost, encodeName, SUBPROTOCOL, type TypedArray } from "../shared/index.ts";
 import { checkAccess } from "./access.ts";
 import { InFlightBudget } from "./budget.ts";
@@ -22,6 +22,9 @@ import { Registry } from "./registry.ts";
 import { parseTarget } from "./request-target.ts";
 import { SourceBudget } from "./source-budget.ts";
 import { type ArraySource, type PublishOptions, typedArraySource } from "./sources.ts";
+
+/** How long a peer has to answer a close frame, and close() to let connections finish, in ms. */
+const CLOSE_GRACE_MS = 1000;
 
 /** Most WebSocket fragments one client message may come in. */
 const MAX_CLIENT_FRAGMENTS = 256;
@@ -67,16 +70,21 @@ export class ArrayServer {
       settings: this.#settings,
     };
     this.#budget = new InFlightBudget(this.#settings.maxBytesInFlight);
-    this.#wss = new WebSocketServer({
+    // closeTimeout is in ws 8.23 but not yet in @types/ws 8.18, hence the widened type.
+    const wsOptions: ServerOptions & { closeTimeout: number } = {
       noServer: true,
       maxPayload: this.#settings.maxControlByteLength,
       // Control messages are small and arrive whole; many fragments per message is an attack
       // (ws 8.23's memory-DoS hardening; its server default is 16,384). Over it: close 1008.
       maxFragments: MAX_CLIENT_FRAGMENTS,
       perMessageDeflate: false, // costly, and useless for float payloads
+      // A peer that does not answer our close frame (1013 over the per-IP cap, 1008 for a flood,
+      // 1001 on shutdown) is cut after this long, not ws's default 30 s.
+      closeTimeout: CLOSE_GRACE_MS,
       handleProtocols: (protocols) =>
         protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : ([...protocols].find((p) => !p.includes(".token.")) ?? false),
-    });
+    };
+    this.#wss = new WebSocketServer(wsOptions);
     this.#wss.on("error", (err) => this.#settings.log(`server error: ${err.message}`));
     this.#wss.on("connection", (ws, req) => this.#onConnection(ws, req));
     this.#ownsServer = options.server === undefined;

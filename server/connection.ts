@@ -27,6 +27,9 @@ import type { StreamServices } from "./plan.ts";
 import { ScratchPool } from "./scratch-pool.ts";
 import { type Chunk, isPromiseLike, type OutgoingStream, openStream } from "./stream.ts";
 
+/** Unread control replies (ERROR, ARRAY_HEADER, END) a connection may have, per allowed stream. */
+export const CONTROL_REPLIES_PER_STREAM = 4;
+
 /** Longest run of pumps (sends completing at once) before the event loop gets a turn, in ms. */
 const MAX_BURST_MS = 8;
 
@@ -47,6 +50,9 @@ export class Connection {
   /** Stream ids with a REQUEST being opened, counted against maxStreams. */
   readonly #pending = new Map<number, PendingStream>();
   #queuedBytes = 0;
+  /** Control replies handed to ws and not yet written (they count in #queuedBytes too). */
+  #queuedReplies = 0;
+  readonly #maxQueuedReplies: number;
   /** When a send last completed (or the queue was last empty), for drain stall detection. */
   #lastDrainAt = performance.now();
   #closed = false;
@@ -63,6 +69,7 @@ export class Connection {
     this.#budget = budget;
     // Keeps up to a queue's worth plus one chunk for reuse while streams run; none while idle.
     this.#pool = new ScratchPool(services.settings.maxQueuedBytes + services.settings.maxChunkByteLength);
+    this.#maxQueuedReplies = CONTROL_REPLIES_PER_STREAM * services.settings.maxStreams;
     ws.on("message", (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     ws.on("close", () => this.#onClose());
     // ws emits 'error' for invalid frames (and then closes); without a listener the process dies.
@@ -196,7 +203,10 @@ export class Connection {
     }
     this.#pending.delete(streamId);
     if (request.creditByteLength > 0) stream.grant(pending.grantedByteLength);
-    this.#send(stream.plan.headerBytes);
+    if (!this.#sendReply(stream.plan.headerBytes)) {
+      stream.close();
+      return;
+    }
     this.#streams.set(streamId, stream);
     this.#pump();
   }
@@ -304,7 +314,7 @@ export class Connection {
     stream.close();
     if (this.streamCount === 0) this.#pool.clear();
     const sendEnd = (checksum: number) =>
-      this.#send(
+      this.#sendReply(
         encodeEnd({
           streamId: stream.streamId,
           byteLength: stream.sentByteLength,
@@ -335,14 +345,16 @@ export class Connection {
 
   /**
    * Hands `data` to ws. `countedByteLength` of it were counted already (a chunk's read); a
-   * `scratch` buffer goes back to the pool once ws has written it to the socket.
+   * `scratch` buffer goes back to the pool once ws has written it to the socket; a `reply`
+   * leaves the reply count then.
    */
-  #send(data: Uint8Array, countedByteLength = 0, scratch: Uint8Array | null = null): void {
+  #send(data: Uint8Array, countedByteLength = 0, scratch: Uint8Array | null = null, reply = false): void {
     if (this.#closed) return;
     const byteLength = data.byteLength;
     this.#count(byteLength - countedByteLength);
     this.#ws.send(data, (err) => {
       if (this.#closed) return; // #onClose gave every queued byte back
+      if (reply) this.#queuedReplies--;
       if (scratch && this.streamCount > 0) this.#pool.give(scratch);
       this.#uncount(byteLength);
       this.#lastDrainAt = performance.now();
@@ -375,10 +387,32 @@ export class Connection {
   }
 
   #sendError(streamId: number, code: StreamErrorCode, message: string): void {
-    this.#send(encodeError(streamId, code, message));
+    this.#sendReply(encodeError(streamId, code, message));
+  }
+
+  /**
+   * Sends a control reply, counted against the queue like data and against the reply allowance:
+   * a peer that keeps sending while more than 4 x maxStreams replies wait unread is closed with
+   * 1008 at once (it was 20 MB queued and 60 s before the stall timeout). False when closed.
+   */
+  #sendReply(data: Uint8Array): boolean {
+    if (this.#closed) return false;
+    if (this.#queuedReplies >= this.#maxQueuedReplies) {
+      this.#services.hooks.logPeer(
+        "1008",
+        `closing a connection with 1008: it kept sending while ${this.#queuedReplies} replies went unread`,
+      );
+      this.#onClose(); // frees its streams and budget now; ws ends the socket after its close timeout
+      this.#ws.close(1008, "too many unread replies");
+      return false;
+    }
+    this.#queuedReplies++;
+    this.#send(data, 0, null, true);
+    return true;
   }
 
   #onClose(): void {
+    if (this.#closed) return;
     this.#closed = true;
     this.#budget.forget(this.#pump);
     this.#budget.release(this.#queuedBytes);

@@ -214,4 +214,75 @@ describe("hostile peers against memory and the event loop", () => {
     expect(maxLagMs).toBeLessThan(LAG_BOUND_MS);
     expect(latencies.at(-1)).toBeLessThan(1000);
   }, 60_000);
+
+  it("a flood of bad messages from a peer that never reads is closed with 1008 at once; RSS stays bounded and a healthy client stays fast", async () => {
+    const MAX_FRAMES = 200_000;
+    const BATCH = 2000;
+    const FLOOD_LIMIT_MS = 10_000;
+    const RSS_BOUND_BYTES = 64 * MiB;
+    child = await ServerChild.start({ options: { heartbeatIntervalMs: 0 } });
+    const { url } = child;
+    await child.gc();
+    const baseline = (await child.stats()).rssBytes;
+    await child.reset();
+    const flooder = new Peer(url);
+    peers.push(flooder);
+    await flooder.opened;
+    flooder.ws.pause(); // never reads
+    let closedAt = 0;
+    flooder.ws.on("close", () => {
+      closedAt = performance.now();
+    });
+    const latencies: number[] = [];
+    let flooding = true;
+    const healthy = (async () => {
+      for (let i = 0; i < 100 && flooding; i++) {
+        const started = performance.now();
+        const { array } = await fetchArray(url, "small", { transport: "ws" });
+        latencies.push(performance.now() - started);
+        expect(array[999]).toBe(999);
+        await sleep(20);
+      }
+    })();
+    const t0 = performance.now();
+    let sent = 0;
+    let serverClosedAt = 0;
+    while (sent < MAX_FRAMES && performance.now() - t0 < FLOOD_LIMIT_MS) {
+      for (let i = 0; i < BATCH; i++) flooder.ws.send(new Uint8Array(0)); // each one earns an ERROR
+      sent += BATCH;
+      await sleep(1);
+      if ((sent / BATCH) % 5 === 0) {
+        const { stats } = await child.stats();
+        if (stats.connectionCount === 0) {
+          serverClosedAt = performance.now();
+          break;
+        }
+      }
+    }
+    let during = await child.stats();
+    // The flood may end first: wait (at most 3 s from its start) for the server to drop the peer.
+    while (serverClosedAt === 0 && performance.now() - t0 < 3000) {
+      if (during.stats.connectionCount === 0) serverClosedAt = performance.now();
+      else {
+        await sleep(20);
+        during = await child.stats();
+      }
+    }
+    flooding = false;
+    await healthy;
+    flooder.ws.resume();
+    for (let i = 0; i < 100 && closedAt === 0; i++) await sleep(20);
+    latencies.sort((a, b) => a - b);
+    const growth = Math.max(during.peakRssBytes, during.rssBytes) - baseline;
+    console.log(
+      `bad-message flood: ${sent} empty frames sent; server dropped the peer ${serverClosedAt ? `${(serverClosedAt - t0).toFixed(0)} ms` : "never"} after the flood began; ` +
+        `RSS growth ${mb(growth)} (bound ${mb(RSS_BOUND_BYTES)}); healthy 8 KB fetches p50 ${latencies[latencies.length >> 1]?.toFixed(1)} ms, max ${latencies.at(-1)?.toFixed(1)} ms (${latencies.length}); ` +
+        `log: ${during.logs.find((l) => l.includes("1008")) ?? during.logs.at(-1)}`,
+    );
+    expect(serverClosedAt).toBeGreaterThan(0);
+    expect(serverClosedAt - t0).toBeLessThan(3000);
+    expect(growth).toBeLessThan(RSS_BOUND_BYTES);
+    expect(latencies.at(-1)).toBeLessThan(1000);
+    expect(closedAt).toBeGreaterThan(0);
+  }, 60_000);
 });
