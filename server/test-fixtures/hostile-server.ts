@@ -29,6 +29,11 @@ export interface HostileServerConfig {
   attached?: boolean;
   /** maxByteLength of the "arange" source. */
   arangeMaxByteLength?: number;
+  /**
+   * Install an authenticate hook that accepts every request after the delay its
+   * `x-auth-delay-ms` header asks for (none: at once), so a test can hold a request in it.
+   */
+  slowAuth?: boolean;
 }
 
 export type HostileServerCommand =
@@ -89,6 +94,12 @@ const server = new ArrayServer({
   port: 0,
   host: "127.0.0.1",
   server: host,
+  authenticate: config.slowAuth
+    ? (req) => {
+        const delayMs = Math.min(Number(req.headers["x-auth-delay-ms"] ?? 0) || 0, 60_000);
+        return new Promise<boolean>((resolve) => setTimeout(() => resolve(true), delayMs));
+      }
+    : undefined,
   log: (message) => {
     logCount++;
     logs.push(message);
