@@ -19,7 +19,10 @@ import { refuseUpgrade } from "./refusals.ts";
 import { parseTarget } from "./request-target.ts";
 
 const DEFAULT_PORT = 5173;
-/** Largest array `arange` generates: 2 GiB, so the 200M float64 preset (1.6 GB) fits. */
+/**
+ * Largest array `arange` generates: 2 GiB (arange's default is 256 MiB), so the 200M float64
+ * preset (1.6 GB) fits. Generated chunk by chunk, it costs the server no memory per request.
+ */
 const MAX_ARANGE_BYTE_LENGTH = 2 ** 31;
 const ENDPOINT_PATH = "/arraywire";
 const INFO_PATH = "/api/info";
@@ -92,10 +95,10 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   }
   closing = true;
   console.log(`\narraywire demo: ${signal}, shutting down`);
-  // ArrayServer.close() sends E_SHUTDOWN to WebSocket streams in flight and closes their sockets;
-  // Vite closes its HMR socket and watcher. HTTP-transport responses are not ArrayServer's to
-  // end (it does not track them), and http.Server.close() would wait for a 1.6 GB body to finish,
-  // so they get a grace period and are then cut.
+  // ArrayServer.close() sends E_SHUTDOWN to WebSocket streams in flight, closes their sockets and
+  // cuts its HTTP-transport responses (within about a second); Vite closes its HMR socket and
+  // watcher. The http server is the demo's: what else is still open on it (a page's keep-alive
+  // connection, a half-sent request) gets a grace period and is then cut.
   await arrays.close();
   await vite.close();
   const force = setTimeout(() => httpServer.closeAllConnections(), SHUTDOWN_GRACE_MS);
