@@ -279,6 +279,7 @@ describe("hostile peers against memory and the event loop", () => {
         `RSS growth ${mb(growth)} (bound ${mb(RSS_BOUND_BYTES)}); healthy 8 KB fetches p50 ${latencies[latencies.length >> 1]?.toFixed(1)} ms, max ${latencies.at(-1)?.toFixed(1)} ms (${latencies.length}); ` +
         `log: ${during.logs.find((l) => l.includes("1008")) ?? during.logs.at(-1)}`,
     );
+    expect(during.logs.some((l) => l.startsWith("closing a connection with 1008"))).toBe(true);
     expect(serverClosedAt).toBeGreaterThan(0);
     expect(serverClosedAt - t0).toBeLessThan(3000);
     expect(growth).toBeLessThan(RSS_BOUND_BYTES);
