@@ -3,7 +3,6 @@
  * must name, so a resume never mixes bytes of two different arrays. Names are only map keys: they
  * never reach the file system.
  */
-import { encodeName } from "../shared/index.ts";
 import type { ArraySource } from "./sources.ts";
 
 /** One published name. */
@@ -17,11 +16,10 @@ export class Registry {
   #generation = 0;
 
   /**
-   * Publishes `source` under `name`, replacing what was there (which gets a new generation).
-   * @throws {TypeError} for a name that is not a string of 1..MAX_NAME_BYTES UTF-8 bytes.
+   * Publishes `source` under `name` (checked by ArrayServer.publish), replacing what was there
+   * (which gets a new generation).
    */
   publish(name: string, source: ArraySource): void {
-    encodeName(name, (message) => new TypeError(message));
     // Generations start at 1 and wrap within u32; 0 is never used so a zeroed field never matches.
     this.#generation = (this.#generation % 0xffffffff) + 1;
     this.#entries.set(name, { generation: this.#generation, source });

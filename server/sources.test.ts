@@ -195,6 +195,48 @@ describe("array sources", () => {
     expect(server.stats()).toMatchObject({ openSourceCount: 0, sourceByteLength: 0 });
   });
 
+  it("aborts the source's signal once no stream wants the array: not while one of two identical requests still waits", async () => {
+    const aborted: string[] = [];
+    let opens = 0;
+    server.publish("hanging", {
+      open: (params, context) => {
+        opens++;
+        return new Promise((_, reject) => {
+          context.signal.addEventListener("abort", () => {
+            aborted.push(String(params?.tag));
+            reject(new Error("gave up"));
+          });
+        });
+      },
+    });
+    const client = await ArrayClient.connect(server.url);
+    try {
+      const first = new AbortController();
+      const second = new AbortController();
+      const a = client.fetch("hanging", { params: { tag: "x" }, signal: first.signal }).catch((e: unknown) => e);
+      const b = client.fetch("hanging", { params: { tag: "x" }, signal: second.signal }).catch((e: unknown) => e);
+      await sleep(100);
+      expect(opens).toBe(1); // shared
+      first.abort();
+      await a;
+      await sleep(100);
+      expect(aborted).toEqual([]); // the other request still wants it
+      second.abort();
+      await b;
+      for (let i = 0; i < 50 && aborted.length === 0; i++) await sleep(10);
+      expect(aborted).toEqual(["x"]);
+      // A connection that goes away gives its arrays up too.
+      void client.fetch("hanging", { params: { tag: "y" } }).catch(() => {});
+      await sleep(100);
+      client.close();
+      for (let i = 0; i < 50 && aborted.length < 2; i++) await sleep(10);
+      expect(aborted).toEqual(["x", "y"]);
+      expect(server.stats().openSourceCount).toBe(0);
+    } finally {
+      client.close();
+    }
+  });
+
   it("serves an asynchronous source that fills scratch buffers, resumed mid-element, with the right checksum", async () => {
     const length = 300_000;
     const bytes = new Uint8Array(Float64Array.from({ length }, (_, i) => i * 1.5).buffer);
