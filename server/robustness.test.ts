@@ -96,10 +96,21 @@ describe("a server facing buggy sources and odd clients", () => {
   );
 
   it("refuses an over-long name in an HTTP request with E_BAD_REQUEST", async () => {
-    await expect(fetchArray(server.url, "n".repeat(2000), { transport: "http" })).rejects.toMatchObject({
+    // Sent by hand: the client refuses such a name itself (a RangeError) before any request.
+    const url = new URL(server.url.replace(/^ws/, "http"));
+    url.searchParams.set("name", "n".repeat(2000));
+    const response = await fetch(url);
+    expect(response.status).toBe(400);
+    const message = decodeMessage(new Uint8Array(await response.arrayBuffer()));
+    expect(message).toMatchObject({
+      type: "ERROR",
       code: "E_BAD_REQUEST",
       message: "Invalid name: expected 1..1024 UTF-8 bytes, got 2000",
     });
+  });
+
+  it("makes the client refuse an over-long name before sending anything", async () => {
+    await expect(fetchArray(server.url, "n".repeat(2000), { transport: "http" })).rejects.toThrow(RangeError);
   });
 
   it("ends a running stream when a message naming it fails to decode", async () => {
