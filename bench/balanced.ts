@@ -6,8 +6,10 @@
  *
  *   npx tsx bench/balanced.ts                                   # nginx, 3 backends, 8 clients, 100 MB, 20 s, ws
  *   npx tsx bench/balanced.ts --proxy haproxy --transport mixed --kill-every 5
+ *   npx tsx bench/balanced.ts --proxy none --transport http    # the same clients, no proxy
  *
- * Flags: --proxy nginx|haproxy (default nginx), --backends 1..8 (3), --clients 1..64 (8),
+ * Flags: --proxy nginx|haproxy|none (default nginx; none: client i connects straight to backend
+ * i mod B, the baseline without a proxy, where a crashed backend's clients cannot go elsewhere), --backends 1..8 (3), --clients 1..64 (8),
  * --seconds 1..600 (20), --mb 1..2000 (array size, 100), --transport ws|http|mixed (ws; mixed
  * alternates per request), --kill-every S (0 = never: every S seconds, crash the backend that
  * wrote the most since the last kill with SIGKILL, restart it a second later; clients resume),
@@ -36,9 +38,11 @@ import { RssSampler, readRss } from "./proc.ts";
 const NAME = "balanced-load";
 const MB = 1e6;
 const WATCHDOG_GRACE_MS = 60_000;
+/** Requests that went this long without a byte are listed in the report. */
+const STALL_REPORT_MS = 2000;
 
 interface Config {
-  proxy: ProxyKind;
+  proxy: ProxyKind | "none";
   backends: number;
   clients: number;
   seconds: number;
@@ -55,6 +59,11 @@ interface RequestRecord {
   byteLength: number;
   outcome: "ok" | "cut" | "error";
   code?: string;
+  ms: number;
+  /** Longest time without a new byte during the request (progress is reported every 50 ms). */
+  longestGapMs: number;
+  /** Bytes held when that gap began. */
+  gapAtByteLength: number;
 }
 
 /** Per backend slot: bytes written and RSS over every process that ran in it. */
@@ -96,8 +105,8 @@ export function parseConfig(argv: string[]): Config {
       out: { type: "string", default: fileURLToPath(new URL("./results", import.meta.url)) },
     },
   });
-  if (values.proxy !== "nginx" && values.proxy !== "haproxy") {
-    throw new RangeError(`Invalid --proxy: expected nginx or haproxy, got ${values.proxy}`);
+  if (values.proxy !== "nginx" && values.proxy !== "haproxy" && values.proxy !== "none") {
+    throw new RangeError(`Invalid --proxy: expected nginx, haproxy or none, got ${values.proxy}`);
   }
   if (values.transport !== "ws" && values.transport !== "http" && values.transport !== "mixed") {
     throw new RangeError(`Invalid --transport: expected ws, http or mixed, got ${values.transport}`);
@@ -147,6 +156,18 @@ async function runClient(
     const controller = new AbortController();
     state.controllers.add(controller);
     let received = 0;
+    const startedAt = performance.now();
+    let lastAt = startedAt;
+    let longestGapMs = 0;
+    let gapAtByteLength = 0;
+    const noteGap = (byteLength: number) => {
+      const now = performance.now();
+      if (now - lastAt > longestGapMs) {
+        longestGapMs = now - lastAt;
+        gapAtByteLength = byteLength;
+      }
+      lastAt = now;
+    };
     try {
       const { array } = await fetchArray(url, NAME, {
         transport,
@@ -155,20 +176,48 @@ async function runClient(
         resume: { attempts: 5, initialDelayMs: 100, maxDelayMs: 2000 },
         signal: controller.signal,
         onProgress: (p) => {
+          if (p.receivedByteLength !== received) noteGap(received);
           received = p.receivedByteLength;
         },
       });
       for (const i of [0, n >> 1, n - 1]) {
         if (array[i] !== i) throw new StreamError("E_BENCH_MISMATCH", `expected a[${i}] = ${i}, got ${array[i]}`, 0);
       }
-      state.records.push({ client: index, transport, byteLength: n * 8, outcome: "ok" });
+      noteGap(received);
+      state.records.push({
+        client: index,
+        transport,
+        byteLength: n * 8,
+        outcome: "ok",
+        ms: performance.now() - startedAt,
+        longestGapMs,
+        gapAtByteLength,
+      });
     } catch (err) {
+      noteGap(received);
       if (state.stopping) {
-        state.records.push({ client: index, transport, byteLength: received, outcome: "cut" });
+        state.records.push({
+          client: index,
+          transport,
+          byteLength: received,
+          outcome: "cut",
+          ms: performance.now() - startedAt,
+          longestGapMs,
+          gapAtByteLength,
+        });
       } else {
         const code = codeOf(err);
         if (!state.samples.has(code)) state.samples.set(code, (err as Error)?.message ?? String(err));
-        state.records.push({ client: index, transport, byteLength: received, outcome: "error", code });
+        state.records.push({
+          client: index,
+          transport,
+          byteLength: received,
+          outcome: "error",
+          code,
+          ms: performance.now() - startedAt,
+          longestGapMs,
+          gapAtByteLength,
+        });
         await sleep(100);
       }
     } finally {
@@ -281,12 +330,13 @@ function report(
   const count = (o: RequestRecord["outcome"]) => records.filter((r) => r.outcome === o).length;
   const codes = new Map<string, number>();
   for (const r of records) if (r.code) codes.set(r.code, (codes.get(r.code) ?? 0) + 1);
+  const stalls = records.filter((r) => r.longestGapMs > STALL_REPORT_MS);
   const totalWritten = slots.reduce((a, s) => a + s.writtenByteLength, 0);
   const machine = describeMachine();
   const lines = [
     "# arraywire load test through a load balancer",
     "",
-    `${new Date().toISOString()}. ${config.clients} clients x ${mb(config.elementCount * 8)} MB Float64Array through ${proxyVersion(config.proxy)} (docs/DEPLOY.md config) to ${config.backends} backend processes, ${(windowMs / 1000).toFixed(2)} s, transport ${config.transport}, verify on, resume on${config.killEverySeconds ? `, the busiest backend crashed (SIGKILL) every ${config.killEverySeconds} s and restarted 1 s later` : ""}. Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB, ${machine.os}, Node ${machine.node}, load average ${load.join(" -> ")}. Shared, noisy machine: clients, proxy and backends all run on its cores.`,
+    `${new Date().toISOString()}. ${config.clients} clients x ${mb(config.elementCount * 8)} MB Float64Array ${config.proxy === "none" ? "straight (client i to backend i mod B, no proxy)" : `through ${proxyVersion(config.proxy)} (docs/DEPLOY.md config)`} to ${config.backends} backend processes, ${(windowMs / 1000).toFixed(2)} s, transport ${config.transport}, verify on, resume on${config.killEverySeconds ? `, the busiest backend crashed (SIGKILL) every ${config.killEverySeconds} s and restarted 1 s later` : ""}. Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB, ${machine.os}, Node ${machine.node}, load average ${load.join(" -> ")}. Shared, noisy machine: clients, proxy and backends all run on its cores.`,
     "",
     "|  | value |",
     "|---|---|",
@@ -295,6 +345,19 @@ function report(
     `| requests completed / cut at the end / errors | ${count("ok")} / ${count("cut")} / ${count("error")} |`,
     `| errors by code | ${codes.size === 0 ? "none" : [...codes].map(([c, n]) => `${c} x${n}`).join(", ")} |`,
     `| backend crashes | ${kills.length === 0 ? "none" : kills.join("; ")} |`,
+    `| requests with a gap of over ${STALL_REPORT_MS / 1000} s without a byte | ${stalls.length === 0 ? "none" : stalls.map((r) => `client ${r.client} ${r.transport} ${(r.longestGapMs / 1000).toFixed(1)} s at ${mb(r.gapAtByteLength)} MB (${r.outcome})`).join("; ")} |`,
+    "",
+    "| transport | requests completed | per-request MB/s min / median / max |",
+    "|---|---|---|",
+    ...(["ws", "http"] as const).map((t) => {
+      const rates = records
+        .filter((r) => r.outcome === "ok" && r.transport === t)
+        .map((r) => r.byteLength / MB / (r.ms / 1000));
+      const figures = rates.length
+        ? `${Math.min(...rates).toFixed(1)} / ${median(rates).toFixed(1)} / ${Math.max(...rates).toFixed(1)}`
+        : "-";
+      return `| ${t} | ${rates.length} | ${figures} |`;
+    }),
     "",
     "| backend | MB written (share) | processes | RSS baseline -> peak (MB) |",
     "|---|---|---|---|",
@@ -338,10 +401,12 @@ export async function runBalanced(argv: string[]): Promise<void> {
   watchdog.unref();
   process.once("SIGINT", () => void cleanup().finally(() => process.exit(130)));
   try {
-    proxy = await ProxyProcess.start(config.proxy, {
-      listenPort: await freePort(),
-      backendPorts: backends.map((b) => b.port),
-    });
+    if (config.proxy !== "none") {
+      proxy = await ProxyProcess.start(config.proxy, {
+        listenPort: await freePort(),
+        backendPorts: backends.map((b) => b.port),
+      });
+    }
     const state = {
       stopping: false,
       controllers: new Set<AbortController>(),
@@ -350,9 +415,10 @@ export async function runBalanced(argv: string[]): Promise<void> {
     };
     const monitor = new SlotMonitor(backends);
     const kills: string[] = [];
-    const url = proxy.url;
+    const urlOf = (i: number) =>
+      proxy ? proxy.url : `ws://127.0.0.1:${(backends[i % backends.length] as Backend).port}/arraywire`;
     const started = performance.now();
-    const clients = Array.from({ length: config.clients }, (_, i) => runClient(i, config, url, state));
+    const clients = Array.from({ length: config.clients }, (_, i) => runClient(i, config, urlOf(i), state));
     const killer = config.killEverySeconds > 0 ? chaos(config, backends, monitor, state, kills) : Promise.resolve();
     await sleep(config.seconds * 1000);
     state.stopping = true;

@@ -29,6 +29,11 @@ export interface BalancedServerConfig {
    * address, so this caps the whole proxy, not one client (docs/DEPLOY.md).
    */
   maxConnectionsPerIp: number;
+  /**
+   * Times the same array is published under the same name before the last publish, as a
+   * process that refreshed unchanged data would have done. Defaults to 0.
+   */
+  republishCount?: number;
 }
 
 /** The message to the parent once the backend listens. */
@@ -57,6 +62,7 @@ const server = new ArrayServer({
 });
 const array = new Float64Array(config.elementCount);
 for (let i = 0; i < array.length; i++) array[i] = i;
+for (let i = 0; i < (config.republishCount ?? 0); i++) server.publish(config.name, array);
 server.publish(config.name, array);
 const address = await server.listen();
 
