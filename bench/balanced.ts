@@ -32,8 +32,8 @@ import { fetchArray, StreamError } from "../client/index.ts";
 import { type Backend, startBackends } from "../server/test-fixtures/backends.ts";
 import type { ProxyKind } from "../server/test-fixtures/proxy-config.ts";
 import { freePort, ProxyProcess, proxyVersion } from "../server/test-fixtures/proxy-process.ts";
+import { crashBusiest, SlotMonitor, type SlotStats } from "./backend-monitor.ts";
 import { describeMachine } from "./machine.ts";
-import { RssSampler, readRss } from "./proc.ts";
 
 const NAME = "balanced-load";
 const MB = 1e6;
@@ -64,14 +64,6 @@ interface RequestRecord {
   longestGapMs: number;
   /** Bytes held when that gap began. */
   gapAtByteLength: number;
-}
-
-/** Per backend slot: bytes written and RSS over every process that ran in it. */
-interface SlotStats {
-  writtenByteLength: number;
-  baselineRssBytes: number;
-  peakRssBytes: number;
-  processes: number;
 }
 
 const median = (xs: number[]) => {
@@ -226,92 +218,6 @@ async function runClient(
   }
 }
 
-/** Samples RSS and bytes written per backend slot, across restarts of the slot's process. */
-class SlotMonitor {
-  readonly stats: SlotStats[];
-  readonly #backends: Backend[];
-  readonly #processes = new Map<number, { slot: number; sampler: RssSampler; written: number }>();
-  readonly #timer: ReturnType<typeof setInterval>;
-
-  constructor(backends: Backend[]) {
-    this.#backends = backends;
-    this.stats = backends.map(() => ({ writtenByteLength: 0, baselineRssBytes: 0, peakRssBytes: 0, processes: 0 }));
-    this.sample();
-    this.#timer = setInterval(() => this.sample(), 50);
-  }
-
-  sample(): void {
-    this.#backends.forEach((backend, slot) => {
-      const pid = backend.pid;
-      const written = pid === null ? null : backend.writtenByteLength();
-      if (pid === null || written === null) return;
-      let process = this.#processes.get(pid);
-      if (!process) {
-        const stats = this.stats[slot] as SlotStats;
-        stats.processes++;
-        if (stats.baselineRssBytes === 0) stats.baselineRssBytes = readRss(pid)?.rssBytes ?? 0;
-        process = { slot, sampler: new RssSampler(pid, 50), written };
-        this.#processes.set(pid, process);
-      }
-      this.#count(process, written);
-    });
-  }
-
-  /** Counts a crashed process's bytes up to its crash (Backend.crash reads them while it is stopped). */
-  crashed(pid: number, written: number): void {
-    const process = this.#processes.get(pid);
-    if (process) this.#count(process, written);
-  }
-
-  /** The slot that wrote the most since `since` (totals per slot taken earlier). */
-  busiest(since: number[]): number {
-    const growth = this.stats.map((s, i) => s.writtenByteLength - (since[i] ?? 0));
-    return growth.indexOf(Math.max(...growth));
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-    this.sample();
-    for (const { slot, sampler } of this.#processes.values()) {
-      const stats = this.stats[slot] as SlotStats;
-      stats.peakRssBytes = Math.max(stats.peakRssBytes, sampler.stop());
-    }
-  }
-
-  #count(process: { slot: number; written: number }, written: number): void {
-    (this.stats[process.slot] as SlotStats).writtenByteLength += written - process.written;
-    process.written = written;
-  }
-}
-
-/** Every `seconds`, crashes the busiest backend and restarts it a second later. */
-async function chaos(
-  config: Config,
-  backends: Backend[],
-  monitor: SlotMonitor,
-  state: { stopping: boolean },
-  kills: string[],
-) {
-  let since = monitor.stats.map((s) => s.writtenByteLength);
-  const endAt = performance.now() + config.seconds * 1000;
-  while (!state.stopping) {
-    await sleep(Math.min(config.killEverySeconds * 1000, Math.max(0, endAt - performance.now())));
-    if (state.stopping || performance.now() >= endAt - 500) return;
-    monitor.sample();
-    const slot = monitor.busiest(since);
-    const backend = backends[slot] as Backend;
-    const pid = backend.pid;
-    if (pid === null) continue;
-    const { writtenByteLength, exited } = backend.crash();
-    monitor.crashed(pid, writtenByteLength);
-    await exited;
-    kills.push(`${((config.seconds * 1000 - (endAt - performance.now())) / 1000).toFixed(1)} s: backend ${slot}`);
-    await sleep(1000);
-    await backend.restart();
-    since = monitor.stats.map((s) => s.writtenByteLength);
-  }
-}
-
 function report(
   config: Config,
   records: RequestRecord[],
@@ -419,7 +325,16 @@ export async function runBalanced(argv: string[]): Promise<void> {
       proxy ? proxy.url : `ws://127.0.0.1:${(backends[i % backends.length] as Backend).port}/arraywire`;
     const started = performance.now();
     const clients = Array.from({ length: config.clients }, (_, i) => runClient(i, config, urlOf(i), state));
-    const killer = config.killEverySeconds > 0 ? chaos(config, backends, monitor, state, kills) : Promise.resolve();
+    const killer =
+      config.killEverySeconds > 0
+        ? crashBusiest(
+            { seconds: config.seconds, everySeconds: config.killEverySeconds },
+            backends,
+            monitor,
+            state,
+            kills,
+          )
+        : Promise.resolve();
     await sleep(config.seconds * 1000);
     state.stopping = true;
     const windowMs = performance.now() - started;
