@@ -72,6 +72,9 @@ export type StreamErrorCode =
   | "E_HTTP_STATUS" // an HTTP response that is not an arraywire stream or error body
   | "E_PROTOCOL" // the peer broke the protocol; `cause` holds the ProtocolError
   | "E_INTERNAL" // the server failed (a source's bug); details are in the server's log
+  | "E_SLOW_CONSUMER" // a subscriber fell further behind a live array than the server allows
+  | "E_UPLOAD_REFUSED" // the server's onUpload hook refused an upload
+  | "E_LISTING_DISABLED" // the server does not list what it publishes (stat still works)
   | (string & {});
 
 /** Thrown or rejected with when a stream does not complete. */
