@@ -6,10 +6,11 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { assertLittleEndianHost, encodeName, type TypedArray } from "../shared/index.ts";
+import { assertLittleEndianHost, encodeName, type JsonObject, type TypedArray } from "../shared/index.ts";
 import { InFlightBudget } from "./budget.ts";
 import { Hooks } from "./hooks.ts";
 import { HttpEndpoint } from "./http-endpoint.ts";
+import { LiveArray, type LiveOptions } from "./live.ts";
 import { checkHeaderFits } from "./meta.ts";
 import { OpenSources } from "./open-sources.ts";
 import { type ArrayServerOptions, resolveSettings, type ServerSettings, type ServerStats } from "./options.ts";
@@ -20,6 +21,7 @@ import { Registry } from "./registry.ts";
 import { parseTarget } from "./request-target.ts";
 import { SourceBudget } from "./source-budget.ts";
 import { type ArraySource, type PublishOptions, typedArraySource } from "./sources.ts";
+import { UploadStore } from "./upload-store.ts";
 import { WsEndpoint } from "./ws-endpoint.ts";
 
 export class ArrayServer {
@@ -47,11 +49,15 @@ export class ArrayServer {
     this.#hooks = new Hooks(options, this.#settings.log);
     // Every log line goes through the guard: a throwing log hook is ignored, not a crash.
     this.#settings.log = (message) => this.#hooks.log(message);
+    const upload = this.#settings.upload;
     this.#services = {
       registry: new Registry(),
       sources: new OpenSources(new SourceBudget(this.#settings.maxSourceBytes), this.#hooks),
       hooks: this.#hooks,
       settings: this.#settings,
+      uploads: upload === null ? null : new UploadStore(upload),
+      publishUpload: (name: string, array: TypedArray, shape: number[], meta: JsonObject | null) =>
+        this.publish(name, array, { shape, meta: meta ?? undefined }),
     };
     const perIp = new PerIpLimit(this.#settings.maxConnectionsPerIp);
     this.#ownsServer = options.server === undefined;
@@ -120,6 +126,8 @@ export class ArrayServer {
       maxQueuedByteLength,
       openSourceCount: this.#services.sources.count,
       sourceByteLength: this.#services.sources.reservedByteLength,
+      uploadCount: this.#services.uploads?.count ?? 0,
+      uploadByteLength: this.#services.uploads?.reservedByteLength ?? 0,
     };
   }
 
@@ -134,25 +142,40 @@ export class ArrayServer {
    */
   publish(name: string, source: TypedArray | ArraySource, options?: PublishOptions): void {
     encodeName(name, (message) => new TypeError(message));
-    let arraySource: ArraySource;
     if (ArrayBuffer.isView(source)) {
       const array = typedArraySource(source as TypedArray, options);
       checkHeaderFits(name, array.dtype, array.shape, array.meta ?? null);
-      arraySource = { open: () => array };
-    } else {
-      if (options !== undefined && Object.values(options).some((value) => value !== undefined)) {
-        throw new TypeError(
-          "Invalid publish options: shape and meta apply to typed arrays only; an ArraySource's open() returns them",
-        );
-      }
-      if (typeof (source as Partial<ArraySource> | null)?.open !== "function") {
-        throw new TypeError(
-          `Invalid source: expected a typed array or an ArraySource with open(), got ${typeof source}`,
-        );
-      }
-      arraySource = source;
+      // A typed array describes itself for listings (docs/PROTOCOL.md §18).
+      const description = { dtype: array.dtype, shape: array.shape, meta: array.meta ?? null };
+      this.#services.registry.publish(name, { open: () => array, describe: () => description }, "array");
+      return;
     }
-    this.#services.registry.publish(name, arraySource);
+    if (options !== undefined && Object.values(options).some((value) => value !== undefined)) {
+      throw new TypeError(
+        "Invalid publish options: shape and meta apply to typed arrays only; an ArraySource's open() returns them",
+      );
+    }
+    if (typeof (source as Partial<ArraySource> | null)?.open !== "function") {
+      throw new TypeError(`Invalid source: expected a typed array or an ArraySource with open(), got ${typeof source}`);
+    }
+    this.#services.registry.publish(name, source);
+  }
+
+  /**
+   * Publishes a live array under `name`: a growable array of up to `maxLength` rows that clients
+   * fetch as it is (a snapshot of its current length) or subscribe to (what exists, then every
+   * append; docs/PROTOCOL.md §17). Its memory, maxLength rows, is allocated now (the OS commits
+   * pages as rows are appended). Republishing the name, or unpublishing it, leaves the returned
+   * array and its subscriptions running until close().
+   * @throws {TypeError} for a bad name, dtype, rowShape or meta (or a header over 64 KiB);
+   *   {RangeError} for a maxLength or maxLagByteLength out of range.
+   */
+  publishLive(name: string, options: LiveOptions): LiveArray {
+    encodeName(name, (message) => new TypeError(message));
+    const live = new LiveArray(name, options);
+    checkHeaderFits(name, live.dtype, live.shape, live.meta);
+    this.#services.registry.publish(name, { open: () => live.lease().array }, "live", live);
+    return live;
   }
 
   /** Removes `name`. Streams already running finish. */
@@ -181,6 +204,7 @@ export class ArrayServer {
   async #close(): Promise<void> {
     this.#http.off("upgrade", this.#ws.onUpgrade);
     this.#hooks.dispose();
+    this.#services.uploads?.close();
     this.#httpEndpoint.shutdown();
     const wsClosed = this.#ws.shutdown();
     const httpClosed =

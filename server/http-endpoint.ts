@@ -1,11 +1,13 @@
 /**
  * The HTTP side of the endpoint: which requests are arraywire's, the access checks, method and
- * probe handling, the per-address cap, then the stream itself (http-transport.ts). It tracks
+ * probe handling, the per-address cap, then the stream itself (http-transport.ts) or a listing or
+ * stat (discovery.ts). It tracks
  * requests waiting in the access checks and streams in flight, so that close() can answer or
  * cut every one of them.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { checkAccess } from "./access.ts";
+import { serveList, serveStat } from "./discovery.ts";
 import { serveHttp } from "./http-transport.ts";
 import type { PerIpLimit } from "./per-ip.ts";
 import type { StreamServices } from "./plan.ts";
@@ -72,8 +74,11 @@ export class HttpEndpoint {
       else sendError(res, "E_BAD_REQUEST", `Method ${req.method} not allowed: use GET`, 405, { allow: "GET" });
       return;
     }
+    const { query } = target;
+    // Discovery (PROTOCOL.md §18): a listing, or a stat of one name, as JSON.
+    const discovery = query.has("list") ? "list" : query.has("stat") ? "stat" : null;
     // A probe: the access checks passed (a client asks this to learn why an upgrade failed).
-    if (!target.query.has("name") && target.query.has("probe")) {
+    if (discovery === null && !query.has("name") && query.has("probe")) {
       res.writeHead(200, { "content-length": 0, "cache-control": "no-store" }).end();
       return;
     }
@@ -88,7 +93,9 @@ export class HttpEndpoint {
       this.#responses.delete(res);
       this.#perIp.leave(ip);
     });
-    await serveHttp(res, target.query, this.#services, () => this.#closing);
+    if (discovery === "list") await serveList(res, this.#services);
+    else if (discovery === "stat") await serveStat(res, query, this.#services);
+    else await serveHttp(res, query, this.#services, () => this.#closing);
   }
 
   /**

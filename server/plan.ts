@@ -8,20 +8,28 @@ import {
   DTYPE_BYTES_PER_ELEMENT,
   elementRangeProblem,
   encodeArrayHeader,
+  type JsonObject,
   type RequestMessage,
   StreamError,
+  type TypedArray,
 } from "../shared/index.ts";
 import type { Hooks } from "./hooks.ts";
+import type { LiveArray } from "./live.ts";
 import type { OpenSources, SourceLease } from "./open-sources.ts";
 import type { ServerSettings } from "./options.ts";
 import type { Registry } from "./registry.ts";
+import type { UploadStore } from "./upload-store.ts";
 
-/** What both transports need to open streams. */
+/** What both transports need to open streams (and the WebSocket one to take uploads). */
 export interface StreamServices {
   readonly registry: Registry;
   readonly sources: OpenSources;
   readonly hooks: Hooks;
   readonly settings: ServerSettings;
+  /** The server's uploads; null when uploads are off. */
+  readonly uploads: UploadStore | null;
+  /** Publishes a verified upload under its name (ArrayServer.publish). */
+  publishUpload(name: string, array: TypedArray, shape: number[], meta: JsonObject | null): void;
 }
 
 /** Everything a transport needs to send one stream. */
@@ -33,11 +41,18 @@ export interface StreamPlan {
   /** The opened array; released by the stream when it ends. */
   lease: SourceLease;
   chunkByteLength: number;
+  /**
+   * A subscription (REQUEST_FLAG_SUBSCRIBE): the live array it follows (null for a fixed array,
+   * whose range never grows), and the byte end it asked for (its RANGE end, or the capacity).
+   */
+  subscription: { live: LiveArray | null; requestedByteEnd: number } | null;
 }
 
 /**
  * Resolves `request`: looks the name up, opens (or shares) its array, and checks the range and
  * resume point against it. Aborting `signal` gives the array back.
+ * A live array is not opened through the shared sources: each stream gets a snapshot of its
+ * current length, whose reads are views of its memory.
  * @throws {@link StreamError} E_UNKNOWN_NAME, E_GONE, E_BAD_RANGE, E_BAD_REQUEST, E_BUSY (or the
  *   source's own code); a TypeError or RangeError for a source's bug (E_INTERNAL for the client).
  */
@@ -47,6 +62,13 @@ export async function planStream(
   signal: AbortSignal,
 ): Promise<StreamPlan> {
   const { streamId, name } = request;
+  if (request.headerOnly && request.subscribe) {
+    throw new StreamError(
+      "E_BAD_REQUEST",
+      "Invalid REQUEST: HEADER_ONLY and SUBSCRIBE cannot be set together",
+      streamId,
+    );
+  }
   const entry = services.registry.get(name);
   if (!entry && request.expectedGeneration !== null) {
     throw new StreamError(
@@ -64,9 +86,11 @@ export async function planStream(
       streamId,
     );
   }
-  const lease = await services.sources.acquire(entry.generation, entry.source, request.params, signal);
+  const lease = entry.live
+    ? entry.live.lease()
+    : await services.sources.acquire(entry.generation, entry.source, request.params, signal);
   try {
-    return planWith(request, lease, entry.generation, services.settings);
+    return planWith(request, lease, entry.generation, services.settings, entry.live);
   } catch (err) {
     lease.release();
     throw err;
@@ -78,18 +102,29 @@ function planWith(
   lease: SourceLease,
   generation: number,
   settings: ServerSettings,
+  live: LiveArray | null,
 ): StreamPlan {
   const { streamId, name } = request;
   const { dtype, shape, totalByteLength, meta } = lease.description;
   const itemsize = DTYPE_BYTES_PER_ELEMENT[dtype];
   const elementCount = totalByteLength / itemsize;
+  // A subscription's range may end past what the array holds now, up to its capacity.
+  const subscribe = request.subscribe === true;
+  const capacity = subscribe && live !== null ? live.maxByteLength / itemsize : elementCount;
   const elementStart = request.range?.elementStart ?? 0;
-  const elementEnd = request.range?.elementEnd ?? elementCount;
+  const elementEnd = request.range?.elementEnd ?? capacity;
   // The one range check of both transports (the decoders checked start <= end already).
-  const rangeProblem = elementRangeProblem(elementStart, elementEnd, elementCount);
+  const rangeProblem = elementRangeProblem(elementStart, elementEnd, capacity);
   if (rangeProblem !== null) throw new StreamError("E_BAD_RANGE", rangeProblem, streamId);
+  if (elementStart > elementCount) {
+    throw new StreamError(
+      "E_BAD_RANGE",
+      `Invalid element range: a subscription starts at most at the array's length now, ${elementCount}; got start ${elementStart}`,
+      streamId,
+    );
+  }
   const rangeByteStart = elementStart * itemsize;
-  const rangeByteEnd = elementEnd * itemsize;
+  const rangeByteEnd = Math.min(elementEnd, elementCount) * itemsize;
   if (request.resumeByteOffset > rangeByteEnd - rangeByteStart) {
     throw new StreamError(
       "E_BAD_REQUEST",
@@ -125,5 +160,6 @@ function planWith(
       settings.maxChunkByteLength,
       Math.max(settings.minChunkByteLength, request.chunkByteLength || settings.chunkByteLength),
     ),
+    subscription: subscribe ? { live, requestedByteEnd: elementEnd * itemsize } : null,
   };
 }
