@@ -15,6 +15,7 @@ import {
   encodeData,
   encodeEnd,
   type JsonObject,
+  type Message,
   type RequestMessage,
   xxh32,
 } from "../shared/index.ts";
@@ -35,6 +36,11 @@ export interface FakeServerOptions {
    * still waiting rejects with E_CONNECTION_CLOSED instead of hanging. Defaults to true.
    */
   closeAfterReplies?: boolean;
+  /**
+   * Answers every other message the client sends (PUT, CREDIT, CANCEL, DATA, END), and a DATA's
+   * payload (`payload` set, `message` null). Defaults to answering nothing.
+   */
+  onClientMessage?: (message: Message | null, payload: Uint8Array | null) => ServerMessage[];
   /**
    * How a binary message reaches the client: "arraybuffer" hands a fresh ArrayBuffer (what a
    * browser does with binaryType "arraybuffer"); "view" hands a Uint8Array at an odd byteOffset
@@ -130,23 +136,36 @@ export function fakeWebSocket(options: FakeServerOptions): { WebSocket: WebSocke
       bytes.set(data);
       log.sent.push(bytes);
       if (this.readyState !== OPEN) return; // a browser drops sends after close
-      let request: RequestMessage | null = null;
+      if (this.#payloadNext) {
+        this.#payloadNext = false;
+        this.#answer(() => options.onClientMessage?.(null, bytes) ?? []);
+        return;
+      }
+      let message: Message;
       try {
-        const message = decodeMessage(bytes);
-        if (message.type === "REQUEST") request = message;
+        message = decodeMessage(bytes);
       } catch (error) {
         log.badSends.push({ bytes, error });
         return;
       }
-      if (!request) return;
+      if (message.type === "DATA") this.#payloadNext = true;
+      const m = message;
+      if (m.type === "REQUEST") this.#answer(() => options.onRequest(m), true);
+      else this.#answer(() => options.onClientMessage?.(m, null) ?? []);
+    }
+
+    #payloadNext = false;
+
+    /** Plays a script's replies; an empty answer plays (and so may close) only for a REQUEST. */
+    #answer(script: () => ServerMessage[], always = false): void {
       let replies: ServerMessage[];
       try {
-        replies = options.onRequest(request);
+        replies = script();
       } catch (error) {
         log.scriptErrors.push(error);
         return;
       }
-      this.#play(replies);
+      if (always || replies.length > 0) this.#play(replies);
     }
 
     close(code = 1000, _reason = ""): void {
