@@ -54,6 +54,8 @@ export interface FakeServerOptions {
 export interface FakeServerLog {
   /** Every message the client sent (copied), in order. */
   readonly sent: Uint8Array[];
+  /** The same messages as the client passed them to send(): the objects themselves, not copies. */
+  readonly sentObjects: Uint8Array[];
   /** Client messages that did not decode: a client bug. */
   readonly badSends: { bytes: Uint8Array; error: unknown }[];
   /**
@@ -103,7 +105,14 @@ function deliverable(message: ServerMessage, delivery: "arraybuffer" | "view"): 
  * nothing is left to send the socket closes with 1006 unless `closeAfterReplies` is false.
  */
 export function fakeWebSocket(options: FakeServerOptions): { WebSocket: WebSocketConstructor; log: FakeServerLog } {
-  const log: FakeServerLog = { sent: [], badSends: [], listenerErrors: [], closes: [], scriptErrors: [] };
+  const log: FakeServerLog = {
+    sent: [],
+    sentObjects: [],
+    badSends: [],
+    listenerErrors: [],
+    closes: [],
+    scriptErrors: [],
+  };
   const delivery = options.delivery ?? "arraybuffer";
   const closeAfterReplies = options.closeAfterReplies ?? true;
 
@@ -135,6 +144,7 @@ export function fakeWebSocket(options: FakeServerOptions): { WebSocket: WebSocke
       const bytes = new RawUint8Array(data.byteLength);
       bytes.set(data);
       log.sent.push(bytes);
+      log.sentObjects.push(data);
       if (this.readyState !== OPEN) return; // a browser drops sends after close
       if (this.#payloadNext) {
         this.#payloadNext = false;
