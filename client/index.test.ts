@@ -15,7 +15,11 @@ describe("arraywire/client", () => {
         "fetchArray",
         "fetchArrayHttp",
         "isDtypeSupported",
+        "listArrays",
+        "statArray",
+        "subscribe",
         "typedArrayConstructor",
+        "uploadArray",
       ]
     `);
   });
