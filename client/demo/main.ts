@@ -6,6 +6,8 @@
  * and &autostart=1 starts at once. Tests read window.__arraywire (small values only, never the array).
  */
 import { fetchArray, type Progress, type TypedArray } from "../index.ts";
+import "./live.ts";
+import "./upload.ts";
 import { DEMO_DTYPES, type DtypeInfo, findDtype, isAvailableHere, storedValue } from "./dtypes.ts";
 import { describeFailure } from "./failure.ts";
 import { drawEnvelope, drawRate, envelopeColumns, type RateSample } from "./plot.ts";
