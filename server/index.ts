@@ -7,6 +7,8 @@ export type { Refusal } from "./access.ts";
 export type { ArangeOptions } from "./arange.ts";
 export { arange, fillArange } from "./arange.ts";
 export { ArrayServer } from "./array-server.ts";
+export type { NpyFileOptions } from "./file-sources/npy-file.ts";
+export { npyFile } from "./file-sources/npy-file.ts";
 export { isHostAllowed } from "./hosts.ts";
 export type { ArrayServerOptions, ServerStats } from "./options.ts";
 export { isOriginAllowed } from "./origins.ts";
