@@ -5,6 +5,7 @@
  */
 import {
   appendFileSync,
+  closeSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -14,7 +15,6 @@ import {
   utimesSync,
   writeFileSync,
   writeSync,
-  closeSync,
 } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,15 +22,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StreamError } from "../../shared/index.ts";
 import { FileSourceError } from "./file-errors.ts";
 import { npyFile } from "./npy-file.ts";
-import {
-  byteSwapped,
-  makeTempDir,
-  npyBytes,
-  openWith,
-  readRange,
-  recordingContext,
-  sleep,
-} from "./test-helpers.ts";
+import { byteSwapped, makeTempDir, npyBytes, openWith, readRange, recordingContext, sleep } from "./test-helpers.ts";
 
 const FIXTURES = fileURLToPath(new URL("../../shared/test-fixtures/npy/", import.meta.url));
 interface ManifestEntry {
@@ -69,18 +61,23 @@ function openFdCount(): number {
 }
 
 describe("npyFile serves numpy's own files", () => {
-  const served = manifest.files.filter((f) => f.littleEndianHex !== undefined && (hasFloat16 || !f.descr.endsWith("f2")));
+  const served = manifest.files.filter(
+    (f) => f.littleEndianHex !== undefined && (hasFloat16 || !f.descr.endsWith("f2")),
+  );
 
-  it.each(served.map((f) => [f.file, f] as const))("%s: dtype, shape and every byte range, little-endian", async (_, entry) => {
-    const array = await openWith(npyFile(join(FIXTURES, entry.file)));
-    const expected = fromHex(entry.littleEndianHex as string);
-    expect(array.shape).toEqual(entry.shape);
-    expect(array.meta).toEqual({ source: "npy", descr: entry.descr });
-    for (const [offset, n] of allRanges(expected.byteLength)) {
-      expect(await readRange(array, offset, n), `${offset}+${n}`).toEqual(expected.subarray(offset, offset + n));
-    }
-    array.close?.();
-  });
+  it.each(served.map((f) => [f.file, f] as const))(
+    "%s: dtype, shape and every byte range, little-endian",
+    async (_, entry) => {
+      const array = await openWith(npyFile(join(FIXTURES, entry.file)));
+      const expected = fromHex(entry.littleEndianHex as string);
+      expect(array.shape).toEqual(entry.shape);
+      expect(array.meta).toEqual({ source: "npy", descr: entry.descr });
+      for (const [offset, n] of allRanges(expected.byteLength)) {
+        expect(await readRange(array, offset, n), `${offset}+${n}`).toEqual(expected.subarray(offset, offset + n));
+      }
+      array.close?.();
+    },
+  );
 
   it("serves format 1.0, 2.0 and 3.0 files alike", async () => {
     const bytes = await Promise.all(
@@ -93,17 +90,20 @@ describe("npyFile serves numpy's own files", () => {
     );
     expect(bytes[1]).toEqual(bytes[0]);
     expect(bytes[2]).toEqual(bytes[0]);
-    expect(new Float64Array((bytes[0] as Uint8Array).buffer)).toEqual(Float64Array.from([-2, -0.75, 0.5, 1.75, 3, 4.25]));
+    expect(new Float64Array((bytes[0] as Uint8Array).buffer)).toEqual(
+      Float64Array.from([-2, -0.75, 0.5, 1.75, 3, 4.25]),
+    );
   });
 
-  it.each(
-    manifest.files.filter((f) => f.code === "E_NPY_UNSUPPORTED_DTYPE").map((f) => [f.file, f] as const),
-  )("refuses %s with E_UNSUPPORTED naming the descr", async (_, entry) => {
-    const err = await rejection(openWith(npyFile(join(FIXTURES, entry.file))));
-    expect(err).toBeInstanceOf(StreamError);
-    expect((err as StreamError).code).toBe("E_UNSUPPORTED");
-    expect(err.message).toMatch(new RegExp(`^Cannot serve "${entry.file.replace(".", "\\.")}": Unsupported`));
-  });
+  it.each(manifest.files.filter((f) => f.code === "E_NPY_UNSUPPORTED_DTYPE").map((f) => [f.file, f] as const))(
+    "refuses %s with E_UNSUPPORTED naming the descr",
+    async (_, entry) => {
+      const err = await rejection(openWith(npyFile(join(FIXTURES, entry.file))));
+      expect(err).toBeInstanceOf(StreamError);
+      expect((err as StreamError).code).toBe("E_UNSUPPORTED");
+      expect(err.message).toMatch(new RegExp(`^Cannot serve "${entry.file.replace(".", "\\.")}": Unsupported`));
+    },
+  );
 
   it("refuses Fortran-order data with E_UNSUPPORTED by default", async () => {
     const err = await rejection(openWith(npyFile(join(FIXTURES, "fortran-2x3-f8.npy"))));
@@ -151,25 +151,28 @@ describe("npyFile on larger files", () => {
     [">i4", 4],
     [">u2", 2],
     [">i8", 8],
-  ] as const)("converts big-endian %s to little-endian for ranges starting and ending mid-element", async (descr, k) => {
-    const little = pseudoRandom(k * 10_001, k);
-    const path = join(dir, "be.npy");
-    writeFileSync(path, npyBytes({ descr, shape: [10_001], data: byteSwapped(little, k), version: 2 }));
-    const array = await openWith(npyFile(path));
-    expect(array.dtype).toBe({ 8: descr === ">f8" ? "float64" : "bigint64", 4: "int32", 2: "uint16" }[k]);
-    for (const [offset, n] of [
-      [0, little.byteLength],
-      [3 * k, 500 * k],
-      [5000 * k + 1, 1234 * k + 3],
-      [777, 1],
-      [k * 10_000 + 1, k - 1],
-      [1, k - 2],
-    ] as [number, number][]) {
-      if (n <= 0) continue;
-      expect(await readRange(array, offset, n), `${offset}+${n}`).toEqual(little.subarray(offset, offset + n));
-    }
-    array.close?.();
-  });
+  ] as const)(
+    "converts big-endian %s to little-endian for ranges starting and ending mid-element",
+    async (descr, k) => {
+      const little = pseudoRandom(k * 10_001, k);
+      const path = join(dir, "be.npy");
+      writeFileSync(path, npyBytes({ descr, shape: [10_001], data: byteSwapped(little, k), version: 2 }));
+      const array = await openWith(npyFile(path));
+      expect(array.dtype).toBe({ 8: descr === ">f8" ? "float64" : "bigint64", 4: "int32", 2: "uint16" }[k]);
+      for (const [offset, n] of [
+        [0, little.byteLength],
+        [3 * k, 500 * k],
+        [5000 * k + 1, 1234 * k + 3],
+        [777, 1],
+        [k * 10_000 + 1, k - 1],
+        [1, k - 2],
+      ] as [number, number][]) {
+        if (n <= 0) continue;
+        expect(await readRange(array, offset, n), `${offset}+${n}`).toEqual(little.subarray(offset, offset + n));
+      }
+      array.close?.();
+    },
+  );
 
   it("reads a range in the middle of a little-endian file from its file offset", async () => {
     const data = pseudoRandom(8 * 100_000, 7);
@@ -184,12 +187,27 @@ describe("npyFile on larger files", () => {
   it("refuses broken files with a FileSourceError carrying the NpyError code", async () => {
     const good = npyBytes({ descr: "<f8", shape: [4], data: new Uint8Array(32) });
     const cases: [string, Uint8Array, string, RegExp][] = [
-      ["magic.npy", Uint8Array.from([0x50, 0x4b, 3, 4, ...good.subarray(4)]), "E_NPY_BAD_MAGIC", /^magic\.npy: Not an \.npy file/],
-      ["short.npy", good.subarray(0, good.byteLength - 8), "E_NPY_SIZE_MISMATCH", /^short\.npy: \.npy data size mismatch: expected 32 bytes/],
+      [
+        "magic.npy",
+        Uint8Array.from([0x50, 0x4b, 3, 4, ...good.subarray(4)]),
+        "E_NPY_BAD_MAGIC",
+        /^magic\.npy: Not an \.npy file/,
+      ],
+      [
+        "short.npy",
+        good.subarray(0, good.byteLength - 8),
+        "E_NPY_SIZE_MISMATCH",
+        /^short\.npy: \.npy data size mismatch: expected 32 bytes/,
+      ],
       ["long.npy", Uint8Array.from([...good, 0]), "E_NPY_SIZE_MISMATCH", /got 33$/],
       ["header.npy", good.subarray(0, 20), "E_NPY_TRUNCATED", /^header\.npy: Truncated \.npy file/],
       ["empty.npy", new Uint8Array(0), "E_NPY_TRUNCATED", /expected at least 10 bytes/],
-      ["version.npy", Uint8Array.from([...good.subarray(0, 6), 4, 0, ...good.subarray(8)]), "E_NPY_BAD_VERSION", /got 4\.0$/],
+      [
+        "version.npy",
+        Uint8Array.from([...good.subarray(0, 6), 4, 0, ...good.subarray(8)]),
+        "E_NPY_BAD_VERSION",
+        /got 4\.0$/,
+      ],
     ];
     for (const [file, bytes, code, message] of cases) {
       writeFileSync(join(dir, file), bytes);
@@ -214,7 +232,12 @@ describe("npyFile on larger files", () => {
 
   it("reads headers longer than its first read (a 2.0 header of 40 KiB, under a raised cap)", async () => {
     const path = join(dir, "long-header.npy");
-    const bytes = npyBytes({ descr: "<i4", shape: [3], data: Uint8Array.from([1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0]), version: 2 });
+    const bytes = npyBytes({
+      descr: "<i4",
+      shape: [3],
+      data: Uint8Array.from([1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0]),
+      version: 2,
+    });
     // Pad the header (before its final "\n") to 40 KiB: spaces are valid padding.
     const headerByteLength = new DataView(bytes.buffer).getUint32(8, true);
     const padded = 40 * 1024 - 12;
@@ -246,7 +269,9 @@ describe("npyFile on larger files", () => {
   });
 
   it("checks its options", () => {
-    expect(() => npyFile("")).toThrow(new TypeError('Invalid npyFile path: expected a non-empty string without NUL, got ""'));
+    expect(() => npyFile("")).toThrow(
+      new TypeError('Invalid npyFile path: expected a non-empty string without NUL, got ""'),
+    );
     expect(() => npyFile("a\0b")).toThrow(TypeError);
     expect(() => npyFile("a.npy", { fortranOrder: "C" as never })).toThrow(
       new TypeError('Invalid fortranOrder: expected "refuse" or "transpose", got "C"'),

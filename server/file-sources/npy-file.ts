@@ -53,6 +53,13 @@ export interface NpyFileOptions {
   meta?: JsonObject;
 }
 
+/**
+ * How often an open array checks its file between reads: a request that arrives within this time
+ * of a change may still join the old open (and get E_GONE at its first read); later ones open the
+ * new version.
+ */
+export const WATCH_INTERVAL_MS = 1000;
+
 /** Bytes read first: enough for every header numpy writes below 64 dimensions. */
 const FIRST_READ_BYTE_LENGTH = 4096;
 
@@ -126,6 +133,8 @@ class NpyFileArray implements SourceArray {
   /** Set once a change was seen: every later read fails the same way. */
   #gone: StreamError | null = null;
   #closed = false;
+  /** Checks the file while the array is open, so that a stalled stream does not keep a stale open shared. */
+  readonly #watch: ReturnType<typeof setInterval>;
 
   constructor(path: string, label: string, opened: OpenedNpy, context: SourceContext, meta: JsonObject | undefined) {
     const { header } = opened;
@@ -142,6 +151,10 @@ class NpyFileArray implements SourceArray {
     this.#swap = header.needsByteSwap;
     this.#identity = opened.identity;
     this.#context = context;
+    this.#watch = setInterval(() => {
+      this.#check().catch(() => {}); // a change is recorded in #gone; I/O errors surface on the next read
+    }, WATCH_INTERVAL_MS);
+    this.#watch.unref();
   }
 
   async read(byteOffset: number, byteLength: number, scratch: Uint8Array): Promise<Uint8Array> {
@@ -195,6 +208,7 @@ class NpyFileArray implements SourceArray {
 
   /** Fails with E_GONE unless the open file and the file at the path are still the version opened. */
   async #check(): Promise<void> {
+    if (this.#gone) throw this.#gone;
     let change: string | null;
     try {
       const [now, atPath] = await Promise.all([fstatFile(this.#fd), statPath(this.#path)]);
@@ -215,6 +229,7 @@ class NpyFileArray implements SourceArray {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#watch);
     void closeFile(this.#fd);
   }
 }
@@ -252,7 +267,9 @@ export async function openNpyFile(
 export function checkNpyOptions(options: NpyFileOptions): void {
   for (const key of Object.keys(options)) {
     if (key !== "fortranOrder" && key !== "maxHeaderSize" && key !== "meta") {
-      throw new TypeError(`Invalid npyFile option ${JSON.stringify(key)}: expected fortranOrder, maxHeaderSize or meta`);
+      throw new TypeError(
+        `Invalid npyFile option ${JSON.stringify(key)}: expected fortranOrder, maxHeaderSize or meta`,
+      );
     }
   }
   const { fortranOrder, maxHeaderSize } = options;
