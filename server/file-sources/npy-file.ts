@@ -157,7 +157,7 @@ class NpyFileArray implements SourceArray {
     this.#watch.unref();
   }
 
-  async read(byteOffset: number, byteLength: number, scratch: Uint8Array): Promise<Uint8Array> {
+  async read(byteOffset: number, _byteLength: number, scratch: Uint8Array): Promise<Uint8Array> {
     if (this.#gone) throw this.#gone;
     if (this.#closed) throw new TypeError(`read() of ${JSON.stringify(this.#label)} after close()`);
     if (this.#swap) await this.#readSwapped(byteOffset, scratch);
