@@ -95,7 +95,12 @@ async function readHeader(fd: number, size: number, label: string, options: NpyF
   }
 }
 
-async function openNpy(path: string, label: string, options: NpyFileOptions): Promise<OpenedNpy> {
+async function openNpy(
+  path: string,
+  label: string,
+  options: NpyFileOptions,
+  checkOpened?: (fd: number) => Promise<void>,
+): Promise<OpenedNpy> {
   let fd: number;
   try {
     fd = await openFile(path, constants.O_RDONLY);
@@ -103,6 +108,7 @@ async function openNpy(path: string, label: string, options: NpyFileOptions): Pr
     throw fromFsError(label, err);
   }
   try {
+    await checkOpened?.(fd);
     const stats = await fstatFile(fd);
     if (!stats.isFile()) throw unknownFile(label, "is not a file");
     const header = await readHeader(fd, Number(stats.size), label, options);
@@ -252,14 +258,18 @@ export function checkNoParams(params: JsonObject | null, label: string): void {
   }
 }
 
-/** Opens the .npy file at `path` as a SourceArray (directory.ts uses it with its own label). */
+/**
+ * Opens the .npy file at `path` as a SourceArray (directory.ts uses it with its own label, and
+ * `checkOpened` to check where the opened file lies).
+ */
 export async function openNpyFile(
   path: string,
   label: string,
   context: SourceContext,
   options: NpyFileOptions = {},
+  checkOpened?: (fd: number) => Promise<void>,
 ): Promise<SourceArray> {
-  const opened = await openNpy(path, label, options);
+  const opened = await openNpy(path, label, options, checkOpened);
   return new NpyFileArray(path, label, opened, context, options.meta);
 }
 

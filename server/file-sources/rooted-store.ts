@@ -134,8 +134,23 @@ export class RootedStore {
   }
 
   async #checkInside(real: string): Promise<void> {
-    if (real !== this.#root && !real.startsWith(this.#root + sep)) {
-      throw unknownFile(this.#label, "has a file outside its directory");
-    }
+    if (!isInside(real, this.#root)) throw unknownFile(this.#label, "has a file outside its directory");
+  }
+}
+
+/** True when the real path `path` is `root` or under it. */
+export function isInside(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+/**
+ * Checks that the file open as `fd` lies under `root` (Linux: the path the kernel opened, from
+ * /proc/self/fd; elsewhere nothing more than the caller's realpath check is possible).
+ * @throws StreamError E_UNKNOWN_NAME when it does not.
+ */
+export async function checkOpenedInside(fd: number, root: string, label: string): Promise<void> {
+  if (!HAS_PROC_FD) return;
+  if (!isInside(await readlinkAsync(`/proc/self/fd/${fd}`), root)) {
+    throw unknownFile(label, "is outside the published directory");
   }
 }
