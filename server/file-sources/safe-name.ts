@@ -15,6 +15,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export const MAX_DEPTH = 16;
 const MAX_SEGMENT_BYTES = 255;
 /** Printable characters only: no C0/C1 controls, DEL, NUL, separators of other systems or escapes. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\\%:*?"<>|\u2028\u2029\ufeff]/u;
 
 /** Why `name` is not one a directory serves, or null when it is. */
