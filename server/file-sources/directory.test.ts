@@ -44,6 +44,12 @@ describe("publishDirectory", () => {
     writeFileSync(join(root, "broken.npy"), "not an npy");
     writeFileSync(join(root, "npy-but-named.dat"), npyOf([8]));
     cpSync(ZARR, join(root, "grid.zarr"), { recursive: true });
+    mkdirSync(join(root, "group.zarr"));
+    writeFileSync(
+      join(root, "group.zarr", "zarr.json"),
+      JSON.stringify({ zarr_format: 3, node_type: "group", attributes: {} }),
+    );
+    cpSync(ZARR, join(root, "group.zarr", "temperature"), { recursive: true });
     symlinkSync(join(root, "a.npy"), join(root, "link-in.npy"));
     symlinkSync(join(base, "secret.npy"), join(root, "link-out.npy"));
     symlinkSync("../secret.npy", join(root, "relative-out.npy"));
@@ -77,6 +83,12 @@ describe("publishDirectory", () => {
   ])("serves %s", async (name, values) => {
     const result = await fetchArray<Float64Array>(server.url, name);
     expect([...result.array]).toEqual(values);
+  });
+
+  it("answers a Zarr group with E_UNKNOWN_NAME and serves the arrays in it", async () => {
+    expect((await ask("files/group.zarr")).code).toBe("E_UNKNOWN_NAME");
+    const result = await fetchArray<Float64Array>(server.url, "files/group.zarr/temperature", { range: [0, 2] });
+    expect(result.arrayShape).toEqual([40, 30]);
   });
 
   it("serves a Zarr array by its directory's name", async () => {
@@ -160,7 +172,14 @@ describe("publishDirectory", () => {
   it("lists what it serves, with dtype and shape, without the rest", async () => {
     const directory = new FileDirectory(root);
     const entries = await directory.list();
-    expect(entries.map((e) => e.name)).toEqual(["a.npy", "grid.zarr", "link-in.npy", "sub/b.npy", "sub/deep/c.npy"]);
+    expect(entries.map((e) => e.name)).toEqual([
+      "a.npy",
+      "grid.zarr",
+      "group.zarr/temperature",
+      "link-in.npy",
+      "sub/b.npy",
+      "sub/deep/c.npy",
+    ]);
     expect(entries[0]).toEqual({
       name: "a.npy",
       kind: "npy",

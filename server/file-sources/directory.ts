@@ -188,7 +188,8 @@ export class FileDirectory implements NameResolver {
           // Broken or unsupported (or gone since): not servable, so not listed.
           const entry = await this.stat(name).catch(() => null);
           if (entry) entries.push(entry);
-          continue;
+          // A Zarr group's directory is not an array: its arrays are below it.
+          if (entry || located.kind === "npy") continue;
         }
         const real = await realpath(join(dir, child)).catch(() => null);
         if (real === null || !isInside(real, this.root) || visited.has(real)) continue;
