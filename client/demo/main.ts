@@ -163,7 +163,8 @@ function refreshForm(): void {
   markPicked(ui.name.value.trim());
   const info = currentDtype();
   renderSizeBytes(info);
-  renderSummary(selectedLength(), info);
+  if (dataset) renderSummary(datasetLength(dataset), findDtype(dataset.dtype) ?? info);
+  else renderSummary(selectedLength(), info);
   ui.endpointUrl.textContent = ENDPOINTS[selectedTransport()];
 }
 
