@@ -5,7 +5,6 @@
  * page shows what arrived instead of checking it against an index: its bytes were checked by the
  * END trailer's XXH32, and the e2e test checks sampled values against the generating formula.
  */
-import type { ScanResult } from "./scan.ts";
 import { ui } from "./view.ts";
 
 /** One dataset as /api/info describes it. */
@@ -72,7 +71,7 @@ export function markPicked(name: string): void {
 }
 
 /** The Result card for a dataset: what arrived, checked by the stream's checksum. */
-export function renderDatasetResult(dataset: DatasetInfo, array: Float64Array, scan: ScanResult): void {
+export function renderDatasetResult(dataset: DatasetInfo, array: Float64Array): void {
   ui.verify.dataset.state = "ok";
   ui.verifyTitle.textContent = `${array.length.toLocaleString("en-US")} values from ${dataset.name}`;
   ui.verifyDetail.textContent = "Read from the server's file; every byte checked by the END trailer's XXH32";
@@ -83,5 +82,4 @@ export function renderDatasetResult(dataset: DatasetInfo, array: Float64Array, s
   ui.lastValue.textContent = array.length > 0 ? format(array[array.length - 1] as number) : "–";
   ui.checksum.textContent = "–";
   ui.plotNote.textContent = `${dataset.name}: min / max of all ${array.length.toLocaleString("en-US")} samples per pixel column`;
-  void scan;
 }

@@ -355,7 +355,7 @@ function showDataset(dataset: DatasetInfo, array: Float64Array, scan: ScanResult
     elementCount: array.length,
   });
   drawRate(ui.rateChart, rateSamples);
-  renderDatasetResult(dataset, array, scan);
+  renderDatasetResult(dataset, array);
   ui.plotEmpty.hidden = array.length > 0;
   drawEnvelope(ui.plot, scan, array.length);
 }
