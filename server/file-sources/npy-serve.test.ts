@@ -7,11 +7,11 @@ import { appendFileSync, closeSync, openSync, writeFileSync, writeSync } from "n
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fetchArray } from "../../client/index.ts";
-import { encodeRequest, type StreamError } from "../../shared/index.ts";
+import { encodeRequest, type StreamError, xxh32 } from "../../shared/index.ts";
 import { ArrayServer, npyFile } from "../index.ts";
 import { RawClient } from "../test-helpers.ts";
 import { WATCH_INTERVAL_MS } from "./npy-file.ts";
-import { byteSwapped, makeTempDir, npyBytes, sleep } from "./test-helpers.ts";
+import { byteSwapped, makeTempDir, npyBytes, openWith, sleep } from "./test-helpers.ts";
 
 const LENGTH = 3_000_000; // 24 MB of float64
 const value = (i: number) => Math.sin(i / 1000) * 100 + i * 1e-3;
@@ -100,6 +100,11 @@ describe("npyFile served", () => {
 
   it("gives the generation of the file's content: the same on another server, another once it changed", async () => {
     const a = await fetchArray(server.url, "signal", { range: [0, 1] });
+    // PROTOCOL.md section 10.2: nz(XXH32("arraywire.v1\0" + dtype + "\0" + shape + "\0" + version)).
+    const opened = await openWith(npyFile(path));
+    const hash = xxh32(new TextEncoder().encode(`arraywire.v1\0float64\0${LENGTH}\0${opened.version}`));
+    opened.close?.();
+    expect(a.generation).toBe(hash === 0 ? 1 : hash);
     const other = new ArrayServer({ port: 0 });
     await other.listen();
     try {
