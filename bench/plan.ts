@@ -32,6 +32,9 @@ export const MANY_CLIENTS: ManyClients[] = [
   { id: "many-10x1600", clientCount: 10, elementCount: 200_000_000 },
 ];
 
+/** The file-serving rows (bench/file-serving.ts, `--files`): a 1.6 GB .npy to 10 clients, and one client file vs memory. */
+export const FILE_SERVING = { elementCount: 200_000_000, clientCount: 10 } as const;
+
 /** Settings of one bench invocation. */
 export interface BenchPlan {
   quick: boolean;

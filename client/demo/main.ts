@@ -6,6 +6,15 @@
  * and &autostart=1 starts at once. Tests read window.__arraywire (small values only, never the array).
  */
 import { fetchArray, type Progress, type TypedArray } from "../index.ts";
+import {
+  anyPreparing,
+  type DatasetInfo,
+  datasetLength,
+  datasetNamed,
+  markPicked,
+  renderDatasetResult,
+  renderDatasets,
+} from "./datasets.ts";
 import { DEMO_DTYPES, type DtypeInfo, findDtype, isAvailableHere, storedValue } from "./dtypes.ts";
 import { describeFailure } from "./failure.ts";
 import { drawEnvelope, drawRate, envelopeColumns, type RateSample } from "./plot.ts";
@@ -65,6 +74,8 @@ declare global {
      * until the stream has ended, so a click timed from outside can come too late.
      */
     __arraywireAbortAtBytes?: number;
+    /** Tests: values of the last array received at `indices`, as numbers (NaN past its end). */
+    __arraywireValuesAt: (indices: number[]) => number[];
   }
 }
 
@@ -104,6 +115,8 @@ const state: DemoState = {
   ...freshRunState(),
 };
 window.__arraywire = state;
+window.__arraywireValuesAt = (indices) =>
+  indices.map((i) => (held && i < held.array.length ? Number(held.array[i]) : Number.NaN));
 
 let controller: AbortController | null = null;
 /** The last array received, kept to re-plot on resize; dropped when the next run starts. */
@@ -129,6 +142,7 @@ drawRate(ui.rateChart, []);
 ui.sizes.addEventListener("change", refreshForm);
 ui.transports.addEventListener("change", refreshForm);
 ui.dtype.addEventListener("change", refreshForm);
+ui.name.addEventListener("input", refreshForm);
 ui.form.addEventListener("submit", (event) => {
   event.preventDefault();
   void start();
@@ -141,9 +155,16 @@ void loadServerInfo();
 if (params.get("autostart") === "1") void start();
 
 function refreshForm(): void {
+  // A file dataset has one size and dtype: the arange controls do not apply to it.
+  const dataset = datasetNamed(ui.name.value.trim());
+  for (const input of ui.form.querySelectorAll<HTMLInputElement | HTMLSelectElement>("#sizes input, #dtype")) {
+    input.disabled = dataset !== undefined || (input.id === "dtype" && state.status === "streaming");
+  }
+  markPicked(ui.name.value.trim());
   const info = currentDtype();
   renderSizeBytes(info);
-  renderSummary(selectedLength(), info);
+  if (dataset) renderSummary(datasetLength(dataset), findDtype(dataset.dtype) ?? info);
+  else renderSummary(selectedLength(), info);
   ui.endpointUrl.textContent = ENDPOINTS[selectedTransport()];
 }
 
@@ -156,8 +177,14 @@ async function loadServerInfo(): Promise<void> {
   try {
     const response = await fetch("/api/info", { cache: "no-store" });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const info = (await response.json()) as { names: string[]; dtypes: string[] };
+    const info = (await response.json()) as { names: string[]; dtypes: string[]; datasets?: DatasetInfo[] };
     publishedNames = info.names;
+    renderDatasets(info.datasets ?? [], (name) => {
+      ui.name.value = name;
+      refreshForm();
+    });
+    // A dataset still being written: ask again until it is ready.
+    if (anyPreparing()) setTimeout(() => void loadServerInfo(), 2000);
     setServerState("online", `publishes ${info.names.join(", ") || "nothing"}`);
     if (state.status !== "streaming") {
       renderDtypes(ui.dtype.value, info.dtypes);
@@ -179,8 +206,9 @@ function setServerState(dot: "online" | "offline" | "unknown", note: string): vo
 async function start(): Promise<void> {
   if (controller) return;
   const name = ui.name.value.trim();
-  const dtype = currentDtype();
-  const length = selectedLength();
+  const dataset = datasetNamed(name);
+  const dtype = dataset ? (findDtype(dataset.dtype) ?? currentDtype()) : currentDtype();
+  const length = dataset ? datasetLength(dataset) : selectedLength();
   const transport = selectedTransport();
   const maxBytes = ui.maxBytes.value === "" ? undefined : Number(ui.maxBytes.value);
   const ownController = new AbortController();
@@ -210,7 +238,7 @@ async function start(): Promise<void> {
   try {
     const result = await fetchArray(ENDPOINTS[transport], name, {
       transport,
-      params: { length, dtype: dtype.dtype },
+      params: dataset ? undefined : { length, dtype: dtype.dtype },
       maxBytes,
       signal: ownController.signal,
       onProgress: (progress) => onProgress(progress, meter, startedAt),
@@ -224,7 +252,8 @@ async function start(): Promise<void> {
     const scan = scanArange(result.array, received.dtype, envelopeColumns(ui.plot));
     const scanMs = performance.now() - scanStartedAt;
     held = { array: result.array, dtype: received };
-    showResult(result.array, received, scan, scanMs);
+    if (dataset && result.array instanceof Float64Array) showDataset(dataset, result.array, scan);
+    else showResult(result.array, received, scan, scanMs);
     setServerState("online", `publishes ${publishedNames.join(", ") || name}`);
     state.status = "done";
     renderStatus("done");
@@ -304,6 +333,31 @@ function showResult(array: TypedArray, info: DtypeInfo, scan: ScanResult, scanMs
   ui.plotEmpty.textContent = "The array is empty";
   ui.plotNote.textContent = `a[i] against i: min / max of all ${length.toLocaleString("en-US")} elements per pixel column`;
   drawEnvelope(ui.plot, scan, length);
+}
+
+/** A dataset arrived: plot it and show what it holds (its bytes were checked by END's checksum). */
+function showDataset(dataset: DatasetInfo, array: Float64Array, scan: ScanResult): void {
+  Object.assign(state, {
+    verified: false,
+    mismatches: 0,
+    checksum: 0,
+    length: array.length,
+    first: Array.from(array.subarray(0, 10)),
+    last: array.length > 0 ? (array[array.length - 1] as number) : null,
+  });
+  renderProgress({
+    receivedByteLength: array.byteLength,
+    totalByteLength: array.byteLength,
+    liveBytesPerSecond: null,
+    peakBytesPerSecond: rateSamples.length > 0 ? Math.max(...rateSamples.map((s) => s.megabytesPerSecond)) * 1e6 : null,
+    meanBytesPerSecond: state.elapsedMs > 0 ? (array.byteLength * 1000) / state.elapsedMs : null,
+    elapsedMs: state.elapsedMs,
+    elementCount: array.length,
+  });
+  drawRate(ui.rateChart, rateSamples);
+  renderDatasetResult(dataset, array);
+  ui.plotEmpty.hidden = array.length > 0;
+  drawEnvelope(ui.plot, scan, array.length);
 }
 
 function showFailure(err: unknown, signal: AbortSignal, expectedByteLength: number): void {

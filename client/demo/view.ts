@@ -27,6 +27,7 @@ function byId<T extends HTMLElement>(id: string): T {
 export const ui = {
   form: byId<HTMLFormElement>("request-form"),
   name: byId<HTMLInputElement>("name"),
+  datasets: byId<HTMLDivElement>("datasets"),
   sizes: byId<HTMLDivElement>("sizes"),
   transports: byId<HTMLDivElement>("transports"),
   dtype: byId<HTMLSelectElement>("dtype"),
