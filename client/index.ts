@@ -30,11 +30,14 @@ export {
   typedArrayConstructor,
 } from "../shared/index.ts";
 export type { ArrayResult } from "./assembler.ts";
+export type { ArrayChunk } from "./chunks.ts";
 export { ArrayClient } from "./connection.ts";
 export type { ConnectOptions, FetchOptions, ResumeOptions, ResumePoint, Transport } from "./options.ts";
 export type { Progress } from "./progress.ts";
 export type { WebSocketConstructor, WebSocketLike } from "./runtime.ts";
 export { defaultTransport } from "./runtime.ts";
+export type { WorkerArrayChunk, WorkerFetchOptions, WorkerLike } from "./worker-fetch.ts";
+export { fetchArrayInWorker } from "./worker-fetch.ts";
 
 /** Options of {@link fetchArray}. */
 export interface FetchArrayOptions<T extends TypedArray = TypedArray> extends FetchOptions<T>, ConnectOptions {
