@@ -27,6 +27,11 @@ export interface WorkerCase {
   abortAtBytes?: number;
   /** Run a second, whole fetch on the same (instrumented) worker afterwards. */
   again?: boolean;
+  /** The registry key (arraywire/playwright's tests). */
+  track?: string;
+  idleTimeoutMs?: number;
+  /** Skip the element check (arrays that are not the harness's values). */
+  noCheck?: boolean;
 }
 
 export interface WorkerSummary {
@@ -139,6 +144,8 @@ async function run(c: WorkerCase): Promise<WorkerSummary> {
       if (c.abortAtBytes !== undefined && p.receivedByteLength >= c.abortAtBytes) controller.abort(reason);
     },
     onChunk: c.chunks ? onChunk : undefined,
+    track: c.track,
+    idleTimeoutMs: c.idleTimeoutMs,
   };
   const startedAt = performance.now();
   const common = () => ({
@@ -166,7 +173,7 @@ async function run(c: WorkerCase): Promise<WorkerSummary> {
       dtype: result.dtype,
       shape: result.shape,
       range: result.range,
-      ...mismatches(result.array, start),
+      ...(c.noCheck ? {} : mismatches(result.array, start)),
       sharedBuffer: typeof SharedArrayBuffer === "function" && result.array.buffer instanceof SharedArrayBuffer,
       isInto: into !== undefined && result.array === into,
       intoByteLengthAfter: into?.byteLength,
