@@ -22,6 +22,7 @@ interface App {
 
 const test = base.extend<{ mounted: undefined }, { app: App }>({
   app: [
+    // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from this pattern
     async ({}, use) => {
       // The app serves the harness's worker page and scripts as its own.
       const files = new Map<string, string>();

@@ -25,7 +25,7 @@ const PLAYWRIGHT_VERSION = "1.65.1";
 const VITE_VERSION = "8.3.8";
 
 /** The code block right after `<!-- example: tag -->` in README.md. */
-export function readmeExample(readme: string, tag: string): string {
+function readmeExample(readme: string, tag: string): string {
   const marker = `<!-- example: ${tag} -->`;
   const at = readme.indexOf(marker);
   if (at < 0) throw new Error(`README.md has no ${marker}`);
