@@ -22,6 +22,16 @@ export const WORKER_METHODS: Method[] = [
     ),
     referenceOnly: true,
   },
+  {
+    ...pageMethod(
+      "browser",
+      "aw-worker-warm",
+      "arraywire in a worker, worker already started",
+      ANY,
+      "fetchArrayInWorker(url, name) after an untimed one-element fetchArrayInWorker in the same page: the library's worker is already running (it serves the page's calls until 10 s idle), so the worker's start (20-60 ms here) is not timed.",
+    ),
+    referenceOnly: true,
+  },
 ];
 
 /** Long tasks of one run, as the page reports them in its detail. */
@@ -62,47 +72,60 @@ export function describeLongTasks(runs: LongTasks[]): string {
   )} in all, over ${runs.length} runs`;
 }
 
-/** The worker targets at the reference size. */
+const fmt = (v: number) => `${Math.round(v)} MB/s`;
+const spreadOf = (c: Cell) => `${fmt(c.summary?.mbps.min ?? 0)}-${fmt(c.summary?.mbps.max ?? 0)}`;
+
+/** `worker`'s median MB/s over `main`'s, judged against 0.95x. */
+function speedTarget(id: string, text: string, worker: Cell | undefined, main: Cell | undefined): TargetResult {
+  const workerMbps = worker?.summary?.mbps.median;
+  const mainMbps = main?.summary?.mbps.median;
+  if (workerMbps === undefined || mainMbps === undefined || !worker || !main) {
+    return { id, text, measured: "not measured", value: null, threshold: ">= 0.95x", pass: null };
+  }
+  const value = workerMbps / mainMbps;
+  return {
+    id,
+    text,
+    measured: `worker ${fmt(workerMbps)} (${spreadOf(worker)}) / main thread ${fmt(mainMbps)} (${spreadOf(main)})`,
+    value,
+    threshold: ">= 0.95x",
+    pass: value >= 0.95,
+  };
+}
+
+/**
+ * The worker targets at the reference size: MB/s against the main-thread path, for a first call
+ * (the worker's start timed) and with the library's worker already running; and no long task on
+ * the main thread in any run of either.
+ */
 export function workerTargets(cells: Cell[], ref: number): TargetResult[] {
   const get = (id: string) => cells.find((c) => c.methodId === id && c.elementCount === ref);
   const main = get("browser-aw-auto");
-  const worker = get("browser-aw-worker");
-  const mainMbps = main?.summary?.mbps.median;
-  const workerMbps = worker?.summary?.mbps.median;
-  const mainTasks = longTasksOf(main);
-  const workerTasks = longTasksOf(worker);
-  const out: TargetResult[] = [];
-  if (mainMbps === undefined || workerMbps === undefined || !worker) {
-    out.push({
-      id: "worker-speed",
-      text: "Worker: fetchArrayInWorker >= 0.95x the main-thread path's MB/s",
-      measured: "not measured",
-      value: null,
-      threshold: ">= 0.95x",
-      pass: null,
-    });
-  } else {
-    const value = workerMbps / mainMbps;
-    const fmt = (v: number) => `${Math.round(v)} MB/s`;
-    const spread = (c: Cell) => `${fmt(c.summary?.mbps.min ?? 0)}-${fmt(c.summary?.mbps.max ?? 0)}`;
-    out.push({
-      id: "worker-speed",
-      text: "Worker: fetchArrayInWorker >= 0.95x the main-thread path's MB/s",
-      measured: `worker ${fmt(workerMbps)} (${spread(worker)}) / main thread ${fmt(mainMbps)} (${main ? spread(main) : "?"})`,
-      value,
-      threshold: ">= 0.95x",
-      pass: value >= 0.95,
-    });
-  }
+  const cold = get("browser-aw-worker");
+  const warm = get("browser-aw-worker-warm");
+  const workerTasks = [...longTasksOf(cold), ...longTasksOf(warm)];
   const longest = workerTasks.reduce((m, r) => Math.max(m, r.count > 0 ? r.longestMs : 0), 0);
-  out.push({
-    id: "worker-long-tasks",
-    text: "Worker: the main thread stays free during the receive (no task over 50 ms)",
-    measured: `worker: ${describeLongTasks(workerTasks)}; main thread: ${describeLongTasks(mainTasks)}`,
-    value: workerTasks.length === 0 ? null : longest,
-    valueText: workerTasks.length === 0 ? undefined : longest === 0 ? "none" : `${Math.round(longest)} ms`,
-    threshold: "no long task",
-    pass: workerTasks.length === 0 ? null : workerTasks.every((r) => r.count === 0),
-  });
-  return out;
+  return [
+    speedTarget(
+      "worker-speed",
+      "Worker: fetchArrayInWorker >= 0.95x the main-thread path's MB/s (first call: the worker's start timed)",
+      cold,
+      main,
+    ),
+    speedTarget(
+      "worker-speed-warm",
+      "Worker: fetchArrayInWorker >= 0.95x the main-thread path's MB/s (the library's worker already running)",
+      warm,
+      main,
+    ),
+    {
+      id: "worker-long-tasks",
+      text: "Worker: the main thread stays free during the receive (no task over 50 ms)",
+      measured: `worker: ${describeLongTasks(workerTasks)}; main thread: ${describeLongTasks(longTasksOf(main))}`,
+      value: workerTasks.length === 0 ? null : longest,
+      valueText: workerTasks.length === 0 ? undefined : longest === 0 ? "none" : `${Math.round(longest)} ms`,
+      threshold: "no long task",
+      pass: workerTasks.length === 0 ? null : workerTasks.every((r) => r.count === 0),
+    },
+  ];
 }

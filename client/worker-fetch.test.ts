@@ -5,7 +5,7 @@
  * Chromium (module loading, abort by terminate, a SAB in an isolated page) runs in
  * e2e/worker.spec.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ArrayServer } from "../server/index.ts";
 import { ProtocolError, StreamError } from "../shared/index.ts";
 import { fetchArray, fetchArrayInWorker, type WorkerArrayChunk } from "./index.ts";
@@ -259,6 +259,99 @@ describe("fetchArrayInWorker", () => {
     ]);
     expectSource(a.array);
     expectSource(b.array, MIDDLE[0]);
+  });
+});
+
+describe("the default worker", () => {
+  /** A global Worker whose instances serve over a MessageChannel; `broken` ones fail to start. */
+  function stubWorker(broken = false) {
+    const started: { url: string; terminated: boolean }[] = [];
+    class StubWorker extends EventTarget {
+      readonly #port: MessagePort;
+      readonly record: { url: string; terminated: boolean };
+      constructor(url: URL, options: { type?: string }) {
+        super();
+        expect(options.type).toBe("module");
+        this.record = { url: String(url), terminated: false };
+        started.push(this.record);
+        const { port1, port2 } = new MessageChannel();
+        this.#port = port1;
+        port1.addEventListener("message", (e) => this.dispatchEvent(new MessageEvent("message", { data: e.data })));
+        port1.start();
+        if (broken) setTimeout(() => this.dispatchEvent(new Event("error")), 5);
+        else
+          serveArrayFetches({
+            postMessage: (m, t) => port2.postMessage(m, t ?? []),
+            addEventListener: (type, l) => port2.addEventListener(type, l as (e: Event) => void),
+          });
+      }
+      postMessage(message: unknown, transfer?: Transferable[]) {
+        this.#port.postMessage(message, transfer ?? []);
+      }
+      terminate() {
+        this.record.terminated = true;
+        this.#port.close();
+      }
+    }
+    const original = (globalThis as { Worker?: unknown }).Worker;
+    (globalThis as { Worker?: unknown }).Worker = StubWorker;
+    return { started, restore: () => ((globalThis as { Worker?: unknown }).Worker = original) };
+  }
+
+  it("is started from the library's own module once, shared by calls, and ended after 10 s idle", async () => {
+    const stub = stubWorker();
+    // The 10 s idle timers, run by hand: id -> callback, removed when cleared.
+    const idle = new Map<number, () => void>();
+    let nextTimer = 1e9;
+    const realSetTimeout = globalThis.setTimeout;
+    const realClearTimeout = globalThis.clearTimeout;
+    const set = vi.spyOn(globalThis, "setTimeout").mockImplementation(((fn: () => void, ms?: number) => {
+      if (ms !== 10_000) return realSetTimeout(fn, ms);
+      idle.set(++nextTimer, fn);
+      return nextTimer as unknown as ReturnType<typeof setTimeout>;
+    }) as typeof setTimeout);
+    const clear = vi.spyOn(globalThis, "clearTimeout").mockImplementation(((id?: ReturnType<typeof setTimeout>) => {
+      if (!idle.delete(id as unknown as number)) realClearTimeout(id);
+    }) as typeof clearTimeout);
+    try {
+      const [a, b] = await Promise.all([
+        fetchArrayInWorker<Float64Array>(url, "a", { range: [0, 10] }),
+        fetchArrayInWorker<Float64Array>(url, "a", { range: MIDDLE }),
+      ]);
+      expectSource(a.array);
+      expectSource(b.array, MIDDLE[0]);
+      expect(idle.size).toBe(1); // armed when the last of the two ended
+      await fetchArrayInWorker(url, "a", { range: [5, 6] });
+      expect(stub.started).toHaveLength(1);
+      expect(stub.started[0]?.url).toMatch(/\/worker\.js$/);
+      expect(stub.started[0]?.terminated).toBe(false);
+      expect(idle.size).toBe(1); // the new fetch cleared the first timer, its end armed another
+      for (const fn of idle.values()) fn();
+      idle.clear();
+      expect(stub.started[0]?.terminated).toBe(true);
+      await fetchArrayInWorker(url, "a", { range: [0, 1] });
+      expect(stub.started).toHaveLength(2); // a new one after the idle end
+      expect(stub.started[1]?.terminated).toBe(false);
+    } finally {
+      for (const fn of idle.values()) fn(); // end the second worker too
+      set.mockRestore();
+      clear.mockRestore();
+      stub.restore();
+    }
+  });
+
+  it("rejects when it fails to start, ends it, and starts a new one for the next call", async () => {
+    const stub = stubWorker(true);
+    try {
+      await expect(fetchArrayInWorker(url, "a")).rejects.toThrow(
+        "fetchArrayInWorker: the worker failed before answering (error)",
+      );
+      expect(stub.started[0]?.terminated).toBe(true);
+      await expect(fetchArrayInWorker(url, "a")).rejects.toThrow(Error);
+      expect(stub.started).toHaveLength(2);
+    } finally {
+      stub.restore();
+    }
   });
 });
 

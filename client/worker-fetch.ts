@@ -1,7 +1,8 @@
 /**
  * fetchArrayInWorker: fetchArray run in a dedicated worker, so that neither the reads nor the
  * checksum run on the page's main thread, and the finished array handed over without a copy (its
- * ArrayBuffer is transferred). Options are checked here first, with the same errors as fetchArray;
+ * ArrayBuffer is transferred). By default the worker is the library's own, shared by the calls of
+ * a page and ended after 10 s without one. Options are checked here first, with the same errors as fetchArray;
  * what cannot cross (onProgress, onChunk, onWarning, the signal) stays here and is driven by the
  * worker's reports (client/worker-protocol.ts). Errors arrive as the same classes and codes.
  */
@@ -45,9 +46,10 @@ export interface WorkerFetchOptions<T extends TypedArray = TypedArray>
   onChunk?: (chunk: WorkerArrayChunk<T>) => void;
   /**
    * The worker to run in: one that runs `arraywire/client/worker` (or calls serveArrayFetches).
-   * It is reused as it is and never terminated; aborting asks it to stop the fetch. Defaults to a
-   * new module worker per call, started from the library's own worker module and terminated when
-   * the fetch ends (an abort stops it at once).
+   * It is reused as it is and never terminated; aborting asks it to stop the fetch. Defaults to
+   * the library's own module worker, started on the first call and shared by the calls that
+   * follow (starting a worker costs 20-60 ms here, more on a loaded machine), terminated once it
+   * has been idle for 10 s.
    */
   worker?: WorkerLike;
 }
@@ -63,17 +65,49 @@ export interface WorkerLike {
 let nextId = 0;
 const idPrefix = Math.random().toString(36).slice(2, 10);
 
-/** The library's worker module (dist/client/worker.js next to this file, or worker.ts under a bundler). */
-function startDefaultWorker(): WorkerLike {
-  return new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "arraywire" });
+/** How long the default worker stays up with no fetch, in ms. */
+const DEFAULT_WORKER_IDLE_MS = 10_000;
+/** The default worker, its fetches in flight, and the timer that ends it when idle. */
+let defaultWorker: { worker: WorkerLike; users: number; idle: ReturnType<typeof setTimeout> | undefined } | null = null;
+
+/**
+ * The default worker, started from the library's own module (dist/client/worker.js next to this
+ * file; bundlers such as Vite follow this `new URL`) when none runs.
+ */
+function acquireDefaultWorker(): WorkerLike {
+  if (defaultWorker === null) {
+    const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "arraywire" });
+    defaultWorker = { worker, users: 0, idle: undefined };
+  }
+  clearTimeout(defaultWorker.idle);
+  defaultWorker.users++;
+  return defaultWorker.worker;
+}
+
+/** One fetch on the default worker ended; `broken`: it failed to start or answer, so end it now. */
+function releaseDefaultWorker(worker: WorkerLike, broken: boolean): void {
+  const current = defaultWorker;
+  if (current === null || current.worker !== worker) return;
+  current.users--;
+  if (broken) {
+    defaultWorker = null;
+    worker.terminate?.();
+  } else if (current.users === 0) {
+    current.idle = setTimeout(() => {
+      if (defaultWorker === current && current.users === 0) {
+        defaultWorker = null;
+        worker.terminate?.();
+      }
+    }, DEFAULT_WORKER_IDLE_MS);
+  }
 }
 
 /**
  * Fetches one array in a dedicated worker and hands it to this thread without a copy: the
  * worker's ArrayBuffer is transferred (the worker's view of it is detached), or, for a
  * SharedArrayBuffer target, shared. Takes fetchArray's options; `onProgress`, `onChunk` and
- * `onWarning` are called here (guarded: a throw rejects the fetch with that error, and the worker
- * stops), and `signal` aborts the worker's fetch. `url` must be absolute (resolve a path against
+ * `onWarning` are called here (guarded: a throw rejects the fetch with that error, and the
+ * worker's fetch stops), and `signal` aborts the worker's fetch. `url` must be absolute (resolve a path against
  * `location.href`). An `into` over an ArrayBuffer is transferred to the worker and back: the
  * array you passed is detached, `result.array` views the same memory (lost if the fetch fails);
  * over a SharedArrayBuffer it stays yours and is filled in place.
@@ -114,7 +148,7 @@ export async function fetchArrayInWorker<T extends TypedArray = TypedArray>(
   };
   if (request.signal?.aborted) throw request.signal.reason;
   const recorder = startTracking({ key: request.track, name: request.name, url: endpoint.href, thread: "worker" });
-  const worker = given ?? startDefaultWorker();
+  const worker = given ?? acquireDefaultWorker();
   const id = `${idPrefix}-${++nextId}`;
   const message: ToWorker = { type: "arraywire:fetch", id, url: endpoint.href, name, options: rest, reports };
   // An `into` over an ArrayBuffer moves to the worker; a SharedArrayBuffer is shared.
@@ -122,6 +156,8 @@ export async function fetchArrayInWorker<T extends TypedArray = TypedArray>(
 
   return new Promise<ArrayResult<T>>((resolve, reject) => {
     let accepted = false;
+    /** The worker failed to start or to answer: it is not used again. */
+    let broken = false;
     let settled = false;
     let target: T | null = null; // the shared target, as seen here
     const { signal } = request;
@@ -133,8 +169,9 @@ export async function fetchArrayInWorker<T extends TypedArray = TypedArray>(
       worker.removeEventListener("error", onError);
       worker.removeEventListener("messageerror", onError);
       signal?.removeEventListener("abort", onAbort);
-      if (given === undefined) worker.terminate?.();
-      else if (error !== undefined) worker.postMessage({ type: "arraywire:abort", id } satisfies ToWorker);
+      // Messages keep their order: the worker sees the abort after the fetch it stops.
+      if (error !== undefined && !broken) worker.postMessage({ type: "arraywire:abort", id } satisfies ToWorker);
+      if (given === undefined) releaseDefaultWorker(worker, broken);
       if (recorder !== null) {
         try {
           if (result) recorder.done(result);
@@ -150,6 +187,7 @@ export async function fetchArrayInWorker<T extends TypedArray = TypedArray>(
     const onAbort = () => fail(signal?.reason);
     const onError = (event: Event) => {
       if (accepted) return; // a worker of the caller's may report its own errors
+      broken = true;
       const what = (event as ErrorEvent).message || event.type;
       fail(new Error(`fetchArrayInWorker: the worker failed before answering (${what})`));
     };
@@ -216,6 +254,7 @@ export async function fetchArrayInWorker<T extends TypedArray = TypedArray>(
       idle > 0
         ? setTimeout(() => {
             if (!accepted) {
+              broken = true;
               fail(
                 new StreamError(
                   "E_TIMEOUT",

@@ -66,10 +66,14 @@ test.describe("fetchArrayInWorker", () => {
     expect(s.lastProgress).toBeLessThan(GRID_LENGTH * 8);
   });
 
-  test("aborting stops the worker it started (terminated): the page's reason, at once", async ({ page }) => {
+  test("aborting a fetch on the library's own worker rejects with the page's reason, and the next fetch works", async ({
+    page,
+  }) => {
     await openPage(page);
     const s = await run(page, { endpoint: "/arraywire", name: "f64", thread: "worker", abortAtBytes: 1 });
     expect(s, JSON.stringify(s)).toMatchObject({ ok: false, sameReason: true, pageErrors: [] });
+    const next = await run(page, { endpoint: "/arraywire", name: "f64", thread: "worker", range: GRID_RANGE });
+    expect(next, JSON.stringify(next)).toMatchObject({ ok: true, mismatches: 0, pageErrors: [] });
   });
 
   for (const [what, c] of [

@@ -115,6 +115,7 @@ async function transfer(detail: Record<string, string | number>): Promise<Float6
         })
       ).array as Float64Array;
     case "aw-worker":
+    case "aw-worker-warm":
       detail.transport = defaultTransport();
       return (
         await fetchArrayInWorker(endpoint, arrayName(elementCount), {
@@ -172,8 +173,14 @@ async function longTasksBetween(
   };
 }
 
+/** Untimed work before the clock starts: "aw-worker-warm" starts the library's worker with a one-element fetch. */
+async function prepare(): Promise<void> {
+  if (method === "aw-worker-warm") await fetchArrayInWorker(endpoint, arrayName(elementCount), { range: [0, 1] });
+}
+
 async function main(): Promise<void> {
   await fetch(`/ready?run=${run}`, { method: "POST" });
+  await prepare();
   const detail: Record<string, string | number> = {};
   const seen: PerformanceEntry[] = [];
   const observer = PerformanceObserver.supportedEntryTypes.includes("longtask")
