@@ -4,6 +4,8 @@
  * web streams, which detach a BYOB read's buffer as browsers do. The browser side (a SAB in a
  * cross-origin isolated page, the worker helper) runs in e2e/worker.spec.ts.
  */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArrayServer } from "../server/index.ts";
 import { CuttingProxy } from "../server/test-helpers.ts";
@@ -22,18 +24,27 @@ const LENGTH = 1_000_003;
 const SOURCE = Float64Array.from({ length: LENGTH }, (_, i) => i + 1);
 const MIDDLE: [number, number] = [250_001, 750_003];
 
+let http: Server;
 let server: ArrayServer;
 let url = "";
 
 beforeAll(async () => {
-  server = new ArrayServer({ port: 0, chunkByteLength: MiB, log: () => {} });
-  const { port } = await server.listen();
-  url = `ws://127.0.0.1:${port}/arraywire`;
+  // keepAliveTimeout 0: Node's server may close an idle keep-alive socket just as node:http's
+  // agent reuses it (ECONNRESET, seen here after the ws tests); not what these tests are about.
+  http = createServer((req, res) => {
+    if (!server.handleRequest(req, res)) res.writeHead(404).end();
+  });
+  http.keepAliveTimeout = 0;
+  server = new ArrayServer({ server: http, chunkByteLength: MiB, log: () => {} });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", () => resolve()));
+  url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/arraywire`;
   server.publish("a", SOURCE);
 });
 
 afterAll(async () => {
   await server.close();
+  http.closeAllConnections();
+  await new Promise<void>((resolve) => http.close(() => resolve()));
 });
 
 interface Seen {
