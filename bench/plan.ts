@@ -2,6 +2,7 @@
  * What one bench invocation measures: the methods (methods.ts and the sweeps of sweeps.ts), the
  * array sizes, and which method runs at which size in the full, quick and --sweep plans.
  */
+import { WORKER_METHODS } from "./long-tasks.ts";
 import { FULL_ELEMENT_COUNTS, MAIN_METHODS, MB, type Method, REFERENCE_ELEMENT_COUNT } from "./methods.ts";
 import { SWEEP_METHODS, sweepGroup } from "./sweeps.ts";
 
@@ -16,8 +17,8 @@ export {
   REFERENCE_ELEMENT_COUNT,
 } from "./methods.ts";
 
-/** Every method, in table order: the main ones, then the sweep points. */
-export const METHODS: Method[] = [...MAIN_METHODS, ...SWEEP_METHODS];
+/** Every method, in table order: the main ones, the worker row, then the sweep points. */
+export const METHODS: Method[] = [...MAIN_METHODS, ...WORKER_METHODS, ...SWEEP_METHODS];
 
 /** One many-clients run: `clientCount` concurrent Node clients on one published array. */
 export interface ManyClients {

@@ -2,10 +2,12 @@
  * The arraywire demo dashboard: streams `arange` from this page's server into a new typed array,
  * then verifies, checksums and plots every element in the page.
  *
- * URL params preselect the form: ?n=50000000&dtype=float64&name=arange&transport=ws&maxBytes=100000000,
- * and &autostart=1 starts at once. Tests read window.__arraywire (small values only, never the array).
+ * URL params preselect the form: ?n=50000000&dtype=float64&name=arange&transport=ws&maxBytes=100000000
+ * &thread=worker, and &autostart=1 starts at once; ?isolated=1 has the dev server make the page
+ * cross-origin isolated (vite.config.ts), where the worker fills a SharedArrayBuffer. Tests read
+ * window.__arraywire (small values only, never the array).
  */
-import { fetchArray, type Progress, type TypedArray } from "../index.ts";
+import { fetchArray, fetchArrayInWorker, type Progress, type TypedArray } from "../index.ts";
 import {
   anyPreparing,
   type DatasetInfo,
@@ -17,6 +19,7 @@ import {
 } from "./datasets.ts";
 import { DEMO_DTYPES, type DtypeInfo, findDtype, isAvailableHere, storedValue } from "./dtypes.ts";
 import { describeFailure } from "./failure.ts";
+import { FrameMeter, type FrameStats } from "./frame-meter.ts";
 import { drawEnvelope, drawRate, envelopeColumns, type RateSample } from "./plot.ts";
 import { type ScanResult, scanArange } from "./scan.ts";
 import {
@@ -32,7 +35,9 @@ import {
   SIZE_PRESETS,
   type Status,
   selectedLength,
+  selectedThread,
   selectedTransport,
+  selectThread,
   selectTransport,
   ui,
 } from "./view.ts";
@@ -45,6 +50,14 @@ export interface DemoState {
   name: string;
   dtype: string;
   transport: "ws" | "http";
+  /** Where the array is received: fetchArray here, or fetchArrayInWorker. */
+  thread: "main" | "worker";
+  /** The page is cross-origin isolated (?isolated=1): a worker then fills shared memory. */
+  crossOriginIsolated: boolean;
+  /** Main-thread responsiveness (the frame meter). */
+  frames: FrameStats;
+  /** Elements of the shared target the page has seen final (worker + isolated only). */
+  sharedElementEnd: number;
   /** receivedByteLength of every progress event, in order. */
   progress: number[];
   totalByteLength: number;
@@ -103,20 +116,33 @@ function freshRunState() {
     errorCode: null,
     errorMessage: null,
     elapsedMs: 0,
+    sharedElementEnd: 0,
   } satisfies Partial<DemoState>;
 }
 
+const meter = new FrameMeter({
+  dot: ui.frameDot,
+  recent: ui.frameRecent,
+  transfer: ui.frameTransfer,
+  frames: ui.frameCount,
+});
 const state: DemoState = {
   status: "idle",
   runId: 0,
   name: "",
   dtype: "",
   transport: "http",
+  thread: "main",
+  crossOriginIsolated: globalThis.crossOriginIsolated === true,
+  frames: meter.stats,
   ...freshRunState(),
 };
 window.__arraywire = state;
 window.__arraywireValuesAt = (indices) =>
   indices.map((i) => (held && i < held.array.length ? Number(held.array[i]) : Number.NaN));
+ui.isolationNote.textContent = state.crossOriginIsolated
+  ? "cross-origin isolated: a worker fills shared memory"
+  : "not isolated (/?isolated=1 shares the worker's memory)";
 
 let controller: AbortController | null = null;
 /** The last array received, kept to re-plot on resize; dropped when the next run starts. */
@@ -133,6 +159,7 @@ const initialDtype = requestedDtype && isAvailableHere(requestedDtype) ? request
 ui.name.value = params.get("name") ?? "arange";
 // HTTP is the default, as in fetchArray ("auto" picks it in browsers with BYOB readers).
 selectTransport(params.get("transport") === "ws" ? "ws" : "http");
+selectThread(params.get("thread") === "worker" ? "worker" : "main");
 if (params.has("maxBytes")) setMaxBytes(params.get("maxBytes") ?? "");
 renderSizes(initialLength);
 renderDtypes(initialDtype, null);
@@ -210,6 +237,7 @@ async function start(): Promise<void> {
   const dtype = dataset ? (findDtype(dataset.dtype) ?? currentDtype()) : currentDtype();
   const length = dataset ? datasetLength(dataset) : selectedLength();
   const transport = selectedTransport();
+  const thread = selectedThread();
   const maxBytes = ui.maxBytes.value === "" ? undefined : Number(ui.maxBytes.value);
   const ownController = new AbortController();
   controller = ownController;
@@ -221,6 +249,9 @@ async function start(): Promise<void> {
     name,
     dtype: dtype.dtype,
     transport,
+    thread,
+    crossOriginIsolated: state.crossOriginIsolated,
+    frames: meter.stats,
     ...freshRunState(),
   } satisfies DemoState);
   renderBusy(true);
@@ -234,15 +265,33 @@ async function start(): Promise<void> {
   ui.plot.getContext("2d")?.clearRect(0, 0, ui.plot.width, ui.plot.height);
 
   const startedAt = performance.now();
-  const meter = { samples: [{ t: startedAt, bytes: 0 }] };
+  const rate = { samples: [{ t: startedAt, bytes: 0 }] };
+  // The demo's own worker, made the usual Vite way (fetchArrayInWorker can also start one itself).
+  const worker =
+    thread === "worker" ? new Worker(new URL("./receive-worker.ts", import.meta.url), { type: "module" }) : null;
+  meter.startTransfer();
   try {
-    const result = await fetchArray(ENDPOINTS[transport], name, {
+    const options = {
       transport,
       params: dataset ? undefined : { length, dtype: dtype.dtype },
       maxBytes,
       signal: ownController.signal,
-      onProgress: (progress) => onProgress(progress, meter, startedAt),
-    });
+      onProgress: (progress: Progress) => onProgress(progress, rate, startedAt),
+    };
+    const result = worker
+      ? await fetchArrayInWorker(ENDPOINTS[transport], name, {
+          ...options,
+          worker,
+          // Isolated: the worker fills shared memory that this page reads as it fills.
+          ...(state.crossOriginIsolated
+            ? {
+                shared: true,
+                onChunk: ({ elementEnd }: { elementEnd: number }) => (state.sharedElementEnd = elementEnd),
+              }
+            : {}),
+        })
+      : await fetchArray(ENDPOINTS[transport], name, options);
+    meter.stopTransfer();
     state.elapsedMs = performance.now() - startedAt;
     const received = findDtype(result.dtype) ?? dtype;
     renderStatus("streaming", "Verifying");
@@ -258,9 +307,11 @@ async function start(): Promise<void> {
     state.status = "done";
     renderStatus("done");
   } catch (err) {
+    meter.stopTransfer();
     state.elapsedMs = performance.now() - startedAt;
     showFailure(err, ownController.signal, length * dtype.bytesPerElement);
   } finally {
+    worker?.terminate();
     controller = null;
     renderBusy(false);
   }
