@@ -9,9 +9,14 @@
  */
 import type { ServerResponse } from "node:http";
 import { type ArrayInfo, parseJsonObject, StreamError } from "../shared/index.ts";
+import { FileDirectory } from "./file-sources/directory.ts";
 import type { StreamServices } from "./plan.ts";
 import { sendError } from "./refusals.ts";
-import type { Entry } from "./registry.ts";
+import type { Entry, Mount } from "./registry.ts";
+import { versionGeneration } from "./sources.ts";
+
+/** Most names a listing gives for all published directories together. */
+const MAX_LISTED_FILES = 10_000;
 
 /** The JSON of one entry, from what its kind knows without opening anything. */
 export async function describeEntry(name: string, entry: Entry, services: StreamServices): Promise<ArrayInfo> {
@@ -44,6 +49,31 @@ function sendJson(res: ServerResponse, value: unknown): void {
   res.end(body);
 }
 
+/**
+ * The arrays under a published directory (publishDirectory), at most `maxEntries`, named with the
+ * mount's prefix; their generation is the one their header will carry (from the file's content
+ * version). A resolver that cannot list (not a FileDirectory), or a walk that fails, lists nothing.
+ */
+async function listMount(mount: Mount, maxEntries: number, services: StreamServices): Promise<ArrayInfo[]> {
+  if (!(mount.resolver instanceof FileDirectory)) return [];
+  try {
+    const files = await mount.resolver.list({ maxEntries });
+    return files.map(({ name, dtype, shape, byteLength, meta, version }) => ({
+      name: mount.prefix + name,
+      kind: "source",
+      live: false,
+      generation: version ? versionGeneration(dtype, shape, version) : mount.generation,
+      dtype,
+      shape,
+      byteLength,
+      meta,
+    }));
+  } catch (err) {
+    services.hooks.logPeer("list", `a published directory could not be listed (${(err as Error).name})`);
+    return [];
+  }
+}
+
 /** Answers `?list`: every published name, in publish order, or 403 E_LISTING_DISABLED. */
 export async function serveList(res: ServerResponse, services: StreamServices): Promise<void> {
   if (!services.settings.listing) {
@@ -57,6 +87,13 @@ export async function serveList(res: ServerResponse, services: StreamServices): 
   }
   const entries = services.registry.entries();
   const arrays = await Promise.all(entries.map(([name, entry]) => describeEntry(name, entry, services)));
+  let room = MAX_LISTED_FILES;
+  for (const mount of services.registry.mounts()) {
+    if (room <= 0) break;
+    const files = await listMount(mount, room, services);
+    room -= files.length;
+    arrays.push(...files);
+  }
   sendJson(res, { arrays });
 }
 
@@ -83,10 +120,12 @@ export async function serveStat(res: ServerResponse, query: URLSearchParams, ser
     }
     const controller = new AbortController();
     res.once("close", () => controller.abort());
-    const lease = await services.sources.acquire(entry.generation, entry.source, params, controller.signal);
-    const { dtype, shape, totalByteLength, meta } = lease.description;
+    const lease = await services.sources.acquire(entry.generation, name, entry.source, params, controller.signal);
+    const { dtype, shape, totalByteLength, meta, version } = lease.description;
     lease.release();
-    sendJson(res, { ...info, dtype, shape, byteLength: totalByteLength, meta });
+    // A versioned source (a file) names its content: the generation its header will carry.
+    const generation = version === null ? info.generation : versionGeneration(dtype, shape, version);
+    sendJson(res, { ...info, generation, dtype, shape, byteLength: totalByteLength, meta });
   } catch (err) {
     if (res.destroyed) return;
     const { code, message } = hooks.errorReply(err, `stat of ${JSON.stringify(name)}`);

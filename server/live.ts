@@ -226,6 +226,7 @@ export class LiveArray {
       shape: this.shape,
       totalByteLength: byteLength,
       meta: this.meta,
+      version: null,
     };
     const array: SourceArray = {
       dtype: this.dtype,
