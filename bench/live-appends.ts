@@ -41,7 +41,7 @@ export interface LiveAppendsOptions {
 type ToParent =
   | { type: "listening"; url: string }
   | { type: "ready" }
-  | { type: "done"; latencies: number[]; rows: number[]; failures: string[] }
+  | { type: "done"; latencies: number[]; warmupLatencies: number[]; rows: number[]; failures: string[] }
   | { type: "appended"; rows: number; lateMs: number; liveBytes: number };
 
 /** The defaults: 1 MiB rows at 100, 50, 25 and 10 Hz to 20 subscribers in 2 processes for 3 s. */
@@ -67,8 +67,11 @@ export interface LiveAppendsRow {
   rowsPerSubscriber: { min: number; max: number };
   /** Subscribers the server ended with E_SLOW_CONSUMER. */
   slowConsumers: number;
-  /** End-to-end latency from append() to onAppend, over all subscribers and rows after the warm-up. */
-  latency: { p50: number; p99: number; max: number; count: number } | null;
+  /**
+   * End-to-end latency from append() to onAppend, over all subscribers and rows after the 1 s
+   * warm-up (warmupExcluded), or over every row when none arrived after it.
+   */
+  latency: { p50: number; p99: number; max: number; count: number; warmupExcluded: boolean } | null;
   serverRssBeforeBytes: number;
   serverRssPeakBytes: number;
   /** The live array's own bytes at the end. */
@@ -138,6 +141,7 @@ async function runServer(options: LiveAppendsOptions): Promise<void> {
 async function runSubscribers(url: string, count: number, options: LiveAppendsOptions): Promise<void> {
   const send = (m: ToParent) => process.send?.(m);
   const latencies: number[] = [];
+  const warmupLatencies: number[] = [];
   const rows: number[] = [];
   const failures: string[] = [];
   const rowElements = options.rowBytes / 8;
@@ -155,7 +159,7 @@ async function runSubscribers(url: string, count: number, options: LiveAppendsOp
           for (let i = 0; i < a.length; i += rowElements) {
             const appendedAt = a[i] as number;
             firstAt ||= appendedAt;
-            if (appendedAt - firstAt >= warmupMs) latencies.push(at - appendedAt);
+            (appendedAt - firstAt >= warmupMs ? latencies : warmupLatencies).push(at - appendedAt);
             delivered++;
           }
         },
@@ -169,7 +173,7 @@ async function runSubscribers(url: string, count: number, options: LiveAppendsOp
   // to connect and get their header (the array is empty until then).
   setTimeout(() => send({ type: "ready" }), 1000);
   await Promise.all(runs);
-  send({ type: "done", latencies, rows, failures });
+  send({ type: "done", latencies, warmupLatencies, rows, failures });
   setTimeout(() => process.exit(0), 100);
 }
 
@@ -189,7 +193,7 @@ export function liveAppendsTable(rows: LiveAppendsRow[]): string[] {
     const latency =
       r.latency === null
         ? "n/a, 0"
-        : `${r.latency.p50.toFixed(1)} / ${r.latency.p99.toFixed(1)} / ${r.latency.max.toFixed(1)}, ${r.latency.count}`;
+        : `${r.latency.p50.toFixed(1)} / ${r.latency.p99.toFixed(1)} / ${r.latency.max.toFixed(1)}, ${r.latency.count}${r.latency.warmupExcluded ? "" : " (all in the warm-up)"}`;
     out.push(
       `| ${(r.rowBytes / MiB).toFixed(2)} MiB rows at ${r.rate} Hz to ${r.subscribers} subscribers, ${r.seconds} s | ${mb(r.rate * r.rowBytes * r.subscribers)} | ${r.rowsAppended} (${r.scheduleLateMs.toFixed(0)} ms) | ${r.rowsPerSubscriber.min}..${r.rowsPerSubscriber.max} | ${r.slowConsumers} | ${latency} | ${mb(r.serverRssBeforeBytes)} / ${mb(r.serverRssPeakBytes)} | ${mb(r.liveBytes)} | ${mb(r.serverRssPeakBytes - r.serverRssBeforeBytes - r.liveBytes)} |`,
     );
@@ -270,7 +274,10 @@ async function runOnce(options: LiveAppendsOptions): Promise<LiveAppendsRow> {
   clearInterval(sampler);
   const endRss = readRss(server.pid as number)?.rssBytes ?? 0;
   server.disconnect();
-  const latencies = reports.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  // After the warm-up; when no row arrived after it (every subscriber ended sooner), all rows.
+  const afterWarmup = reports.flatMap((r) => r.latencies);
+  const withWarmup = afterWarmup.length > 0;
+  const latencies = (withWarmup ? afterWarmup : reports.flatMap((r) => r.warmupLatencies)).sort((a, b) => a - b);
   const rows = reports.flatMap((r) => r.rows);
   const failures = reports.flatMap((r) => r.failures);
   return {
@@ -290,6 +297,7 @@ async function runOnce(options: LiveAppendsOptions): Promise<LiveAppendsRow> {
             p99: percentile(latencies, 99),
             max: latencies.at(-1) as number,
             count: latencies.length,
+            warmupExcluded: withWarmup,
           },
     serverRssBeforeBytes: baseline?.rssBytes ?? 0,
     serverRssPeakBytes: Math.max(peakRss, endRss),
