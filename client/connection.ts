@@ -10,6 +10,8 @@
 import {
   assertLittleEndianHost,
   type DataMessage,
+  type Dtype,
+  type DtypeArray,
   decodeMessage,
   encodeCancel,
   encodeCredit,
@@ -107,13 +109,19 @@ export class ArrayClient {
 
   /**
    * Requests `name` and resolves with the array once every byte arrived (and the checksum matched).
+   * With `dtype` the result is typed and checked (E_DTYPE_MISMATCH), as in fetchArray.
    * @throws {TypeError} / {@link RangeError} synchronously for invalid options (a bad range, an
    *   `into` that is not a typed array...), before anything is sent.
    * @throws {@link StreamError} (rejects) with the server's code (E_UNKNOWN_NAME, E_BAD_RANGE...),
-   *   or E_TOO_LARGE, E_TARGET_MISMATCH, E_CHECKSUM, E_INCOMPLETE, E_PROTOCOL, E_TIMEOUT,
+   *   or E_TOO_LARGE, E_TARGET_MISMATCH, E_DTYPE_MISMATCH, E_CHECKSUM, E_INCOMPLETE, E_PROTOCOL, E_TIMEOUT,
    *   E_CONNECTION_CLOSED.
    * @throws (rejects) the signal's reason when aborted; what onProgress throws.
    */
+  fetch<D extends Dtype>(
+    name: string,
+    options: FetchOptions<DtypeArray<D>> & { dtype: D },
+  ): Promise<ArrayResult<DtypeArray<D>>>;
+  fetch<T extends TypedArray = TypedArray>(name: string, options?: FetchOptions<T>): Promise<ArrayResult<T>>;
   fetch<T extends TypedArray = TypedArray>(name: string, options: FetchOptions<T> = {}): Promise<ArrayResult<T>> {
     const stream = new ReceiveStream(resolveFetchOptions(name, options));
     this.#receive(stream, false);
@@ -129,7 +137,7 @@ export class ArrayClient {
 
   #receive(stream: ReceiveStream, ownsConnection: boolean): void {
     if (this.#closed) {
-      stream.fail(new StreamError(this.#closed.code, this.#closed.message, 0, { cause: this.#closed.cause }));
+      stream.fail(new StreamError(this.#closed.wireCode, this.#closed.message, 0, { cause: this.#closed.cause }));
     }
     if (stream.done) {
       if (ownsConnection) this.close();
@@ -295,7 +303,7 @@ export class ArrayClient {
     for (const { stream } of entries) {
       stream.fail(
         error instanceof StreamError
-          ? new StreamError(error.code, error.message, stream.streamId, { cause: error.cause })
+          ? new StreamError(error.wireCode, error.message, stream.streamId, { cause: error.cause })
           : error,
       );
     }

@@ -15,6 +15,7 @@ describe("arraywire/client", () => {
         "fetchArray",
         "fetchArrayHttp",
         "isDtypeSupported",
+        "isStreamErrorCode",
         "typedArrayConstructor",
       ]
     `);

@@ -2,7 +2,7 @@
  * The client's options (public types, with defaults and units) and the validated forms the core
  * and the transports work from. client/resolve-options.ts is their one validator.
  */
-import type { ChecksumAlgorithm, JsonObject, TypedArray } from "../shared/index.ts";
+import type { ChecksumAlgorithm, Dtype, DtypeOf, JsonObject, TypedArray } from "../shared/index.ts";
 import type { Progress } from "./progress.ts";
 import type { WebSocketConstructor } from "./runtime.ts";
 
@@ -17,6 +17,13 @@ export interface ResumePoint {
 
 /** Options of one stream: {@link ArrayClient.fetch} and {@link fetchArray}. */
 export interface FetchOptions<T extends TypedArray = TypedArray> {
+  /**
+   * The dtype the caller expects, e.g. "float64": the result is then typed (`ArrayResult<Float64Array>`)
+   * and checked: a server that announces another dtype fails the stream with StreamError
+   * E_DTYPE_MISMATCH before anything is allocated. With `into`, it must be `into`'s dtype.
+   * Defaults to accepting any dtype (the result is then a `TypedArray` union).
+   */
+  dtype?: DtypeOf<T>;
   /**
    * Array to write into (recv_into): it must have the stream's dtype and room for the range. The
    * bytes end up in this array's own memory, on both transports (never transferred away).
@@ -107,6 +114,8 @@ export type Transport = "auto" | "ws" | "http";
 /** A validated stream request: what the core and both transports work from. */
 export interface StreamRequest {
   readonly name: string;
+  /** The dtype the caller expects, or undefined for any. */
+  readonly dtype: Dtype | undefined;
   readonly params: JsonObject | null;
   readonly range: { readonly elementStart: number; readonly elementEnd: number } | null;
   readonly chunkByteLength: number;

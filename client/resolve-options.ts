@@ -10,6 +10,8 @@ import {
   DEFAULT_MAX_CHUNK_BYTES,
   DEFAULT_MAX_CONTROL_BYTES,
   DEFAULT_MAX_TOTAL_BYTES,
+  DTYPES,
+  type Dtype,
   dtypeOf,
   elementRangeProblem,
   encodeName,
@@ -108,6 +110,19 @@ function intoOption(into: unknown): TypedArray | undefined {
   return into as TypedArray;
 }
 
+function dtypeOption(dtype: unknown, into: TypedArray | undefined): Dtype | undefined {
+  if (dtype === undefined) return undefined;
+  if (typeof dtype !== "string" || !(DTYPES as readonly string[]).includes(dtype)) {
+    throw new TypeError(`Invalid dtype: expected one of ${DTYPES.join(", ")}, got ${shown(dtype)}`);
+  }
+  if (into !== undefined && dtypeOf(into) !== dtype) {
+    throw new TypeError(
+      `Invalid dtype: expected the dtype of into (${dtypeOf(into)}, a ${into.constructor.name}), got ${shown(dtype)}`,
+    );
+  }
+  return dtype as Dtype;
+}
+
 function resumeFromOption(point: unknown): ResumePoint | undefined {
   if (point === undefined) return undefined;
   const p = point as Partial<ResumePoint> | null;
@@ -126,7 +141,7 @@ function resumeFromOption(point: unknown): ResumePoint | undefined {
  *   range (a name that is empty or over 1,024 UTF-8 bytes, a range that is not two non-negative
  *   safe integers with start <= end, a creditByteLength below chunkByteLength...).
  */
-export function resolveFetchOptions(name: unknown, options: FetchOptions = {}): StreamRequest {
+export function resolveFetchOptions<T extends TypedArray>(name: unknown, options: FetchOptions<T> = {}): StreamRequest {
   if (options === null || typeof options !== "object") {
     throw new TypeError(`Invalid options: expected an object, got ${shown(options)}`);
   }
@@ -150,15 +165,17 @@ export function resolveFetchOptions(name: unknown, options: FetchOptions = {}): 
       `Invalid creditByteLength: expected 0 or >= chunkByteLength (${chunkByteLength}), got ${creditByteLength}`,
     );
   }
+  const into = intoOption(options.into);
   return {
     name: name as string,
+    dtype: dtypeOption(options.dtype, into),
     params: paramsOption(options.params),
     range: rangeOption(options.range),
     chunkByteLength,
     creditByteLength,
     checksum: checksumOption(options.verify),
     maxBytes: integerOption("maxBytes", options.maxBytes, DEFAULT_MAX_TOTAL_BYTES, 0, Number.MAX_SAFE_INTEGER),
-    into: intoOption(options.into),
+    into,
     onProgress: functionOption("onProgress", options.onProgress),
     progressIntervalMs: integerOption("progressIntervalMs", options.progressIntervalMs, 50, 0, MAX_TIMER_MS),
     idleTimeoutMs: integerOption("idleTimeoutMs", options.idleTimeoutMs, 30_000, 0, MAX_TIMER_MS),
