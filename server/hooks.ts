@@ -103,6 +103,11 @@ export class Hooks {
     for (const [kind, window] of [...this.#windows]) this.#flush(kind, window);
   }
 
+  /** True when `allowedOrigins` is "*": CORS answers `*`, never with credentials. */
+  get allowsAnyOrigin(): boolean {
+    return this.#options.allowedOrigins === "*";
+  }
+
   /** The Origin check; a throwing `allowedOrigins` function refuses (false). */
   isOriginAllowed(req: IncomingMessage): boolean {
     try {
