@@ -23,14 +23,14 @@ import {
   StreamError,
   SUBPROTOCOL,
   type TypedArray,
-  toWebSocketUrl,
 } from "../shared/index.ts";
 import type { ArrayResult } from "./assembler.ts";
 import { callUserCode } from "./guard.ts";
+import { openConnection } from "./open-connection.ts";
 import type { ConnectOptions, ConnectSettings, FetchOptions } from "./options.ts";
 import { ReceiveStream } from "./receive-stream.ts";
 import { resolveConnectOptions, resolveEndpoint, resolveFetchOptions } from "./resolve-options.ts";
-import { openSocket, type SocketLike } from "./socket.ts";
+import type { SocketLike } from "./socket.ts";
 
 export type { ConnectOptions, FetchOptions, ResumePoint } from "./options.ts";
 
@@ -79,21 +79,19 @@ export class ArrayClient {
   }
 
   /**
-   * Opens a connection to an arraywire server (`ws://host:port/arraywire`; http:// works too).
+   * Opens a connection to an arraywire server (`ws://host:port/arraywire`; http:// works too, and
+   * a relative URL in a page). When the WebSocket does not open, the endpoint is probed over HTTP
+   * to say why (client/open-connection.ts).
    * @throws {TypeError} / {@link RangeError} for invalid options, before connecting.
-   * @throws {@link StreamError} `E_CONNECTION_CLOSED` when the connection cannot be opened.
+   * @throws {@link StreamError} E_UNAUTHORIZED, E_FORBIDDEN_ORIGIN, E_FORBIDDEN_HOST or E_NOT_FOUND
+   *   (from the probe: each message says what to change), E_SHUTDOWN; E_CONNECTION_CLOSED or
+   *   E_TIMEOUT (connectTimeoutMs) when the connection cannot be opened for another reason.
    * @throws the signal's reason when aborted; what a caller-supplied WebSocket constructor throws.
    */
   static async connect(url: string | URL, options: ConnectOptions = {}): Promise<ArrayClient> {
     assertLittleEndianHost();
     const settings = resolveConnectOptions(options, SUBPROTOCOL);
-    const socket = await openSocket(String(toWebSocketUrl(resolveEndpoint(url))), {
-      WebSocket: settings.WebSocket,
-      protocols: settings.protocols,
-      headers: settings.headers,
-      maxPayload: Math.max(settings.maxChunkByteLength, settings.maxControlByteLength) + 1024,
-      signal: settings.signal,
-    });
+    const socket = await openConnection(resolveEndpoint(url), settings);
     return new ArrayClient(socket, settings);
   }
 

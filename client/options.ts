@@ -96,6 +96,21 @@ export interface ConnectOptions {
   onWarning?: (message: string) => void;
   /** Aborts the connection attempt (a stalled handshake too); rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * A WebSocket that has not opened after this long is closed and the endpoint probed, so that the
+   * error says why (a path nothing answers on hangs until the browser's own handshake timeout,
+   * 240 s in Chromium): E_TIMEOUT, or the refusal the probe finds. 0 turns it off. WebSocket only
+   * (an HTTP request waits up to idleTimeoutMs). Defaults to 10_000 ms.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Whether the browser sends cookies with HTTP requests (the HTTP transport's GET, and the
+   * probe after a failed WebSocket), as fetch's `credentials`: "same-origin" (the default) sends
+   * them to the page's own origin only; "include" sends them cross-origin too, which the server
+   * grants to origins listed in allowedOrigins. A WebSocket always carries the cookies of its
+   * host. Ignored in Node (no cookie jar: pass `headers`).
+   */
+  credentials?: "omit" | "same-origin" | "include";
 }
 
 /** How {@link fetchArray} retries after a lost connection. */
@@ -140,6 +155,8 @@ export interface ConnectSettings {
   readonly maxChunkByteLength: number;
   readonly onWarning: (message: string) => void;
   readonly signal: AbortSignal | undefined;
+  readonly connectTimeoutMs: number;
+  readonly credentials: "omit" | "same-origin" | "include";
 }
 
 /** Validated resume options. */

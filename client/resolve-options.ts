@@ -185,15 +185,35 @@ export function resolveFetchOptions<T extends TypedArray>(name: unknown, options
 }
 
 /**
- * The endpoint URL; either scheme pair works for either transport.
- * @throws {TypeError} for a URL that does not parse or is not ws:, wss:, http: or https:.
+ * The endpoint URL; either scheme pair works for either transport. A relative URL ("/arraywire")
+ * is resolved against the page's location (browsers and workers).
+ * @throws {TypeError} for a URL that does not parse (a relative one outside a page) or is not
+ *   ws:, wss:, http: or https:.
  */
 export function resolveEndpoint(url: string | URL): URL {
-  const u = new URL(String(url));
+  const base = (globalThis as { location?: { href?: unknown } }).location?.href;
+  let u: URL;
+  try {
+    u = new URL(String(url), typeof base === "string" ? base : undefined);
+  } catch {
+    throw new TypeError(
+      `Invalid url: expected an absolute ws:, wss:, http: or https: URL${typeof base === "string" ? "" : " (a relative one needs a page to resolve against)"}, got ${shown(String(url))}`,
+    );
+  }
   if (!["ws:", "wss:", "http:", "https:"].includes(u.protocol)) {
     throw new TypeError(`Invalid url: expected ws:, wss:, http: or https:, got ${JSON.stringify(u.protocol)}`);
   }
   return u;
+}
+
+const CREDENTIALS = ["omit", "same-origin", "include"] as const;
+
+function credentialsOption(value: unknown): ConnectSettings["credentials"] {
+  if (value === undefined) return "same-origin";
+  if (typeof value === "string" && (CREDENTIALS as readonly string[]).includes(value)) {
+    return value as ConnectSettings["credentials"];
+  }
+  throw new TypeError(`Invalid credentials: expected "omit", "same-origin" or "include", got ${shown(value)}`);
 }
 
 /** Subprotocol tokens (RFC 6455: RFC 7230 tokens). */
@@ -248,6 +268,8 @@ export function resolveConnectOptions(options: ConnectOptions, subprotocol: stri
     ),
     onWarning: onWarning ?? ((message) => console.warn(`[arraywire] ${message}`)),
     signal: signalOption(options.signal),
+    connectTimeoutMs: integerOption("connectTimeoutMs", options.connectTimeoutMs, 10_000, 0, MAX_TIMER_MS),
+    credentials: credentialsOption(options.credentials),
   };
 }
 
