@@ -81,13 +81,14 @@ export function explainRefusal(error: StreamError, endpoint: Endpoint): StreamEr
 }
 
 /**
- * A response whose content type is not arraywire's: another app's 404 or page (E_NOT_FOUND: the
- * endpoint is not mounted there), or a proxy's or host app's answer (E_HTTP_STATUS).
+ * A response whose content type is not arraywire's: another app's 404, page or file (E_NOT_FOUND:
+ * the endpoint is not mounted there), or a proxy's or host app's error (E_HTTP_STATUS).
  */
 export function notArraywireError(status: number, contentType: string, endpoint: Endpoint | undefined): StreamError {
   const where = endpoint ? ` at ${endpoint.url.origin}${endpoint.url.pathname}` : "";
   const what = `HTTP ${status} with content-type ${JSON.stringify(contentType)}`;
-  if (status === 404 || (status >= 200 && status < 300 && contentType.startsWith("text/html"))) {
+  // A 404, or a success with something else (an SPA's index.html, a file of the same name).
+  if (status === 404 || (status >= 200 && status < 300)) {
     const place = endpoint ? `${endpoint.url.pathname} on ${endpoint.url.origin}` : "this URL";
     return new StreamError(
       "E_NOT_FOUND",
