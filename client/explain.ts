@@ -141,17 +141,27 @@ export function explainFailedOpen(failure: StreamError, outcome: ProbeOutcome, e
 /**
  * The error for an HTTP request that got no response (`cause`: the runtime's error, such as
  * fetch's "Failed to fetch" or ECONNREFUSED), given what a probe found (none in Node: there a
- * network error is all there is to know).
+ * network error is all there is to know). `carried`: the request had headers or sent cookies
+ * cross-origin (which need the server's CORS grant: a probe without them can pass).
  */
-export function explainUnreachable(cause: unknown, outcome: ProbeOutcome | null, endpoint: Endpoint): StreamError {
+export function explainUnreachable(
+  cause: unknown,
+  outcome: ProbeOutcome | null,
+  endpoint: Endpoint,
+  carried: boolean,
+): StreamError {
   if (outcome?.kind === "refused" || outcome?.kind === "other") {
     return new StreamError(outcome.error.code, outcome.error.message, 1, { cause: outcome.error.cause ?? cause });
   }
   const target = `${endpoint.url.origin}${endpoint.url.pathname}`;
-  const message =
-    outcome?.kind === "ok"
-      ? `Could not fetch from ${target} (${describeError(cause)}), though a plain probe of it passes: the request's headers or credentials were refused by the browser's CORS check (the server's allowedOrigins must list ${endpoint.pageOrigin ?? "this page's origin"} for a request with headers or cookies)`
-      : `Could not connect to ${target} (${describeError(cause)}). Likely causes: ${likelyCauses(endpoint)}`;
+  let message: string;
+  if (outcome?.kind !== "ok") {
+    message = `Could not connect to ${target} (${describeError(cause)}). Likely causes: ${likelyCauses(endpoint)}`;
+  } else if (carried) {
+    message = `Could not fetch from ${target} (${describeError(cause)}), though a plain probe of it passes: the request's headers or credentials were refused by the browser's CORS check (the server's allowedOrigins must list ${endpoint.pageOrigin ?? "this page's origin"} for a request with headers or cookies)`;
+  } else {
+    message = `Could not fetch from ${target} (${describeError(cause)}), though a probe of it right after passed: the connection was lost (a server restart, a proxy, the network)`;
+  }
   return new StreamError("E_CONNECTION_CLOSED", message, 1, { cause });
 }
 

@@ -150,7 +150,8 @@ export async function receiveHttp(
         return; // the stream failed meanwhile (aborted, idle): it has its error
       }
     }
-    stream.fail(explainUnreachable(err, outcome, endpoint));
+    const carried = settings.headers !== undefined || settings.credentials === "include";
+    stream.fail(explainUnreachable(err, outcome, endpoint, carried));
     return;
   }
   stream.touch();

@@ -169,6 +169,17 @@ test.describe("CORS details in Chromium", () => {
     expect(s).toMatchObject({ ok: false, code: "E_FORBIDDEN_ORIGIN" });
   });
 
+  test('credentials: "include" against allowedOrigins "*": the browser refuses, and the message says CORS did', async ({
+    page,
+  }) => {
+    await openPage(page);
+    const s = await run(page, { url: `${ARRAYS_ORIGIN}/star`, name: "f64", transport: "http", credentials: "include" });
+    expect(s).toMatchObject({ ok: false, code: "E_CONNECTION_CLOSED" });
+    expect(s.message).toContain(
+      `though a plain probe of it passes: the request's headers or credentials were refused by the browser's CORS check (the server's allowedOrigins must list ${PAGE_ORIGIN}`,
+    );
+  });
+
   test("a cookie goes cross-origin with credentials: include (HTTP) and on a WebSocket, not by default", async ({
     page,
     context,
