@@ -69,7 +69,8 @@ export interface FetchArrayOptions<T extends TypedArray = TypedArray> extends Fe
 /**
  * Fetches one array: over HTTP (one GET) or over a WebSocket opened and closed for it, resuming
  * after lost connections when `resume` is set. `url` is the server's endpoint,
- * `ws://host:port/arraywire` (an http:// URL works too).
+ * `ws://host:port/arraywire` (an http:// URL works too; in a page, a relative one such as
+ * "/arraywire" resolves against the page's location).
  *
  * Pass `dtype` to get a typed result that is checked at runtime: `fetchArray(url, "t", { dtype:
  * "float64" })` resolves `ArrayResult<Float64Array>`, and rejects with E_DTYPE_MISMATCH (before
