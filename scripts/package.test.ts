@@ -2,11 +2,12 @@
  * The package as npm ships it (issue 11 items 5 and 7): `npm pack` (which builds dist/), then
  * checks on the tarball itself: what it holds (README, SECURITY.md, LICENSE, docs, every entry
  * point with its types) and what it must not (tests, test helpers, test fixtures), its
- * package.json (exports, vite as an optional peer, no invented repository), and a consumer that
+ * package.json (exports, vite and @playwright/test as optional peers, no invented repository), and a consumer that
  * compiles against it with `skipLibCheck: false` (a .d.ts that imports a package the consumer does
  * not get, such as `ws` without @types/ws, fails there with TS7016). The consumer's node_modules
  * holds the unpacked tarball, exactly the dependencies its package.json declares (linked from
- * ours), @types/node, and vite (an optional peer, for arraywire/vite): nothing else.
+ * ours), @types/node, vite and @playwright/test (optional peers, for arraywire/vite and
+ * arraywire/playwright): nothing else.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -41,6 +42,7 @@ beforeAll(() => {
   for (const name of Object.keys(packed.dependencies ?? {})) link(name);
   link("@types/node");
   link("vite");
+  link("@playwright/test");
 }, 120_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -62,6 +64,10 @@ describe("the packed tarball", () => {
       "dist/shared/index.d.ts",
       "dist/vite/index.js",
       "dist/vite/index.d.ts",
+      "dist/client/worker.js",
+      "dist/client/worker.d.ts",
+      "dist/server/playwright/index.js",
+      "dist/server/playwright/index.d.ts",
     ]) {
       expect(files, path).toContain(path);
     }
@@ -72,16 +78,18 @@ describe("the packed tarball", () => {
     expect(files.filter((f) => /test-fixtures|test-helpers|\.test\.|\/demo\b|__pycache__|\.pyc$/.test(f))).toEqual([]);
   });
 
-  it("declares its entry points, vite as an optional peer, and no repository it cannot back", () => {
+  it("declares its entry points, vite and @playwright/test as optional peers, and no repository it cannot back", () => {
     expect(Object.keys(packed.exports as object).sort()).toEqual([
       "./client",
+      "./client/worker",
       "./package.json",
+      "./playwright",
       "./protocol",
       "./server",
       "./vite",
     ]);
-    expect(packed.peerDependencies).toMatchObject({ vite: expect.any(String) });
-    expect(packed.peerDependenciesMeta).toEqual({ vite: { optional: true } });
+    expect(packed.peerDependencies).toEqual({ vite: expect.any(String), "@playwright/test": expect.any(String) });
+    expect(packed.peerDependenciesMeta).toEqual({ vite: { optional: true }, "@playwright/test": { optional: true } });
     expect(packed.license).toBe("MIT");
     // There is no public remote: no repository, bugs or homepage URL is made up.
     expect(packed.repository).toBeUndefined();
@@ -116,6 +124,7 @@ describe("a TypeScript consumer of the tarball, skipLibCheck false", () => {
       `import { fetchArray, StreamError, type StreamErrorCode } from "arraywire/client";
 import { decodeMessage } from "arraywire/protocol";
 import { ArrayServer, arange, type ArrayServerOptions } from "arraywire/server";
+import { expectArray, test } from "arraywire/playwright";
 import { arraywire } from "arraywire/vite";
 
 const options: ArrayServerOptions = { port: 0, allowedOrigins: ["http://localhost:5173"] };
@@ -132,6 +141,11 @@ export function isRefusal(e: unknown): boolean {
   return code === "E_UNAUTHORIZED";
 }
 export const decode = decodeMessage;
+test.use({ arrays: { t: new Float64Array(10) } });
+test("t", async ({ page, arraywire }) => {
+  await page.goto(arraywire.url);
+  await expectArray(page, "t").toHaveLength(10);
+});
 `,
     );
     let output = "";
