@@ -17,6 +17,16 @@ import {
   toHttpUrl,
 } from "../shared/index.ts";
 import { type ByteReader, byobReader, nodeStreamReader } from "./byte-reader.ts";
+import {
+  type Endpoint,
+  endpointOf,
+  explainRefusal,
+  explainUnreachable,
+  fetchHidesReasons,
+  notArraywireError,
+  type ProbeOutcome,
+} from "./explain.ts";
+import { probeEndpoint } from "./probe.ts";
 import type { ReceiveStream, RequestFields } from "./receive-stream.ts";
 import { isNodeRuntime } from "./runtime.ts";
 
@@ -35,22 +45,30 @@ export interface HttpResponse {
   reader: ByteReader;
 }
 
-/** Sends the GET; rejects when there is no response (refused, reset, aborted through `signal`). */
+/**
+ * Sends the GET; rejects when there is no response (refused, reset, aborted through `signal`).
+ * `credentials` is fetch's (browsers); Node ignores it.
+ */
 export type HttpOpener = (
   url: URL,
   headers: Record<string, string> | undefined,
   signal: AbortSignal,
+  credentials?: RequestCredentials,
 ) => Promise<HttpResponse>;
 
 /** What the HTTP transport needs from the connection options. */
 export interface HttpSettings {
   headers: Record<string, string> | undefined;
   maxControlByteLength: number;
+  /** fetch's credentials in browsers. Defaults to "same-origin". */
+  credentials?: RequestCredentials;
+  /** How long a probe after a request without response may take, in ms. Defaults to 10_000. */
+  connectTimeoutMs?: number;
 }
 
 /** Browsers (and runtimes without node:http): fetch, read with a BYOB reader. */
-export const openWithFetch: HttpOpener = async (url, headers, signal) => {
-  const response = await fetch(url, { signal, cache: "no-store", headers });
+export const openWithFetch: HttpOpener = async (url, headers, signal, credentials) => {
+  const response = await fetch(url, { signal, cache: "no-store", headers, credentials });
   if (!response.body) throw new StreamError("E_HTTP_STATUS", `HTTP ${response.status}: no body`, 1);
   return {
     status: response.status,
@@ -107,22 +125,33 @@ export async function receiveHttp(
   open: HttpOpener = isNodeRuntime() ? openWithNodeHttp : openWithFetch,
 ): Promise<void> {
   const target = requestUrl(url, stream.requestFields());
+  const endpoint = endpointOf(url, settings.headers);
   let response: HttpResponse;
   try {
-    response = await open(target, settings.headers, stream.signal);
+    response = await open(target, settings.headers, stream.signal, settings.credentials);
   } catch (err) {
-    stream.fail(
-      err instanceof StreamError
-        ? err
-        : new StreamError(
-            "E_CONNECTION_CLOSED",
-            `Could not connect to ${target.origin}: ${(err as Error)?.message}`,
-            1,
-            {
-              cause: err,
-            },
-          ),
-    );
+    if (err instanceof StreamError || stream.done) {
+      stream.fail(err);
+      return;
+    }
+    // No response at all. In a browser that can be a CORS refusal it hides: a probe may learn it.
+    let outcome: ProbeOutcome | null = null;
+    if (fetchHidesReasons()) {
+      try {
+        outcome = await probeEndpoint(endpoint, {
+          headers: settings.headers,
+          protocols: undefined,
+          credentials: settings.credentials,
+          maxControlByteLength: settings.maxControlByteLength,
+          timeoutMs: settings.connectTimeoutMs || 10_000,
+          signal: stream.signal,
+        });
+      } catch {
+        return; // the stream failed meanwhile (aborted, idle): it has its error
+      }
+    }
+    const carried = settings.headers !== undefined || settings.credentials === "include";
+    stream.fail(explainUnreachable(err, outcome, endpoint, carried));
     return;
   }
   stream.touch();
@@ -131,7 +160,7 @@ export async function receiveHttp(
     if (failed) reader.cancel();
   });
   try {
-    await receiveResponse(response, stream, settings.maxControlByteLength);
+    await receiveResponse(response, stream, settings.maxControlByteLength, endpoint);
   } catch (err) {
     stream.fail(err);
   }
@@ -142,16 +171,15 @@ export async function receiveResponse(
   response: HttpResponse,
   stream: ReceiveStream,
   maxControlByteLength: number,
+  endpoint?: Endpoint,
 ): Promise<void> {
   const { reader, contentType, status } = response;
-  if (!contentType.startsWith(HTTP_CONTENT_TYPE)) {
-    throw new StreamError(
-      "E_HTTP_STATUS",
-      `HTTP ${status} with content-type ${JSON.stringify(contentType)}: not an arraywire stream (expected ${HTTP_CONTENT_TYPE}; is the server's handleRequest/middleware mounted at this path?)`,
-      1,
-    );
+  // Another app's 404 or page (E_NOT_FOUND: not mounted there), or a proxy's answer (E_HTTP_STATUS).
+  if (!contentType.startsWith(HTTP_CONTENT_TYPE)) throw notArraywireError(status, contentType, endpoint);
+  if (status !== 200) {
+    const refusal = await errorFromBody(status, reader, maxControlByteLength);
+    throw endpoint ? explainRefusal(refusal, endpoint) : refusal;
   }
-  if (status !== 200) throw await errorFromBody(status, reader, maxControlByteLength);
   const fixed = await readExactly(reader, HEADER_FIXED_BYTE_LENGTH, "the header");
   const headerBytes = new Uint8Array(headerByteLength(fixed, maxControlByteLength));
   headerBytes.set(fixed);

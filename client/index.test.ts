@@ -16,6 +16,7 @@ describe("arraywire/client", () => {
         "fetchArrayHttp",
         "fetchArrayInWorker",
         "isDtypeSupported",
+        "isStreamErrorCode",
         "typedArrayConstructor",
       ]
     `);

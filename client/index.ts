@@ -1,7 +1,7 @@
 /**
  * arraywire/client: receive typed arrays from an arraywire server, in browsers and in Node.
  */
-import { assertLittleEndianHost, SUBPROTOCOL, type TypedArray } from "../shared/index.ts";
+import { assertLittleEndianHost, type Dtype, type DtypeArray, SUBPROTOCOL, type TypedArray } from "../shared/index.ts";
 import type { ArrayResult } from "./assembler.ts";
 import { ArrayClient, receiveOn } from "./connection.ts";
 import { receiveHttp } from "./http.ts";
@@ -19,11 +19,21 @@ import { defaultTransport } from "./runtime.ts";
 import { webSocketCanSendHeaders } from "./socket.ts";
 import { recordOutcome, startTracking, withProgressRecorder } from "./track.ts";
 
-export type { Dtype, StreamErrorCode, TypedArray } from "../shared/index.ts";
+export type {
+  Dtype,
+  DtypeArray,
+  DtypeArrays,
+  DtypeOf,
+  StreamErrorCode,
+  StreamErrorOptions,
+  TypedArray,
+  WireErrorCode,
+} from "../shared/index.ts";
 export {
   DTYPE_BYTES_PER_ELEMENT,
   DTYPES,
   isDtypeSupported,
+  isStreamErrorCode,
   ProtocolError,
   StreamError,
   SUBPROTOCOL,
@@ -63,14 +73,31 @@ export interface FetchArrayOptions<T extends TypedArray = TypedArray> extends Fe
 /**
  * Fetches one array: over HTTP (one GET) or over a WebSocket opened and closed for it, resuming
  * after lost connections when `resume` is set. `url` is the server's endpoint,
- * `ws://host:port/arraywire` (an http:// URL works too).
+ * `ws://host:port/arraywire` (an http:// URL works too; in a page, a relative one such as
+ * "/arraywire" resolves against the page's location).
+ *
+ * Pass `dtype` to get a typed result that is checked at runtime: `fetchArray(url, "t", { dtype:
+ * "float64" })` resolves `ArrayResult<Float64Array>`, and rejects with E_DTYPE_MISMATCH (before
+ * allocating) when the server's array has another dtype. `into` types the result as its own
+ * type. An explicit type argument without either (`fetchArray<Float64Array>(...)`) is an
+ * unchecked assertion.
  * @throws {TypeError} / {@link RangeError} (rejects, before any I/O) for invalid options: the
  *   same error on both transports.
  * @throws {@link StreamError} (rejects) with the server's code (E_UNKNOWN_NAME, E_BAD_RANGE...),
- *   or E_TOO_LARGE, E_TARGET_MISMATCH, E_CHECKSUM, E_INCOMPLETE, E_PROTOCOL, E_TIMEOUT,
+ *   or E_TOO_LARGE, E_TARGET_MISMATCH, E_DTYPE_MISMATCH, E_CHECKSUM, E_INCOMPLETE, E_PROTOCOL, E_TIMEOUT,
  *   E_CONNECTION_CLOSED, E_HTTP_STATUS.
  * @throws (rejects) the signal's reason when aborted; what onProgress or onWarning throw.
  */
+export function fetchArray<D extends Dtype>(
+  url: string | URL,
+  name: string,
+  options: FetchArrayOptions<DtypeArray<D>> & { dtype: D },
+): Promise<ArrayResult<DtypeArray<D>>>;
+export function fetchArray<T extends TypedArray = TypedArray>(
+  url: string | URL,
+  name: string,
+  options?: FetchArrayOptions<T>,
+): Promise<ArrayResult<T>>;
 export async function fetchArray<T extends TypedArray = TypedArray>(
   url: string | URL,
   name: string,

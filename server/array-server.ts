@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { assertLittleEndianHost, encodeName, type TypedArray } from "../shared/index.ts";
 import { InFlightBudget } from "./budget.ts";
+import { setCorsHeaders } from "./cors.ts";
 import { FileDirectory, type FileDirectoryOptions } from "./file-sources/directory.ts";
 import { Hooks } from "./hooks.ts";
 import { HttpEndpoint } from "./http-endpoint.ts";
@@ -63,7 +64,9 @@ export class ArrayServer {
       this.#ownsServer,
     );
     this.#httpEndpoint = new HttpEndpoint(this.#services, perIp);
-    this.#http = options.server ?? createServer((req, res) => this.#answerOwned(req, res));
+    // An attached server is only listened to for 'upgrade' and asked its address(), which every
+    // accepted server type (http, https, HTTP/2 with allowHTTP1) has in the same form.
+    this.#http = (options.server as Server | undefined) ?? createServer((req, res) => this.#answerOwned(req, res));
     this.#http.on("upgrade", this.#ws.onUpgrade);
     if (this.#ownsServer) {
       this.#http.on("connection", (socket: Socket) => {
@@ -129,13 +132,19 @@ export class ArrayServer {
    * published) or an {@link ArraySource} under `name`. Republishing a name gives it a new
    * generation, so resumes of the old one get E_GONE.
    * @throws {TypeError} for a name of 0 or over 1,024 UTF-8 bytes; a value that is neither a typed
-   *   array nor an ArraySource; a shape that does not match the array's length; meta that is not
+   *   array nor an ArraySource ("expected a typed array ..., got Array" for a plain array); a shape that does not match the array's length; meta that is not
    *   plain JSON (BigInt, NaN, `constructor` / `prototype` / `__proto__` keys, ...) or makes the
    *   header over 64 KiB; or options given with an ArraySource (its open() returns shape and meta).
    */
   publish(name: string, source: TypedArray | ArraySource, options?: PublishOptions): void {
     encodeName(name, (message) => new TypeError(message));
     let arraySource: ArraySource;
+    if (Array.isArray(source) || source instanceof ArrayBuffer || source instanceof DataView) {
+      // The usual first try (publish("x", [1, 2, 3])): say what to wrap it in.
+      throw new TypeError(
+        `Invalid array for ${JSON.stringify(name)}: expected a typed array (e.g. Float64Array.from(values)) or an ArraySource, got ${describeValue(source)}`,
+      );
+    }
     if (ArrayBuffer.isView(source)) {
       const array = typedArraySource(source as TypedArray, options);
       checkHeaderFits(name, array.dtype, array.shape, array.meta ?? null);
@@ -148,7 +157,7 @@ export class ArrayServer {
       }
       if (typeof (source as Partial<ArraySource> | null)?.open !== "function") {
         throw new TypeError(
-          `Invalid source: expected a typed array or an ArraySource with open(), got ${typeof source}`,
+          `Invalid array for ${JSON.stringify(name)}: expected a typed array or an ArraySource with open(), got ${describeValue(source)}`,
         );
       }
       arraySource = source;
@@ -237,16 +246,22 @@ export class ArrayServer {
   }
 
   /**
-   * Serves an HTTP stream request (`GET <path>?name=...`, see docs/PROTOCOL.md) or a probe
-   * (`GET <path>?probe=1`) when the URL's path is this server's; returns false, touching
-   * nothing, otherwise (a target that does not parse included). Call it from your own http
-   * server's request handler (or use {@link middleware}) when you passed `server`.
+   * Serves an HTTP stream request (`GET <path>?name=...`, see docs/PROTOCOL.md), a probe
+   * (`GET <path>?probe=1`) or a CORS preflight when the URL's path is this server's; returns
+   * false, touching nothing, otherwise (a target that does not parse included). The path is the
+   * whole path the client asked for: `req.originalUrl` when a router mounted this under a prefix.
+   * Call it from your own http server's request handler (or use {@link middleware}) when you
+   * passed `server`.
    */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
     return this.#httpEndpoint.handle(req, res);
   }
 
-  /** Connect-style middleware (Express, Vite's `server.middlewares`) around {@link handleRequest}. */
+  /**
+   * Connect-style middleware (Express, Vite's `server.middlewares`) around {@link handleRequest}.
+   * Mounted under a prefix (`app.use("/data", arrays.middleware)`), `path` must include it
+   * (`path: "/data/arraywire"`): the WebSocket upgrade, which no router sees, uses that path too.
+   */
   readonly middleware = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     if (!this.handleRequest(req, res)) next();
   };
@@ -255,6 +270,7 @@ export class ArrayServer {
   #answerOwned(req: IncomingMessage, res: ServerResponse): void {
     if (this.handleRequest(req, res)) return;
     const path = this.#settings.path;
+    setCorsHeaders(req, res, "refusal"); // a page on another origin may read why
     if (parseTarget(req.url) === null) {
       sendError(res, "E_BAD_REQUEST", `Invalid request target: expected a path such as ${path}?name=...`);
     } else {
@@ -265,4 +281,13 @@ export class ArrayServer {
       );
     }
   }
+}
+
+/** A value as a message names it: "Array", "ArrayBuffer", "null", "number", "an object without open()". */
+function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return typeof value;
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  if (typeof name === "string" && name !== "Object") return name;
+  return "an object without open()";
 }

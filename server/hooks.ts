@@ -15,7 +15,7 @@ import {
   type JsonObject,
   ProtocolError,
   StreamError,
-  type StreamErrorCode,
+  type WireErrorCode,
 } from "../shared/index.ts";
 import type { ArrayServerOptions } from "./options.ts";
 import { isOriginAllowed } from "./origins.ts";
@@ -27,7 +27,7 @@ const MINUTE_MS = 60_000;
 
 /** A refusal or failure as the client sees it: a wire error code and a message. */
 export interface ErrorReply {
-  code: StreamErrorCode;
+  code: WireErrorCode;
   message: string;
 }
 
@@ -103,6 +103,11 @@ export class Hooks {
     for (const [kind, window] of [...this.#windows]) this.#flush(kind, window);
   }
 
+  /** True when `allowedOrigins` is "*": CORS answers `*`, never with credentials. */
+  get allowsAnyOrigin(): boolean {
+    return this.#options.allowedOrigins === "*";
+  }
+
   /** The Origin check; a throwing `allowedOrigins` function refuses (false). */
   isOriginAllowed(req: IncomingMessage): boolean {
     try {
@@ -165,9 +170,8 @@ export class Hooks {
    * the server called: E_INTERNAL, with one rate-limited log line (no stack) naming `what`.
    */
   errorReply(err: unknown, what: string): ErrorReply {
-    if ((err instanceof StreamError || err instanceof ProtocolError) && isWireErrorCode(err.code)) {
-      return { code: err.code, message: err.message };
-    }
+    const code = err instanceof StreamError ? err.wireCode : err instanceof ProtocolError ? err.code : undefined;
+    if (isWireErrorCode(code)) return { code, message: err instanceof Error ? err.message : "" };
     const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     this.logPeer("E_INTERNAL", `${what} failed: ${detail.split("\n")[0]?.slice(0, 300)}`);
     return { code: "E_INTERNAL", message: "The array source failed; see the server log" };

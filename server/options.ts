@@ -3,6 +3,8 @@
  * documented in README.md and SECURITY.md.
  */
 import type { IncomingMessage, Server } from "node:http";
+import type { Http2SecureServer, Http2Server } from "node:http2";
+import type { Server as HttpsServer } from "node:https";
 import { DEFAULT_MAX_CONTROL_BYTES } from "../shared/index.ts";
 
 const MiB = 1024 * 1024;
@@ -13,8 +15,14 @@ export interface ArrayServerOptions {
   port?: number;
   /** Address to listen on. Defaults to "127.0.0.1" (loopback only). */
   host?: string;
-  /** An existing http(s) server to attach to instead of listening; its other upgrades are left alone. */
-  server?: Server;
+  /**
+   * An existing server to attach to instead of listening: `http.Server`, `https.Server`, or the
+   * `Http2SecureServer` Vite uses with `server.https` (created with `allowHTTP1`, so that
+   * WebSocket upgrades reach it). Upgrades on other paths are left alone; call
+   * {@link ArrayServer.handleRequest} (or use `middleware`) from its request handler for the
+   * HTTP transport.
+   */
+  server?: Server | HttpsServer | Http2SecureServer | Http2Server;
   /** URL path of the WebSocket and HTTP endpoint. Defaults to "/arraywire". */
   path?: string;
   /**

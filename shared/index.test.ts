@@ -55,6 +55,7 @@ describe("arraywire/protocol public API", () => {
         "hasDataType",
         "headerByteLength",
         "isDtypeSupported",
+        "isStreamErrorCode",
         "isWireErrorCode",
         "nameLengthProblem",
         "parseJsonObject",

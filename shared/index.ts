@@ -8,7 +8,7 @@ export type { Checksum } from "./checksum.ts";
 export { createChecksum } from "./checksum.ts";
 export { crc32c } from "./crc32c.ts";
 export { decodeMessage } from "./decode.ts";
-export type { Dtype, TypedArray, TypedArrayConstructor } from "./dtype.ts";
+export type { Dtype, DtypeArray, DtypeArrays, DtypeOf, TypedArray, TypedArrayConstructor } from "./dtype.ts";
 export {
   assertLittleEndianHost,
   DTYPE_BYTES_PER_ELEMENT,
@@ -28,8 +28,8 @@ export {
   encodeError,
   encodeRequest,
 } from "./encode.ts";
-export type { ProtocolErrorCode, StreamErrorCode } from "./errors.ts";
-export { ProtocolError, StreamError, TOO_BIG_CODES } from "./errors.ts";
+export type { ProtocolErrorCode, StreamErrorCode, StreamErrorOptions, WireErrorCode } from "./errors.ts";
+export { isStreamErrorCode, ProtocolError, StreamError, TOO_BIG_CODES } from "./errors.ts";
 export { headerByteLength } from "./http-body.ts";
 export type { JsonObject, JsonValue } from "./json.ts";
 export { MAX_JSON_DEPTH, parseJsonObject } from "./json.ts";
