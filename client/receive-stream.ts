@@ -61,6 +61,7 @@ export class ReceiveStream {
   #failed = false;
   #retryable = false;
   #release: ((failed: boolean) => void) | null = null;
+  #partialWindow: (() => Uint8Array | null) | null = null;
 
   // Carried over from attempt to attempt.
   #assembler: Assembler | null;
@@ -146,6 +147,17 @@ export class ReceiveStream {
   onRelease(release: (failed: boolean) => void): void {
     if (this.#settled) quietly(() => release(this.#failed));
     else this.#release = release;
+  }
+
+  /**
+   * Registers where a reader that resolves only whole windows (Node's socket reader) holds bytes
+   * it has not delivered yet: the start of the window being filled. When the stream fails on its
+   * own timer (the idle timeout), those bytes are committed first, so that a resume continues
+   * exactly after the last byte that arrived. (A lost connection needs none of this: the reader
+   * then resolves the window short, with every byte that arrived.)
+   */
+  onPartialWindow(partial: () => Uint8Array | null): void {
+    this.#partialWindow = partial;
   }
 
   /** Bytes arrived that carry no payload (a response head, an open): the stream is not idle. */
@@ -271,6 +283,8 @@ export class ReceiveStream {
 
   readonly #onIdle = (quietMs: number): void => {
     const limit = this.request.idleTimeoutMs;
+    const held = this.#partialWindow?.();
+    if (held && held.byteLength > 0) this.commit(held);
     this.fail(
       new StreamError(
         "E_TIMEOUT",
