@@ -72,8 +72,11 @@ export interface NodeClientArgs {
   writeByteLength?: number;
   /** recv-into: bytes offered to one socket read; 0 = the whole rest of the target. */
   windowByteLength?: number;
-  /** python: "none", or "crc32" (zlib.crc32 of each piece while hot). */
-  hash?: "none" | "crc32";
+  /**
+   * python: "xxh32" (C XXH32 of each piece while hot, checked against END; zlib.crc32 when the
+   * xxhash module is missing), "crc32" (zlib.crc32 of each piece), or "none".
+   */
+  hash?: "none" | "crc32" | "xxh32";
   /** arraywire ws: chunk size and credit window to ask for (the sweep); undefined keeps the defaults. */
   chunkByteLength?: number;
   creditByteLength?: number;

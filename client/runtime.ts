@@ -46,13 +46,12 @@ export function isNodeWs(ctor: WebSocketConstructor): boolean {
 }
 
 /**
- * The transport "auto" picks when no option needs one: "http" where fetch bodies have BYOB
- * readers and the runtime is not Node, "ws" elsewhere. bench/results/latest.md at 400 MB: in
- * Chromium http runs at 1.6x the WebSocket rate (546 vs 336 MB/s); in Node ws at 1.1x http
- * (804 vs 731 MB/s into fresh targets, 1,412 vs 1,269 reused).
+ * The transport "auto" picks when no option needs one: "http" in Node (a raw socket, the body
+ * read straight into the target) and where fetch bodies have BYOB readers (browsers), "ws"
+ * elsewhere. Measured (400 MB, verify on, bench/results/latest.md): FIGURES.
  */
 export function defaultTransport(): "ws" | "http" {
-  return !isNodeRuntime() && hasByobReader() ? "http" : "ws";
+  return isNodeRuntime() || hasByobReader() ? "http" : "ws";
 }
 
 /** Default chunk size to ask for: 4 MiB in Node, 1 MiB in browsers (bench/results sweep). */
