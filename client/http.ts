@@ -1,9 +1,9 @@
 /**
  * The HTTP transport: one GET whose body is ARRAY_HEADER, the range's raw bytes, and END. It only
  * moves bytes: it reads the header and trailer, and reads the body into the windows the stream's
- * core (client/receive-stream.ts) hands it. In browsers the body is read with a BYOB reader: into
- * the target itself when the library allocated it and resume is off (no copy at all), else
- * through the core's scratch buffer and one copy per read. In Node it is read over a raw socket
+ * core (client/receive-stream.ts) hands it. In browsers the body is read with a BYOB reader into
+ * the core's scratch buffer, then copied and hashed into the target in cache-sized pieces (the
+ * target itself is never transferred: see SCRATCH_BYTE_LENGTH). In Node it is read over a raw socket
  * (client/http-node.ts): the kernel writes the body straight into windows of the target, the
  * next window always pending, each one hashed as soon as it is full, while it is still in cache.
  */
@@ -22,11 +22,10 @@ import { openWithNodeSocket } from "./http-node.ts";
 import type { ReceiveStream, RequestFields } from "./receive-stream.ts";
 import { isNodeRuntime } from "./runtime.ts";
 
-/** Largest window offered to one BYOB read that fills the target in place. */
-const MAX_READ_BYTE_LENGTH = 16 * 1024 * 1024;
 /**
  * Largest window a copying reader (a fetch body without byte streams) fills before the checksum
  * runs over it: small enough that the bytes just copied are still in cache when they are hashed.
+ * (A BYOB read fills the core's scratch buffer, whatever its size.)
  */
 const MAX_COPY_BYTE_LENGTH = 256 * 1024;
 /**
@@ -190,7 +189,7 @@ function endedEarly(stream: ReceiveStream): StreamError {
 
 /** The range through a reader that resolves with what it has (BYOB, or copied from chunks): one read at a time. */
 async function receiveRead(reader: ByteReader, stream: ReceiveStream): Promise<void> {
-  const maxWindow = reader.transfers ? MAX_READ_BYTE_LENGTH : MAX_COPY_BYTE_LENGTH;
+  const maxWindow = reader.transfers ? Number.POSITIVE_INFINITY : MAX_COPY_BYTE_LENGTH;
   while (!stream.done && stream.remainingByteLength > 0) {
     const filled = await reader.read(stream.window(maxWindow, reader.transfers));
     if (filled.byteLength === 0) throw endedEarly(stream);
