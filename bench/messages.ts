@@ -82,6 +82,9 @@ export interface NodeClientArgs {
   creditByteLength?: number;
 }
 
+/** Response header of `GET /raw?...&hash=1`: the XXH32 of the array's bytes, 8 lowercase hex digits. */
+export const RAW_CHECKSUM_HEADER = "x-xxh32";
+
 /** Prefix of the line a Node client process prints its {@link RunReport} on. */
 export const REPORT_PREFIX = "BENCH_REPORT ";
 
