@@ -8,6 +8,7 @@
  * bare recv_into loop, the plain BYOB loop, Python with no hash) is judged against arraywire's
  * verify:false row, and arraywire's default against it is shown for information.
  */
+import { workerTargets } from "./long-tasks.ts";
 import { JSON_MAX_ELEMENT_COUNT, MANY_CLIENTS, MB, METHODS, MiB, sizeLabel } from "./plan.ts";
 import type { Cell, TargetResult } from "./results.ts";
 import { bestOfGroup } from "./sweeps.ts";
@@ -285,6 +286,7 @@ export function evaluateTargets(cells: Cell[], ref: number, largest: number): Ta
       2,
     ),
     ratioTarget("browser-vs-arrow", "Peers: faster than Arrow IPC (browser)", browser, get("browser-arrow"), 1),
+    ...workerTargets(cells, ref),
   );
   if (largest > ref) {
     out.push(

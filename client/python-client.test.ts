@@ -12,7 +12,7 @@ import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
-import { ArrayServer, arange, readToken } from "../server/index.ts";
+import { ArrayServer, arange, readToken, typedArraySource } from "../server/index.ts";
 import {
   decodeMessage,
   encodeArrayHeader,
@@ -276,9 +276,8 @@ describe.skipIf(python === null)("Python client written from PROTOCOL.md", () =>
     });
   }
 
-  // Enable when the server lands E_BAD_RANGE for ranges past the array's end (PROTOCOL.md §10.1).
   for (const transport of ["http", "ws"] as const) {
-    it.skip(`reports E_BAD_RANGE over ${transport} for a range past the array's end, and for [11, 13)`, async () => {
+    it(`reports E_BAD_RANGE over ${transport} for a range past the array's end, and for [11, 13)`, async () => {
       for (const range of ["0:13", "11:13"]) {
         const run = await runClient([server.url, "small", "--transport", transport, "--range", range]);
         expect(run, range).toMatchObject({ code: 1, out: { error: "E_BAD_RANGE" } });
@@ -288,8 +287,7 @@ describe.skipIf(python === null)("Python client written from PROTOCOL.md", () =>
     });
   }
 
-  // Enable when the server lands E_BAD_RANGE for HTTP start > end (PROTOCOL.md §2.3).
-  it.skip("reports E_BAD_RANGE over http for a range whose end is before its start", async () => {
+  it("reports E_BAD_RANGE over http for a range whose end is before its start", async () => {
     const run = await runClient([server.url, "small", "--transport", "http", "--range", "5:3"]);
     expect(run).toMatchObject({ code: 1, out: { error: "E_BAD_RANGE" } });
   });
@@ -308,17 +306,15 @@ describe.skipIf(python === null)("Python client written from PROTOCOL.md", () =>
     });
   }
 
-  // Enable when the server lands typed refusal bodies (E_UNAUTHORIZED) and the probe (PROTOCOL.md §2.4).
   for (const transport of ["http", "ws"] as const) {
-    it.skip(`reports E_UNAUTHORIZED over ${transport} without the token, from the reference server`, async () => {
+    it(`reports E_UNAUTHORIZED over ${transport} without the token, from the reference server`, async () => {
       const run = await runClient([guarded.url, "small", "--transport", transport]);
       expect(run).toMatchObject({ code: 1, out: { error: "E_UNAUTHORIZED" } });
     });
   }
 
-  // Enable when the server lands the Host check with typed refusals (E_FORBIDDEN_HOST, PROTOCOL.md §2.4).
   for (const transport of ["http", "ws"] as const) {
-    it.skip(`reports E_FORBIDDEN_HOST over ${transport} for a Host the server does not answer to`, async () => {
+    it(`reports E_FORBIDDEN_HOST over ${transport} for a Host the server does not answer to`, async () => {
       const run = await runClient([
         server.url,
         "small",
@@ -331,15 +327,19 @@ describe.skipIf(python === null)("Python client written from PROTOCOL.md", () =>
     });
   }
 
-  // Enable when the server lands maxSourceBytes and E_BUSY (PROTOCOL.md §2.4, §9.2).
   for (const transport of ["http", "ws"] as const) {
-    it.skip(`reports E_BUSY over ${transport} when the server's source budget is spent`, async () => {
-      const busy = new ArrayServer({ port: 0, maxSourceBytes: 1024 } as ConstructorParameters<typeof ArrayServer>[0]);
+    it(`reports E_BUSY over ${transport} when the server's source budget is spent`, async () => {
+      const busy = new ArrayServer({ port: 0, maxSourceBytes: 1024 });
       await busy.listen();
-      busy.publish("arange", arange());
+      // A source that builds its array in memory reserves it first; over the budget, E_BUSY.
+      busy.publish("built", {
+        open(_params, context) {
+          context.reserve(8_000_000);
+          return typedArraySource(new Float64Array(1_000_000));
+        },
+      });
       try {
-        const params = JSON.stringify({ length: 1_000_000 });
-        const run = await runClient([busy.url, "arange", "--transport", transport, "--params", params]);
+        const run = await runClient([busy.url, "built", "--transport", transport]);
         expect(run).toMatchObject({ code: 1, out: { error: "E_BUSY" } });
       } finally {
         await busy.close();

@@ -1,80 +1,65 @@
 /**
- * Who may connect: the Origin check and the authentication hook, run before the 101 response (or
- * before an HTTP stream), and token reading helpers. Nothing here logs header values.
+ * Who may open a stream: the one access check both transports run (WebSocket upgrades before
+ * the 101, HTTP streams and probes before anything is opened). Each refusal carries the status,
+ * the wire error code and a message that says what to change; none of them echoes a token or a
+ * cookie.
  */
 import type { IncomingMessage } from "node:http";
-import type { ArrayServerOptions } from "./options.ts";
+import type { StreamErrorCode } from "../shared/index.ts";
+import type { Hooks } from "./hooks.ts";
+import { isHostAllowed } from "./hosts.ts";
 
-/** Why a request was refused, as an HTTP status and a short reason (no header values). */
+/** Why a request was refused: the HTTP status, the error code, and a message for the client. */
 export interface Refusal {
   status: 401 | 403;
-  reason: string;
+  code: StreamErrorCode;
+  message: string;
 }
 
-/** True when `req`'s Origin passes `allowed` (see ArrayServerOptions.allowedOrigins). */
-export function isOriginAllowed(
-  req: IncomingMessage,
-  allowed: ArrayServerOptions["allowedOrigins"] = "same-origin",
-): boolean {
-  const origin = req.headers.origin;
-  if (typeof allowed === "function") return allowed(origin, req);
-  if (allowed === "*") return true;
-  if (allowed === "same-origin") {
-    if (origin === undefined) return true; // not a browser: Origin is a browser's promise
-    try {
-      return new URL(origin).host === req.headers.host;
-    } catch {
-      return false; // "null" (sandboxed frames, file: pages) and garbage
-    }
-  }
-  return origin !== undefined && allowed.includes(origin);
-}
-
-/** Runs the origin check, then the authentication hook. Resolves null when the request may go on. */
-export async function checkAccess(req: IncomingMessage, options: ArrayServerOptions): Promise<Refusal | null> {
-  if (!isOriginAllowed(req, options.allowedOrigins)) return { status: 403, reason: "origin not allowed" };
-  if (options.authenticate) {
-    let ok = false;
-    try {
-      ok = (await options.authenticate(req)) === true;
-    } catch {
-      ok = false; // a throwing hook refuses; its error may hold the token, so it is not logged
-    }
-    if (!ok) return { status: 401, reason: "authentication failed" };
-  }
-  return null;
-}
-
-/** Where {@link readToken} looks. */
-export interface TokenSources {
-  /** Cookie name. Defaults to "arraywire_token". */
-  cookie?: string;
-  /** Header name; "authorization" strips a "Bearer " prefix. Defaults to "authorization". */
-  header?: string;
-  /** Subprotocol prefix: a protocol "arraywire.token.<token>" carries the token. Defaults to "arraywire.token.". */
-  subprotocolPrefix?: string;
+/** A header value as shown in a message: at most 200 characters. */
+function shown(value: string): string {
+  return value.length > 200 ? `${value.slice(0, 200)}...` : value;
 }
 
 /**
- * Reads a token from the request: the header (Authorization: Bearer ...), then the cookie, then a
- * WebSocket subprotocol (browsers cannot set headers on a WebSocket, but can list subprotocols).
- * Returns undefined when none is present.
+ * Runs the Host check (DNS rebinding), the Origin check, then the authentication hook (the last
+ * two through `hooks`, which turns a throw into a refusal). Resolves null when the request may
+ * go on; never rejects.
  */
-export function readToken(req: IncomingMessage, sources: TokenSources = {}): string | undefined {
-  const headerName = (sources.header ?? "authorization").toLowerCase();
-  const header = req.headers[headerName];
-  if (typeof header === "string" && header.length > 0) {
-    return headerName === "authorization" ? header.replace(/^Bearer\s+/i, "") : header;
+export async function checkAccess(
+  req: IncomingMessage,
+  allowedHosts: readonly string[] | true,
+  hooks: Hooks,
+): Promise<Refusal | null> {
+  const host = req.headers.host;
+  if (!isHostAllowed(host, allowedHosts)) {
+    return {
+      status: 403,
+      code: "E_FORBIDDEN_HOST",
+      message:
+        host === undefined
+          ? "A request without a Host header is not allowed"
+          : `Host ${shown(host)} is not allowed: add it to allowedHosts (this check guards against DNS rebinding)`,
+    };
   }
-  const cookieName = sources.cookie ?? "arraywire_token";
-  for (const part of (req.headers.cookie ?? "").split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === cookieName) return decodeURIComponent(part.slice(eq + 1).trim());
+  if (!hooks.isOriginAllowed(req)) {
+    const origin = req.headers.origin;
+    return {
+      status: 403,
+      code: "E_FORBIDDEN_ORIGIN",
+      message:
+        origin === undefined
+          ? "A request without an Origin header is not allowed: allowedOrigins admits only the origins it lists"
+          : `Origin ${shown(origin)} is not allowed: add it to allowedOrigins`,
+    };
   }
-  const prefix = sources.subprotocolPrefix ?? "arraywire.token.";
-  for (const protocol of (req.headers["sec-websocket-protocol"] ?? "").split(",")) {
-    const p = protocol.trim();
-    if (p.startsWith(prefix) && p.length > prefix.length) return p.slice(prefix.length);
+  if (!(await hooks.authenticate(req))) {
+    return {
+      status: 401,
+      code: "E_UNAUTHORIZED",
+      message:
+        "Not authenticated: the server's authenticate hook refused this request; send a valid token (Authorization header, cookie or subprotocol)",
+    };
   }
-  return undefined;
+  return null;
 }

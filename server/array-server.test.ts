@@ -201,10 +201,10 @@ describe("ArrayServer with the Node client", () => {
     expect(result.shape).toEqual([10]);
   });
 
-  it("refuses a range past the end with E_BAD_REQUEST", async () => {
+  it("refuses a range past the end with E_BAD_RANGE", async () => {
     await expect(fetchArray(server.url, "arange", { params: { length: 10 }, range: [5, 11] })).rejects.toMatchObject({
-      code: "E_BAD_REQUEST",
-      message: "Invalid element range: expected end <= 10, got 11",
+      code: "E_BAD_RANGE",
+      message: "Invalid element range: expected end <= 10 (the array's length), got [5, 11)",
     });
   });
 

@@ -1,92 +1,74 @@
 /**
- * ArrayServer: a ws server that publishes named typed arrays and streams them on request as
- * chunk frames that are views of the source memory. It listens on its own port or attaches to an
+ * ArrayServer: publishes named arrays and streams them on request, over WebSocket
+ * (ws-endpoint.ts) and plain HTTP GET (http-endpoint.ts), as chunks that are views of the source
+ * memory (or generated into pooled buffers). It listens on its own port or attaches to an
  * existing http(s).Server under a path.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import type { Duplex } from "node:stream";
-import { type WebSocket, WebSocketServer } from "ws";
-import { assertLittleEndianHost, type TypedArray } from "../shared/index.ts";
-import { checkAccess } from "./access.ts";
+import type { AddressInfo, Socket } from "node:net";
+import { assertLittleEndianHost, encodeName, type TypedArray } from "../shared/index.ts";
 import { InFlightBudget } from "./budget.ts";
-import { Connection } from "./connection.ts";
-import { sendError, serveHttp } from "./http-transport.ts";
-import {
-  type ArrayServerOptions,
-  type PublishOptions,
-  resolveSettings,
-  type ServerSettings,
-  type ServerStats,
-} from "./options.ts";
+import { FileDirectory, type FileDirectoryOptions } from "./file-sources/directory.ts";
+import { Hooks } from "./hooks.ts";
+import { HttpEndpoint } from "./http-endpoint.ts";
+import { checkHeaderFits } from "./meta.ts";
+import { OpenSources } from "./open-sources.ts";
+import { type ArrayServerOptions, resolveSettings, type ServerSettings, type ServerStats } from "./options.ts";
+import { PerIpLimit } from "./per-ip.ts";
+import type { StreamServices } from "./plan.ts";
+import { sendError } from "./refusals.ts";
 import { Registry } from "./registry.ts";
-import type { ArraySource } from "./sources.ts";
-
-/** Most WebSocket fragments one client message may come in. */
-const MAX_CLIENT_FRAGMENTS = 256;
-
-/** Subprotocol the client offers; preferred over token-carrying ones when choosing a reply. */
-export const SUBPROTOCOL = "arraywire";
+import { parseTarget } from "./request-target.ts";
+import { SourceBudget } from "./source-budget.ts";
+import { type ArraySource, type PublishOptions, typedArraySource } from "./sources.ts";
+import { WsEndpoint } from "./ws-endpoint.ts";
 
 export class ArrayServer {
-  readonly #registry = new Registry();
-  readonly #wss: WebSocketServer;
   readonly #http: Server;
   readonly #ownsServer: boolean;
   readonly #options: ArrayServerOptions;
   readonly #settings: ServerSettings;
-  readonly #budget: InFlightBudget;
-  readonly #connections = new Map<WebSocket, Connection>();
-  /** Open WebSocket connections per remote address, for maxConnectionsPerIp. */
-  readonly #perIp = new Map<string, number>();
-  readonly #alive = new WeakSet<WebSocket>();
-  readonly #timers: ReturnType<typeof setInterval>[] = [];
-  /** HTTP streams in flight, ended by close(). */
-  readonly #responses = new Set<ServerResponse>();
-  /** Upgrades waiting for the access checks (a slow authenticate hook), destroyed by close(). */
-  readonly #pendingUpgrades = new Set<Duplex>();
-  /** Set by close(): new HTTP streams get E_SHUTDOWN (503) even on a server we do not own. */
-  #closing = false;
+  readonly #hooks: Hooks;
+  readonly #services: StreamServices;
+  readonly #ws: WsEndpoint;
+  readonly #httpEndpoint: HttpEndpoint;
+  /** Sockets of the http server we own, destroyed by close() after its grace period. */
+  readonly #sockets = new Set<Socket>();
+  /** What close() returns (it runs once). */
+  #closed: Promise<void> | undefined;
 
   /**
    * Creates the server. Call {@link listen} unless you passed `server`.
-   * @throws {RangeError} for option values out of range.
+   * @throws {RangeError} for option values out of range; {TypeError} for a bad allowedHosts.
    */
   constructor(options: ArrayServerOptions = {}) {
     assertLittleEndianHost();
     this.#options = options;
     this.#settings = resolveSettings(options);
-    this.#budget = new InFlightBudget(this.#settings.maxBytesInFlight);
-    this.#wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: this.#settings.maxControlByteLength,
-      // Control messages are small and arrive whole; many fragments per message is an attack
-      // (ws 8.23's memory-DoS hardening; its server default is 16,384). Over it: close 1008.
-      maxFragments: MAX_CLIENT_FRAGMENTS,
-      perMessageDeflate: false, // costly, and useless for float payloads
-      handleProtocols: (protocols) =>
-        protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : ([...protocols].find((p) => !p.includes(".token.")) ?? false),
-    });
-    this.#wss.on("error", (err) => this.#settings.log(`server error: ${err.message}`));
-    this.#wss.on("connection", (ws, req) => this.#onConnection(ws, req));
+    this.#hooks = new Hooks(options, this.#settings.log);
+    // Every log line goes through the guard: a throwing log hook is ignored, not a crash.
+    this.#settings.log = (message) => this.#hooks.log(message);
+    this.#services = {
+      registry: new Registry(),
+      sources: new OpenSources(new SourceBudget(this.#settings.maxSourceBytes), this.#hooks),
+      hooks: this.#hooks,
+      settings: this.#settings,
+    };
+    const perIp = new PerIpLimit(this.#settings.maxConnectionsPerIp);
     this.#ownsServer = options.server === undefined;
-    this.#http =
-      options.server ??
-      createServer((req, res) => {
-        if (!this.handleRequest(req, res)) {
-          res.writeHead(404, { "content-type": "text/plain" });
-          res.end(
-            `arraywire: streams are served at ${this.#settings.path} (WebSocket, or GET ${this.#settings.path}?name=...)\n`,
-          );
-        }
-      });
-    this.#http.on("upgrade", this.#onUpgrade);
-    const { heartbeatIntervalMs, stallTimeoutMs } = this.#settings;
-    if (heartbeatIntervalMs > 0) this.#every(heartbeatIntervalMs, () => this.#beat());
-    if (stallTimeoutMs > 0) {
-      this.#every(Math.max(10, Math.min(1000, stallTimeoutMs / 4)), () => {
-        const now = performance.now();
-        for (const connection of this.#connections.values()) connection.checkStalls(now);
+    this.#ws = new WsEndpoint(
+      this.#services,
+      new InFlightBudget(this.#settings.maxBytesInFlight),
+      perIp,
+      this.#ownsServer,
+    );
+    this.#httpEndpoint = new HttpEndpoint(this.#services, perIp);
+    this.#http = options.server ?? createServer((req, res) => this.#answerOwned(req, res));
+    this.#http.on("upgrade", this.#ws.onUpgrade);
+    if (this.#ownsServer) {
+      this.#http.on("connection", (socket: Socket) => {
+        this.#sockets.add(socket);
+        socket.once("close", () => this.#sockets.delete(socket));
       });
     }
   }
@@ -118,25 +100,27 @@ export class ArrayServer {
 
   /** Open connections. */
   get connectionCount(): number {
-    return this.#connections.size;
+    return this.#ws.connectionCount;
   }
 
-  /** A snapshot for monitoring: connections, streams in flight, and bytes queued in sockets. */
+  /** A snapshot for monitoring: connections, streams in flight, bytes queued in sockets, open sources. */
   stats(): ServerStats {
     let streamCount = 0;
     let queuedByteLength = 0;
     let maxQueuedByteLength = 0;
-    for (const connection of this.#connections.values()) {
+    for (const connection of this.#ws.connections) {
       streamCount += connection.streamCount;
       queuedByteLength += connection.queuedByteLength;
       maxQueuedByteLength = Math.max(maxQueuedByteLength, connection.queuedByteLength);
     }
     return {
-      connectionCount: this.#connections.size,
+      connectionCount: this.#ws.connectionCount,
       streamCount,
-      httpStreamCount: this.#responses.size,
+      httpStreamCount: this.#httpEndpoint.streamCount,
       queuedByteLength,
       maxQueuedByteLength,
+      openSourceCount: this.#services.sources.count,
+      sourceByteLength: this.#services.sources.reservedByteLength,
     };
   }
 
@@ -144,56 +128,94 @@ export class ArrayServer {
    * Publishes a typed array (sent as views of its memory, never copied; do not mutate it while
    * published) or an {@link ArraySource} under `name`. Republishing a name gives it a new
    * generation, so resumes of the old one get E_GONE.
-   * @throws {TypeError} for a non-typed array, or a shape that does not match its length.
+   * @throws {TypeError} for a name of 0 or over 1,024 UTF-8 bytes; a value that is neither a typed
+   *   array nor an ArraySource; a shape that does not match the array's length; meta that is not
+   *   plain JSON (BigInt, NaN, `constructor` / `prototype` / `__proto__` keys, ...) or makes the
+   *   header over 64 KiB; or options given with an ArraySource (its open() returns shape and meta).
    */
-  publish(name: string, source: TypedArray | ArraySource, options: PublishOptions = {}): void {
-    if (ArrayBuffer.isView(source)) this.#registry.publish(name, { array: source, ...options });
-    else this.#registry.publish(name, source);
+  publish(name: string, source: TypedArray | ArraySource, options?: PublishOptions): void {
+    encodeName(name, (message) => new TypeError(message));
+    let arraySource: ArraySource;
+    if (ArrayBuffer.isView(source)) {
+      const array = typedArraySource(source as TypedArray, options);
+      checkHeaderFits(name, array.dtype, array.shape, array.meta ?? null);
+      arraySource = { open: () => array };
+    } else {
+      if (options !== undefined && Object.values(options).some((value) => value !== undefined)) {
+        throw new TypeError(
+          "Invalid publish options: shape and meta apply to typed arrays only; an ArraySource's open() returns them",
+        );
+      }
+      if (typeof (source as Partial<ArraySource> | null)?.open !== "function") {
+        throw new TypeError(
+          `Invalid source: expected a typed array or an ArraySource with open(), got ${typeof source}`,
+        );
+      }
+      arraySource = source;
+    }
+    this.#services.registry.publish(name, arraySource);
   }
 
-  /** Removes `name`. Streams already running finish. */
+  /**
+   * Publishes the .npy files and Zarr arrays under directory `root`, each under `prefix` + its
+   * path relative to the root ("runs/2024/temps.npy", "grid.zarr"), resolved when requested:
+   * files added later are served. Names reach files only through the root (no "..", hidden
+   * files, odd characters, or symlinks leading outside; see docs/SERVER.md). A name published
+   * by itself wins over the directory; `unpublish(prefix)` removes the directory. Returns the
+   * {@link FileDirectory}, whose `list()` and `stat()` describe its arrays without reading data.
+   * @throws {TypeError} when `root` is not a directory, for a prefix that is not a string of at
+   *   most 512 UTF-8 bytes, or for an invalid option; {RangeError} for a size option out of range.
+   */
+  publishDirectory(root: string, options: FileDirectoryOptions & { prefix?: string } = {}): FileDirectory {
+    const { prefix = "", ...rest } = options;
+    if (typeof prefix !== "string" || new TextEncoder().encode(prefix).byteLength > 512) {
+      throw new TypeError(
+        `Invalid prefix: expected a string of at most 512 UTF-8 bytes, got ${JSON.stringify(prefix)}`,
+      );
+    }
+    const directory = new FileDirectory(root, rest);
+    this.#services.registry.mount(prefix, directory);
+    return directory;
+  }
+
+  /** Removes `name` (or the directory published with prefix `name`). Streams already running finish. */
   unpublish(name: string): boolean {
-    return this.#registry.unpublish(name);
+    return this.#services.registry.unpublish(name);
   }
 
   /** Published names. */
   names(): string[] {
-    return this.#registry.names();
+    return this.#services.registry.names();
   }
 
   /**
-   * Sends E_SHUTDOWN to every stream in flight, closes every connection, and stops listening
-   * (when it owns the http server). Connections that do not finish the close handshake within
-   * a second are terminated.
+   * Sends E_SHUTDOWN to every stream in flight, closes every connection with 1001, and stops
+   * listening (when it owns the http server). HTTP requests still in the access checks get 503
+   * E_SHUTDOWN, HTTP streams in flight are cut, upgrades in the access checks are dropped.
+   * Resolves within about 1 s (CLOSE_GRACE_MS) whatever peers do: WebSocket peers that do not
+   * finish the close handshake by then are terminated, and on an http server it owns every
+   * socket left (half-sent requests, keep-alive connections) is destroyed. Idempotent.
    */
-  async close(): Promise<void> {
-    this.#closing = true;
-    for (const timer of this.#timers) clearInterval(timer);
-    this.#http.off("upgrade", this.#onUpgrade);
-    // An HTTP body cannot carry an error frame: cut it (the client sees E_CONNECTION_CLOSED, or
-    // E_INCOMPLETE), and both are retryable with resume.
-    for (const res of this.#responses) res.destroy();
-    for (const socket of this.#pendingUpgrades) socket.destroy();
-    this.#pendingUpgrades.clear();
-    const sockets = [...this.#connections.keys()];
-    for (const connection of this.#connections.values()) connection.shutdown();
-    await Promise.all(
-      sockets.map(
-        (ws) =>
-          new Promise<void>((resolve) => {
-            if (ws.readyState === ws.CLOSED) return resolve();
-            const timer = setTimeout(() => ws.terminate(), 1000);
-            ws.once("close", () => {
-              clearTimeout(timer);
-              resolve();
-            });
-          }),
-      ),
-    );
-    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
-    if (this.#ownsServer && this.#http.listening) {
-      await new Promise<void>((resolve) => this.#http.close(() => resolve()));
-    }
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    this.#http.off("upgrade", this.#ws.onUpgrade);
+    this.#hooks.dispose();
+    this.#httpEndpoint.shutdown();
+    const wsClosed = this.#ws.shutdown();
+    const httpClosed =
+      this.#ownsServer && this.#http.listening
+        ? new Promise<void>((resolve) => this.#http.close(() => resolve()))
+        : Promise.resolve();
+    if (this.#ownsServer) this.#http.closeIdleConnections();
+    await wsClosed;
+    // Node stops its header timeouts once close() runs: a half-sent request would keep the
+    // server open for good. Whatever is left on a server we own goes now.
+    for (const socket of this.#sockets) socket.destroy();
+    await httpClosed;
   }
 
   /**
@@ -215,46 +237,13 @@ export class ArrayServer {
   }
 
   /**
-   * Serves an HTTP stream request (`GET <path>?name=...`, see docs/PROTOCOL.md) when the URL's
-   * path is this server's; returns false, touching nothing, otherwise. Call it from your own
-   * http server's request handler (or use {@link middleware}) when you passed `server`.
+   * Serves an HTTP stream request (`GET <path>?name=...`, see docs/PROTOCOL.md) or a probe
+   * (`GET <path>?probe=1`) when the URL's path is this server's; returns false, touching
+   * nothing, otherwise (a target that does not parse included). Call it from your own http
+   * server's request handler (or use {@link middleware}) when you passed `server`.
    */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
-    if (new URL(req.url ?? "/", "http://localhost").pathname !== this.#settings.path) return false;
-    if (this.#closing) {
-      sendError(res, "E_SHUTDOWN", "Server is shutting down");
-      return true;
-    }
-    void checkAccess(req, this.#options)
-      .then((refusal) => {
-        // The client may have gone while the authentication hook ran: nothing to serve or count.
-        if (res.destroyed) return;
-        if (refusal) {
-          this.#settings.log(`refused an HTTP stream from ${req.socket.remoteAddress}: ${refusal.reason}`);
-          res.writeHead(refusal.status, { "content-type": "text/plain" }).end(`${refusal.reason}\n`);
-          return;
-        }
-        // HTTP streams count against the same per-address cap as WebSocket connections.
-        const ip = req.socket.remoteAddress ?? "unknown";
-        if (!this.#enter(ip)) {
-          const max = this.#settings.maxConnectionsPerIp;
-          sendError(res, "E_TOO_MANY_STREAMS", `Too many connections from this address (max ${max})`);
-          this.#leave(ip);
-          return;
-        }
-        this.#responses.add(res);
-        res.once("close", () => {
-          this.#responses.delete(res);
-          this.#leave(ip);
-        });
-        return serveHttp(req, res, this.#registry, this.#settings, this.#settings.log, this.#settings.stallTimeoutMs);
-      })
-      .catch((err: unknown) => {
-        // A host app that already answered, a socket error mid-write: log it, never crash.
-        this.#settings.log(`HTTP stream failed: ${(err as Error)?.message ?? err}`);
-        res.destroy();
-      });
-    return true;
+    return this.#httpEndpoint.handle(req, res);
   }
 
   /** Connect-style middleware (Express, Vite's `server.middlewares`) around {@link handleRequest}. */
@@ -262,78 +251,18 @@ export class ArrayServer {
     if (!this.handleRequest(req, res)) next();
   };
 
-  #every(ms: number, fn: () => void): void {
-    const timer = setInterval(fn, ms);
-    timer.unref();
-    this.#timers.push(timer);
-  }
-
-  #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
-    if (pathname !== this.#settings.path) {
-      // Another upgrade handler (Vite's HMR, say) may own this path.
-      if (this.#ownsServer) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
-      return;
-    }
-    socket.on("error", () => {}); // a peer resetting mid-handshake must not crash the process
-    if (this.#closing) {
-      socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-      return;
-    }
-    this.#pendingUpgrades.add(socket);
-    void checkAccess(req, this.#options).then((refusal) => {
-      this.#pendingUpgrades.delete(socket);
-      if (socket.destroyed) return;
-      if (refusal) {
-        // Only the address and the reason: never the Origin, cookies or tokens.
-        this.#settings.log(`refused an upgrade from ${req.socket.remoteAddress}: ${refusal.reason}`);
-        const text = refusal.status === 401 ? "Unauthorized" : "Forbidden";
-        socket.end(`HTTP/1.1 ${refusal.status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-        return;
-      }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#wss.emit("connection", ws, req));
-    });
-  };
-
-  /** Counts one more connection or HTTP stream from `ip`; false when that is over the cap (count it back with #leave). */
-  #enter(ip: string): boolean {
-    const count = (this.#perIp.get(ip) ?? 0) + 1;
-    this.#perIp.set(ip, count);
-    return count <= this.#settings.maxConnectionsPerIp;
-  }
-
-  #leave(ip: string): void {
-    const left = (this.#perIp.get(ip) ?? 1) - 1;
-    if (left === 0) this.#perIp.delete(ip);
-    else this.#perIp.set(ip, left);
-  }
-
-  #onConnection(ws: WebSocket, req: IncomingMessage): void {
-    const ip = req.socket.remoteAddress ?? "unknown";
-    const allowed = this.#enter(ip);
-    ws.on("close", () => {
-      this.#leave(ip);
-      this.#connections.delete(ws);
-    });
-    if (!allowed) {
-      ws.on("error", () => {});
-      ws.close(1013, `too many connections from this address (max ${this.#settings.maxConnectionsPerIp})`);
-      return;
-    }
-    this.#connections.set(ws, new Connection(ws, this.#registry, this.#settings, this.#budget));
-    this.#alive.add(ws);
-    ws.on("pong", () => this.#alive.add(ws));
-  }
-
-  #beat(): void {
-    for (const ws of this.#connections.keys()) {
-      if (!this.#alive.has(ws)) {
-        this.#settings.log("terminating a connection that missed a heartbeat");
-        ws.terminate();
-        continue;
-      }
-      this.#alive.delete(ws);
-      ws.ping();
+  /** The request handler of an http server we own: ours, or 400 / 404 with an ERROR body. */
+  #answerOwned(req: IncomingMessage, res: ServerResponse): void {
+    if (this.handleRequest(req, res)) return;
+    const path = this.#settings.path;
+    if (parseTarget(req.url) === null) {
+      sendError(res, "E_BAD_REQUEST", `Invalid request target: expected a path such as ${path}?name=...`);
+    } else {
+      sendError(
+        res,
+        "E_NOT_FOUND",
+        `Nothing is served here: arraywire streams are at ${path} (WebSocket, or GET ${path}?name=...)`,
+      );
     }
   }
 }

@@ -2,7 +2,8 @@
  * The demo (`npm start`): one http server on HOST:PORT (defaults 127.0.0.1:5173) that serves the
  * dashboard in client/demo through Vite in middleware mode, carries Vite's HMR socket, and hosts
  * an {@link ArrayServer} at /arraywire (WebSocket upgrades, and GET for the HTTP transport)
- * publishing `arange` under the name "arange".
+ * publishing `arange` under the name "arange" and, once written, the file dataset "signal"
+ * (server/demo-signal.ts: a 50M-sample float64 .npy in a cache directory, served by npyFile).
  *
  * Besides the page it answers GET /api/info with what the server publishes and which dtypes its
  * runtime can generate (Node 20 has no Float16Array), so the page can grey out what would fail.
@@ -10,13 +11,20 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { relative } from "node:path";
+import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createServer as createViteServer, version as viteVersion } from "vite";
 import { DTYPES, isDtypeSupported } from "../shared/index.ts";
-import { ArrayServer, arange } from "./index.ts";
+import { prepareSignal, SIGNAL_LENGTH, signalState } from "./demo-signal.ts";
+import { ArrayServer, arange, npyFile } from "./index.ts";
+import { refuseUpgrade } from "./refusals.ts";
+import { parseTarget } from "./request-target.ts";
 
 const DEFAULT_PORT = 5173;
-/** Largest array `arange` generates: 2 GiB, so the 200M float64 preset (1.6 GB) fits. */
+/**
+ * Largest array `arange` generates: 2 GiB (arange's default is 256 MiB), so the 200M float64
+ * preset (1.6 GB) fits. Generated chunk by chunk, it costs the server no memory per request.
+ */
 const MAX_ARANGE_BYTE_LENGTH = 2 ** 31;
 const ENDPOINT_PATH = "/arraywire";
 const INFO_PATH = "/api/info";
@@ -36,9 +44,18 @@ const vite = await createViteServer({
 });
 const arrays = new ArrayServer({ server: httpServer, path: ENDPOINT_PATH });
 arrays.publish("arange", arange({ maxByteLength: MAX_ARANGE_BYTE_LENGTH }));
+/** The file dataset: written in the background at first start, published once complete. */
+const signal = signalState();
 
 httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
-  if (req.method === "GET" && new URL(req.url ?? "/", "http://localhost").pathname === INFO_PATH) {
+  // Parsed inside a try (parseTarget): a target such as `//[` must not end the process, and is
+  // nobody's to serve.
+  const target = parseTarget(req.url);
+  if (target === null) {
+    res.writeHead(400, { "content-type": "text/plain" }).end("Invalid request target\n");
+    return;
+  }
+  if (req.method === "GET" && target.pathname === INFO_PATH) {
     sendInfo(res);
     return;
   }
@@ -48,6 +65,13 @@ httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(404, { "content-type": "text/plain" });
     res.end("Not found\n");
   });
+});
+
+// Upgrades whose target does not parse are nobody's (ArrayServer and Vite leave them alone).
+httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex) => {
+  if (parseTarget(req.url) !== null) return;
+  socket.on("error", () => {}); // before the write: the peer may already have reset
+  refuseUpgrade(socket, 400);
 });
 
 await new Promise<void>((resolve, reject) => {
@@ -66,6 +90,14 @@ console.log(
   `  page: ${relative(process.cwd(), vite.config.root) || "."} (Vite ${viteVersion}, HMR ${vite.config.server.hmr === false ? "off" : "on"})`,
 );
 console.log("  Ctrl+C to stop");
+void prepareSignal(signal).then((path) => {
+  if (path === null) {
+    console.log(`arraywire demo: could not write the signal dataset: ${signal.error}`);
+    return;
+  }
+  arrays.publish("signal", npyFile(path));
+  console.log(`arraywire demo: publishing "signal" from ${path}`);
+});
 
 let closing = false;
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
@@ -75,10 +107,10 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   }
   closing = true;
   console.log(`\narraywire demo: ${signal}, shutting down`);
-  // ArrayServer.close() sends E_SHUTDOWN to WebSocket streams in flight and closes their sockets;
-  // Vite closes its HMR socket and watcher. HTTP-transport responses are not ArrayServer's to
-  // end (it does not track them), and http.Server.close() would wait for a 1.6 GB body to finish,
-  // so they get a grace period and are then cut.
+  // ArrayServer.close() sends E_SHUTDOWN to WebSocket streams in flight, closes their sockets and
+  // cuts its HTTP-transport responses (within about a second); Vite closes its HMR socket and
+  // watcher. The http server is the demo's: what else is still open on it (a page's keep-alive
+  // connection, a half-sent request) gets a grace period and is then cut.
   await arrays.close();
   await vite.close();
   const force = setTimeout(() => httpServer.closeAllConnections(), SHUTDOWN_GRACE_MS);
@@ -94,6 +126,16 @@ process.on("SIGTERM", shutdown);
 function sendInfo(res: ServerResponse): void {
   const body = JSON.stringify({
     names: arrays.names(),
+    datasets: [
+      {
+        name: "signal",
+        description: "a 50M-sample float64 signal (.npy file)",
+        dtype: "float64",
+        shape: [SIGNAL_LENGTH],
+        state: signal.state,
+        progress: signal.progress,
+      },
+    ],
     dtypes: DTYPES.filter(isDtypeSupported),
     maxByteLength: MAX_ARANGE_BYTE_LENGTH,
     endpointPath: ENDPOINT_PATH,

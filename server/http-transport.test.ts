@@ -56,13 +56,13 @@ describe("the HTTP transport", () => {
     });
   });
 
-  it("refuses params JSON with a duplicate key (E_BAD_JSON) and a bad range (E_BAD_REQUEST) with 400", async () => {
+  it("refuses params JSON with a duplicate key (E_BAD_JSON) and a bad range (E_BAD_RANGE) with 400", async () => {
     const dup = await fetch(`${httpUrl}?name=arange&params=${encodeURIComponent('{"length":1,"length":1e12}')}`);
     expect(dup.status).toBe(400);
     expect(decodeMessage(new Uint8Array(await dup.arrayBuffer()))).toMatchObject({ code: "E_BAD_JSON" });
     const range = await fetch(`${httpUrl}?name=arange&start=5`);
     expect(range.status).toBe(400);
-    expect(decodeMessage(new Uint8Array(await range.arrayBuffer()))).toMatchObject({ code: "E_BAD_REQUEST" });
+    expect(decodeMessage(new Uint8Array(await range.arrayBuffer()))).toMatchObject({ code: "E_BAD_RANGE" });
   });
 
   it("refuses a checksum name that is not an algorithm (prototype names included) with E_BAD_REQUEST", async () => {

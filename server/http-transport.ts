@@ -1,99 +1,20 @@
 /**
- * The HTTP transport: `GET <path>?name=...` answers with one stream as the response body:
- * the ARRAY_HEADER message, the range's raw bytes, then the 32-byte END trailer. A browser reads
- * it with a BYOB reader straight into the target buffer (see client/http.ts). Request fields are
- * query parameters and go through the same validation as a WebSocket REQUEST.
+ * The HTTP transport: `GET <path>?name=...` answers with one stream as the response body: the
+ * ARRAY_HEADER message, the range's raw bytes, then the 32-byte END trailer. A browser reads it
+ * with a BYOB reader straight into the target buffer (see client/http.ts). Request fields are
+ * query parameters (query.ts) and go through the same validation and the same stream core
+ * (stream.ts) as a WebSocket REQUEST.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
-import {
-  CHECKSUM_ALGORITHMS,
-  type ChecksumAlgorithm,
-  END_BYTE_LENGTH,
-  encodeEnd,
-  encodeError,
-  HTTP_CONTENT_TYPE,
-  MAX_NAME_BYTES,
-  parseJsonObject,
-  type RequestMessage,
-  StreamError,
-} from "../shared/index.ts";
-import { type ChunkLimits, errorReply, planStream } from "./plan.ts";
-import type { Registry } from "./registry.ts";
-
-const STATUS_BY_CODE: Readonly<Record<string, number>> = {
-  E_UNKNOWN_NAME: 404,
-  E_GONE: 410,
-  E_TOO_MANY_STREAMS: 429,
-  E_INTERNAL: 500,
-  E_SHUTDOWN: 503,
-};
-
-function parseCount(query: URLSearchParams, key: string): number | undefined {
-  const text = query.get(key);
-  if (text === null) return undefined;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
-    throw new StreamError(
-      "E_BAD_REQUEST",
-      `Invalid ${key}: expected a non-negative integer, got ${JSON.stringify(text)}`,
-    );
-  }
-  return value;
-}
-
-function parseChecksum(text: string | null): ChecksumAlgorithm {
-  if (text === null) return "none";
-  if (!Object.hasOwn(CHECKSUM_ALGORITHMS, text)) {
-    throw new StreamError(
-      "E_BAD_REQUEST",
-      `Invalid checksum: expected one of ${Object.keys(CHECKSUM_ALGORITHMS).join(", ")}, got ${JSON.stringify(text)}`,
-    );
-  }
-  return text as ChecksumAlgorithm;
-}
-
-/**
- * Reads a request from query parameters: `name` (required), `params` (JSON object), `start` and
- * `end` (element range), `resume` (byte offset in the range), `generation`, `checksum`
- * (xxh32, crc32c or none; default none).
- * @throws {@link StreamError} E_BAD_REQUEST, or a ProtocolError E_BAD_JSON for `params`.
- */
-export function requestFromQuery(query: URLSearchParams): RequestMessage {
-  const name = query.get("name");
-  if (!name) throw new StreamError("E_BAD_REQUEST", "Invalid request: expected a name parameter");
-  const nameByteLength = new TextEncoder().encode(name).byteLength;
-  if (nameByteLength > MAX_NAME_BYTES) {
-    throw new StreamError(
-      "E_BAD_REQUEST",
-      `Invalid name: expected at most ${MAX_NAME_BYTES} bytes, got ${nameByteLength}`,
-    );
-  }
-  const params = query.get("params");
-  const start = parseCount(query, "start");
-  const end = parseCount(query, "end");
-  if ((start === undefined) !== (end === undefined) || (start !== undefined && end !== undefined && end < start)) {
-    throw new StreamError(
-      "E_BAD_REQUEST",
-      `Invalid element range: expected start <= end, both or neither, got ${start} and ${end}`,
-    );
-  }
-  const generation = parseCount(query, "generation");
-  return {
-    type: "REQUEST",
-    streamId: 1,
-    name,
-    params: params === null ? null : parseJsonObject(params, "params"),
-    chunkByteLength: 0,
-    range: start !== undefined && end !== undefined ? { elementStart: start, elementEnd: end } : null,
-    resumeByteOffset: parseCount(query, "resume") ?? 0,
-    creditByteLength: 0,
-    expectedGeneration: generation ?? null,
-    checksum: parseChecksum(query.get("checksum")),
-  };
-}
+import type { ServerResponse } from "node:http";
+import { END_BYTE_LENGTH, encodeEnd, HTTP_CONTENT_TYPE, type RequestMessage } from "../shared/index.ts";
+import type { StreamServices } from "./plan.ts";
+import { requestFromQuery } from "./query.ts";
+import { sendError } from "./refusals.ts";
+import { ScratchPool } from "./scratch-pool.ts";
+import { isPromiseLike, type OutgoingStream, openStream } from "./stream.ts";
 
 /** Waits for `drain` (or the end of the response); a reader that stalls longer than `timeoutMs` (0: never) is cut. */
-function drainOrClose(res: ServerResponse, timeoutMs: number, log: (message: string) => void): Promise<void> {
+function drainOrClose(res: ServerResponse, timeoutMs: number, services: StreamServices): Promise<void> {
   return new Promise((resolve) => {
     if (res.destroyed) return resolve();
     const done = () => {
@@ -105,7 +26,7 @@ function drainOrClose(res: ServerResponse, timeoutMs: number, log: (message: str
     const timer =
       timeoutMs > 0
         ? setTimeout(() => {
-            log(`cutting an HTTP stream whose reader did not drain for ${timeoutMs} ms`);
+            services.hooks.logPeer("stall", `cutting an HTTP stream whose reader did not drain for ${timeoutMs} ms`);
             res.destroy();
             done();
           }, timeoutMs)
@@ -115,81 +36,96 @@ function drainOrClose(res: ServerResponse, timeoutMs: number, log: (message: str
   });
 }
 
-/** Answers with one ERROR message as the body (status from the code: 404, 410, 429, 500, 503, else 400). */
-export function sendError(res: ServerResponse, code: string, message: string): void {
-  const body = encodeError(1, code, message);
-  res.writeHead(STATUS_BY_CODE[code] ?? 400, {
-    "content-type": HTTP_CONTENT_TYPE,
-    "content-length": body.byteLength,
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-  });
-  res.end(body);
-}
-
 /**
- * Serves one GET: header, range bytes as views of the source (written with `drain`
- * backpressure, never copied), END. A client that goes away stops the stream.
+ * Serves one GET: header, range bytes (views of the source, or pooled buffers a generator
+ * filled, written with `drain` backpressure), END. A client that goes away stops the stream and
+ * gives its array back. `isClosing` is asked once the source is open: a server that began
+ * closing meanwhile answers 503 E_SHUTDOWN instead of streaming.
  */
 export async function serveHttp(
-  req: IncomingMessage,
   res: ServerResponse,
-  registry: Registry,
-  limits: ChunkLimits,
-  log: (message: string) => void,
-  stallTimeoutMs = 0,
+  query: URLSearchParams,
+  services: StreamServices,
+  isClosing: () => boolean,
 ): Promise<void> {
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    res.writeHead(405, { allow: "GET, HEAD" }).end();
-    return;
-  }
-  let plan: Awaited<ReturnType<typeof planStream>>;
+  const { hooks, settings } = services;
+  let request: RequestMessage;
   try {
-    const query = new URL(req.url ?? "/", "http://localhost").searchParams;
-    plan = await planStream(requestFromQuery(query), registry, limits);
+    request = requestFromQuery(query);
   } catch (err) {
-    const { code, message } = errorReply(err, log, "http stream");
+    const { code, message } = hooks.errorReply(err, "HTTP request");
     sendError(res, code, message);
     return;
   }
-  const { header, headerBytes, bytes, chunkByteLength } = plan;
-  const sentByteLength = header.rangeByteEnd - header.firstByteOffset;
+  const controller = new AbortController();
+  const onClose = () => controller.abort();
+  res.once("close", onClose);
+  // One chunk is written at a time (each write waits for drain), so two buffers cover it.
+  const pool = new ScratchPool(2 * settings.maxChunkByteLength);
+  let stream: OutgoingStream;
+  try {
+    stream = await openStream(request, services, pool, controller.signal);
+  } catch (err) {
+    res.off("close", onClose);
+    if (res.destroyed) return;
+    const { code, message } = hooks.errorReply(err, `source for ${JSON.stringify(request.name)}`);
+    sendError(res, code, message);
+    return;
+  }
+  try {
+    await sendStream(res, stream, pool, services, isClosing);
+  } catch (err) {
+    // A source that failed mid-body: the body cannot carry an ERROR any more. Cut it; the client
+    // sees E_CONNECTION_CLOSED or E_INCOMPLETE (both retryable with resume).
+    hooks.errorReply(err, `source for ${JSON.stringify(request.name)}`);
+    res.destroy();
+  } finally {
+    stream.close();
+    res.off("close", onClose);
+  }
+}
+
+async function sendStream(
+  res: ServerResponse,
+  stream: OutgoingStream,
+  pool: ScratchPool,
+  services: StreamServices,
+  isClosing: () => boolean,
+): Promise<void> {
+  if (res.destroyed) return;
+  if (isClosing()) {
+    sendError(res, "E_SHUTDOWN", "Server is shutting down");
+    return;
+  }
+  const { header, headerBytes } = stream.plan;
   res.writeHead(200, {
     "content-type": HTTP_CONTENT_TYPE,
-    "content-length": headerBytes.byteLength + sentByteLength + END_BYTE_LENGTH,
+    "content-length": headerBytes.byteLength + stream.sentByteLength + END_BYTE_LENGTH,
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",
   });
-  if (req.method === "HEAD") {
-    res.end();
-    return;
-  }
-  // The response may have closed while the source resolved: then 'close' has fired already.
-  let gone = res.destroyed;
-  res.once("close", () => {
-    gone = true;
-  });
   res.write(headerBytes);
-  for (let offset = header.firstByteOffset; offset < header.rangeByteEnd && !gone; ) {
-    const end = Math.min(offset + chunkByteLength, header.rangeByteEnd);
-    if (!res.write(bytes.subarray(offset, end)) && !gone) await drainOrClose(res, stallTimeoutMs, log);
-    offset = end;
+  while (!stream.done && !res.destroyed) {
+    const read = stream.readChunk(pool);
+    const chunk = isPromiseLike(read) ? await read : read;
+    const { scratch } = chunk;
+    if (res.destroyed) {
+      if (scratch) pool.give(scratch);
+      return;
+    }
+    const more = res.write(chunk.payload, scratch ? () => pool.give(scratch) : undefined);
+    if (!more && !res.destroyed) await drainOrClose(res, services.settings.stallTimeoutMs, services);
   }
-  if (gone) return;
-  let checksum: number | null = null;
-  try {
-    checksum = plan.checksum === null ? null : await plan.checksum();
-  } catch (err) {
-    log(`checksum failed: ${err}`);
-    res.destroy(); // the client sees a body without its trailer: E_CONNECTION_CLOSED or E_INCOMPLETE
-    return;
-  }
+  if (res.destroyed) return;
+  const checksum = stream.checksum();
+  const value = checksum === null ? 0 : await checksum;
+  if (res.destroyed) return;
   res.end(
     encodeEnd({
       streamId: header.streamId,
-      byteLength: sentByteLength,
+      byteLength: stream.sentByteLength,
       checksumAlgorithm: header.checksumAlgorithm,
-      checksum: checksum ?? 0,
+      checksum: value,
     }),
   );
 }

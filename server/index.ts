@@ -2,9 +2,23 @@
  * arraywire/server: publish typed arrays over a Node `ws` server (and plain HTTP GET).
  */
 
-export type { Refusal, TokenSources } from "./access.ts";
-export { isOriginAllowed, readToken } from "./access.ts";
-export { ArrayServer, SUBPROTOCOL } from "./array-server.ts";
-export type { ArrayServerOptions, PublishOptions, ServerStats } from "./options.ts";
-export type { ArangeOptions, ArraySource, ResolvedArray } from "./sources.ts";
-export { arange, fillArange } from "./sources.ts";
+export { SUBPROTOCOL } from "../shared/index.ts";
+export type { Refusal } from "./access.ts";
+export type { ArangeOptions } from "./arange.ts";
+export { arange, fillArange } from "./arange.ts";
+export { ArrayServer } from "./array-server.ts";
+export type { DirectoryEntry, FileDirectoryOptions, ListOptions } from "./file-sources/directory.ts";
+export { FileDirectory } from "./file-sources/directory.ts";
+export type { FileSourceErrorCode } from "./file-sources/file-errors.ts";
+export { FileSourceError } from "./file-sources/file-errors.ts";
+export type { NpyFileOptions } from "./file-sources/npy-file.ts";
+export { npyFile } from "./file-sources/npy-file.ts";
+export type { ZarrArrayOptions } from "./file-sources/zarr-source.ts";
+export { zarrArray } from "./file-sources/zarr-source.ts";
+export { isHostAllowed } from "./hosts.ts";
+export type { ArrayServerOptions, ServerStats } from "./options.ts";
+export { isOriginAllowed } from "./origins.ts";
+export type { ArraySource, PublishOptions, SourceArray, SourceContext } from "./sources.ts";
+export { typedArraySource } from "./sources.ts";
+export type { TokenSources } from "./tokens.ts";
+export { readToken } from "./tokens.ts";

@@ -3,8 +3,7 @@
  * documented in README.md and SECURITY.md.
  */
 import type { IncomingMessage, Server } from "node:http";
-import { DEFAULT_MAX_CONTROL_BYTES, type JsonObject } from "../shared/index.ts";
-import type { ConnectionSettings } from "./connection.ts";
+import { DEFAULT_MAX_CONTROL_BYTES } from "../shared/index.ts";
 
 const MiB = 1024 * 1024;
 
@@ -18,6 +17,14 @@ export interface ArrayServerOptions {
   server?: Server;
   /** URL path of the WebSocket and HTTP endpoint. Defaults to "/arraywire". */
   path?: string;
+  /**
+   * Host header values the server answers to, on both transports, checked before anything else
+   * (a guard against DNS rebinding; 403 E_FORBIDDEN_HOST otherwise). localhost, *.localhost and
+   * IP literals (IPv4, [IPv6]) with any port are always allowed; list more names here ("a.example"
+   * exactly, ".a.example" for it and all its subdomains), or `true` to allow every host (behind
+   * a proxy that checks Host itself). Like Vite's `server.allowedHosts`. Defaults to [].
+   */
+  allowedHosts?: string[] | true;
   /**
    * Which browser origins may connect, checked against the Origin header at the upgrade (403
    * otherwise) and on HTTP streams. "same-origin" (the default) accepts requests without an
@@ -62,6 +69,13 @@ export interface ArrayServerOptions {
   stallTimeoutMs?: number;
   /** Interval of WebSocket pings; a peer that misses one is terminated. 0 turns it off. Defaults to 30_000 ms. */
   heartbeatIntervalMs?: number;
+  /**
+   * Bytes that open array sources may hold at once, over all streams: what sources count with
+   * `SourceContext.reserve` before they allocate (published arrays and generated ones such as
+   * `arange` hold nothing extra and reserve nothing). Past it a request gets E_BUSY (HTTP 503).
+   * Defaults to 1_073_741_824 (1 GiB).
+   */
+  maxSourceBytes?: number;
   /** Where diagnostics go (never tokens or headers). Defaults to console.warn. */
   log?: (message: string) => void;
 }
@@ -77,22 +91,30 @@ export interface ServerStats {
   queuedByteLength: number;
   /** The largest queue of any one connection. */
   maxQueuedByteLength: number;
-}
-
-/** Options of {@link ArrayServer.publish} for a fixed array. */
-export interface PublishOptions {
-  /** n-d shape; product must equal the array's length. Defaults to `[array.length]`. */
-  shape?: number[];
-  /** JSON sent in the header. */
-  meta?: JsonObject;
+  /** Arrays opened from sources and still used by a stream (identical requests share one). */
+  openSourceCount: number;
+  /** Bytes those arrays reserved against maxSourceBytes. */
+  sourceByteLength: number;
 }
 
 /** Options resolved to their defaults. */
-export interface ServerSettings extends ConnectionSettings {
+export interface ServerSettings {
   path: string;
-  maxConnectionsPerIp: number;
+  /** Lower-cased; see ArrayServerOptions.allowedHosts. */
+  allowedHosts: readonly string[] | true;
+  chunkByteLength: number;
+  /** The smallest chunk a request may ask for (64 KiB, or chunkByteLength if smaller). */
+  minChunkByteLength: number;
+  maxChunkByteLength: number;
+  maxQueuedBytes: number;
   maxBytesInFlight: number;
+  maxStreams: number;
+  maxControlByteLength: number;
+  maxConnectionsPerIp: number;
+  stallTimeoutMs: number;
   heartbeatIntervalMs: number;
+  maxSourceBytes: number;
+  log: (message: string) => void;
 }
 
 function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTEGER, min = 1): number {
@@ -102,15 +124,26 @@ function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTE
   return value;
 }
 
+function hostList(value: ArrayServerOptions["allowedHosts"]): readonly string[] | true {
+  if (value === undefined) return [];
+  if (value === true) return true;
+  if (!Array.isArray(value) || !value.every((name) => typeof name === "string" && name.length > 0)) {
+    throw new TypeError(`Invalid allowedHosts: expected true or an array of host names, got ${String(value)}`);
+  }
+  return value.map((name) => name.toLowerCase());
+}
+
 /**
  * Applies defaults and checks every option.
  * @throws {RangeError} for a value out of range.
+ * @throws {TypeError} for an allowedHosts that is neither true nor a list of names.
  */
 export function resolveSettings(options: ArrayServerOptions): ServerSettings {
   const maxChunk = positiveInteger("maxChunkByteLength", options.maxChunkByteLength ?? 16 * MiB, 2 ** 31 - 1);
   const chunk = positiveInteger("chunkByteLength", options.chunkByteLength ?? MiB, maxChunk);
   return {
     path: options.path ?? "/arraywire",
+    allowedHosts: hostList(options.allowedHosts),
     chunkByteLength: chunk,
     minChunkByteLength: Math.min(64 * 1024, chunk),
     maxChunkByteLength: maxChunk,
@@ -127,6 +160,7 @@ export function resolveSettings(options: ArrayServerOptions): ServerSettings {
     maxConnectionsPerIp: positiveInteger("maxConnectionsPerIp", options.maxConnectionsPerIp ?? 32),
     stallTimeoutMs: positiveInteger("stallTimeoutMs", options.stallTimeoutMs ?? 60_000, 2 ** 31 - 1, 0),
     heartbeatIntervalMs: positiveInteger("heartbeatIntervalMs", options.heartbeatIntervalMs ?? 30_000, 2 ** 31 - 1, 0),
+    maxSourceBytes: positiveInteger("maxSourceBytes", options.maxSourceBytes ?? 1024 * MiB, Number.MAX_SAFE_INTEGER, 0),
     log: options.log ?? ((m) => console.warn(`[arraywire] ${m}`)),
   };
 }

@@ -5,19 +5,24 @@
 import {
   type ArrayHeaderMessage,
   DEFAULT_MAX_CONTROL_BYTES,
+  DTYPE_BYTES_PER_ELEMENT,
+  elementRangeProblem,
   encodeArrayHeader,
-  ProtocolError,
   type RequestMessage,
   StreamError,
 } from "../shared/index.ts";
+import type { Hooks } from "./hooks.ts";
+import type { OpenSources, SourceLease } from "./open-sources.ts";
+import type { ServerSettings } from "./options.ts";
 import type { Registry } from "./registry.ts";
-import { checkResolved } from "./sources.ts";
+import { versionGeneration } from "./sources.ts";
 
-/** Chunk size limits a transport applies to the request's wish. */
-export interface ChunkLimits {
-  chunkByteLength: number;
-  minChunkByteLength: number;
-  maxChunkByteLength: number;
+/** What both transports need to open streams. */
+export interface StreamServices {
+  readonly registry: Registry;
+  readonly sources: OpenSources;
+  readonly hooks: Hooks;
+  readonly settings: ServerSettings;
 }
 
 /** Everything a transport needs to send one stream. */
@@ -26,28 +31,27 @@ export interface StreamPlan {
   header: Omit<ArrayHeaderMessage, "type">;
   /** The header, encoded. */
   headerBytes: Uint8Array;
-  /** All bytes of the source array (a view of its memory). */
-  bytes: Uint8Array;
+  /** The opened array; released by the stream when it ends. */
+  lease: SourceLease;
   chunkByteLength: number;
-  /**
-   * Computes the range's checksum (the algorithm in header.checksumAlgorithm) when the stream has
-   * sent its last byte, or null for none. Lazy, so a request cancelled or cut early costs no hashing.
-   */
-  checksum: (() => Promise<number>) | null;
 }
 
 /**
- * Resolves `request` against the registry.
- * @throws {@link StreamError} E_UNKNOWN_NAME, E_GONE, E_BAD_REQUEST (or the source's own code).
+ * Resolves `request`: looks the name up, opens (or shares) its array, and checks the generation
+ * (after the open: a versioned source's generation comes from its content), the range and the
+ * resume point against it. Aborting `signal` gives the array back.
+ * @throws {@link StreamError} E_UNKNOWN_NAME, E_GONE, E_BAD_RANGE, E_BAD_REQUEST, E_BUSY (or the
+ *   source's own code); a TypeError or RangeError for a source's bug (E_INTERNAL for the client).
  */
 export async function planStream(
   request: RequestMessage,
-  registry: Registry,
-  limits: ChunkLimits,
+  services: StreamServices,
+  signal: AbortSignal,
 ): Promise<StreamPlan> {
   const { streamId, name } = request;
-  const entry = registry.get(name);
-  if (!entry && request.expectedGeneration !== null) {
+  const entry = services.registry.get(name);
+  const resuming = request.expectedGeneration !== null;
+  if (!entry && resuming) {
     throw new StreamError(
       "E_GONE",
       `Array ${JSON.stringify(name)} is no longer published; restart the transfer`,
@@ -56,26 +60,49 @@ export async function planStream(
   }
   if (!entry)
     throw new StreamError("E_UNKNOWN_NAME", `Unknown array: ${JSON.stringify(name)} is not published`, streamId);
-  if (request.expectedGeneration !== null && request.expectedGeneration !== entry.generation) {
-    throw new StreamError(
-      "E_GONE",
-      `Array ${JSON.stringify(name)} changed: expected generation ${request.expectedGeneration}, got ${entry.generation}; restart the transfer`,
-      streamId,
-    );
+  let lease: SourceLease;
+  try {
+    lease = await services.sources.acquire(entry.generation, name, entry.source, request.params, signal);
+  } catch (err) {
+    // A name under publishDirectory whose file went away: what a resume of it held is gone.
+    if (resuming && err instanceof StreamError && err.code === "E_UNKNOWN_NAME") {
+      throw new StreamError("E_GONE", `${err.message}; restart the transfer`, streamId, { cause: err });
+    }
+    throw err;
   }
-  const resolved = await entry.resolve(request.params);
-  const { dtype, shape } = checkResolved(resolved);
-  const { array } = resolved;
-  const itemsize = array.BYTES_PER_ELEMENT;
+  try {
+    const { dtype, shape, version } = lease.description;
+    // A versioned source (a file) names its content: its generation follows the content.
+    const generation = version === null ? entry.generation : versionGeneration(dtype, shape, version);
+    if (resuming && request.expectedGeneration !== generation) {
+      throw new StreamError(
+        "E_GONE",
+        `Array ${JSON.stringify(name)} changed: expected generation ${request.expectedGeneration}, got ${generation}; restart the transfer`,
+        streamId,
+      );
+    }
+    return planWith(request, lease, generation, services.settings);
+  } catch (err) {
+    lease.release();
+    throw err;
+  }
+}
+
+function planWith(
+  request: RequestMessage,
+  lease: SourceLease,
+  generation: number,
+  settings: ServerSettings,
+): StreamPlan {
+  const { streamId, name } = request;
+  const { dtype, shape, totalByteLength, meta } = lease.description;
+  const itemsize = DTYPE_BYTES_PER_ELEMENT[dtype];
+  const elementCount = totalByteLength / itemsize;
   const elementStart = request.range?.elementStart ?? 0;
-  const elementEnd = request.range?.elementEnd ?? array.length;
-  if (elementEnd > array.length) {
-    throw new StreamError(
-      "E_BAD_REQUEST",
-      `Invalid element range: expected end <= ${array.length}, got ${elementEnd}`,
-      streamId,
-    );
-  }
+  const elementEnd = request.range?.elementEnd ?? elementCount;
+  // The one range check of both transports (the decoders checked start <= end already).
+  const rangeProblem = elementRangeProblem(elementStart, elementEnd, elementCount);
+  if (rangeProblem !== null) throw new StreamError("E_BAD_RANGE", rangeProblem, streamId);
   const rangeByteStart = elementStart * itemsize;
   const rangeByteEnd = elementEnd * itemsize;
   if (request.resumeByteOffset > rangeByteEnd - rangeByteStart) {
@@ -85,22 +112,20 @@ export async function planStream(
       streamId,
     );
   }
-  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
   const header: StreamPlan["header"] = {
     streamId,
     dtype,
     shape,
-    totalByteLength: array.byteLength,
+    totalByteLength,
     rangeByteStart,
     rangeByteEnd,
     firstByteOffset: rangeByteStart + request.resumeByteOffset,
-    generation: entry.generation,
+    generation,
     checksumAlgorithm: request.checksum,
     name,
-    meta: resolved.meta ?? null,
+    meta,
   };
-  // Throws RangeError for a shape over MAX_NDIM or a name over MAX_NAME_BYTES: a server bug,
-  // reported to the client as E_INTERNAL by the transport.
+  // A source's meta that makes the header too large is the source's bug: E_INTERNAL.
   const headerBytes = encodeArrayHeader(header);
   if (headerBytes.byteLength > DEFAULT_MAX_CONTROL_BYTES) {
     throw new RangeError(
@@ -110,28 +135,10 @@ export async function planStream(
   return {
     header,
     headerBytes,
-    bytes,
+    lease,
     chunkByteLength: Math.min(
-      limits.maxChunkByteLength,
-      Math.max(limits.minChunkByteLength, request.chunkByteLength || limits.chunkByteLength),
+      settings.maxChunkByteLength,
+      Math.max(settings.minChunkByteLength, request.chunkByteLength || settings.chunkByteLength),
     ),
-    checksum:
-      request.checksum === "none"
-        ? null
-        : () => entry.checksumOf(request.checksum, bytes, rangeByteStart, rangeByteEnd),
   };
-}
-
-/** What a transport tells the client about a failed request: a valid code and a message. */
-export function errorReply(
-  err: unknown,
-  log: (message: string) => void,
-  what: string,
-): { code: string; message: string } {
-  if ((err instanceof StreamError || err instanceof ProtocolError) && /^[A-Z0-9_]{1,64}$/.test(err.code)) {
-    return { code: err.code, message: err.message };
-  }
-  // A source's bug (or an invalid code): the details go to the server log, not to the client.
-  log(`${what} failed: ${(err as Error)?.stack ?? err}`);
-  return { code: "E_INTERNAL", message: "The array source failed; see the server log" };
 }

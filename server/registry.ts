@@ -1,88 +1,85 @@
 /**
- * Published arrays by name. Each publish gets a new generation number, which a resuming client
+ * Published sources by name. Each publish gets a new generation number, which a resuming client
  * must name, so a resume never mixes bytes of two different arrays. Names are only map keys: they
- * never reach the file system.
+ * never reach the file system, except through a mount (publishDirectory), whose resolver maps the
+ * rest of a name to a file under its own root and nowhere else.
  */
-import { type ChecksumAlgorithm, type JsonObject, MAX_NAME_BYTES } from "../shared/index.ts";
-import { type ArraySource, checkResolved, type ResolvedArray } from "./sources.ts";
-import { checksumInSlices } from "./stream.ts";
+import type { ArraySource } from "./sources.ts";
 
 /** One published name. */
-export class Entry {
+interface Entry {
   readonly generation: number;
-  readonly #source: ArraySource;
-  /** Checksums per (array bytes, range), computed once and shared by every stream. */
-  readonly #checksums = new WeakMap<ArrayBuffer | SharedArrayBuffer, Map<string, Promise<number>>>();
+  readonly source: ArraySource;
+}
 
-  constructor(generation: number, source: ArraySource) {
-    this.generation = generation;
-    this.#source = source;
-  }
+/** Names under a prefix, resolved when they are requested (server/file-sources/directory.ts). */
+export interface NameResolver {
+  /** The source for `rest` (the name after the prefix), or undefined when it cannot name one. */
+  resolve(rest: string): ArraySource | undefined;
+}
 
-  resolve(params: JsonObject | null): Promise<ResolvedArray> {
-    return Promise.resolve(this.#source.resolve(params));
-  }
-
-  /**
-   * Checksum of bytes [start, end) of `bytes`. Whole-array checksums are cached per algorithm and
-   * shared by every stream; ranges are computed for their stream alone, so a client asking for
-   * ever new ranges cannot grow the cache.
-   */
-  checksumOf(algorithm: ChecksumAlgorithm, bytes: Uint8Array, start: number, end: number): Promise<number> {
-    if (start !== 0 || end !== bytes.byteLength) return checksumInSlices(algorithm, bytes.subarray(start, end));
-    let byRange = this.#checksums.get(bytes.buffer);
-    if (!byRange) {
-      byRange = new Map();
-      this.#checksums.set(bytes.buffer, byRange);
-    }
-    const key = `${algorithm}:${bytes.byteOffset}:${start}:${end}`;
-    let crc = byRange.get(key);
-    if (!crc) {
-      crc = checksumInSlices(algorithm, bytes.subarray(start, end));
-      byRange.set(key, crc);
-    }
-    return crc;
-  }
+/** A published prefix and what resolves the names under it. */
+export interface Mount {
+  readonly prefix: string;
+  readonly generation: number;
+  readonly resolver: NameResolver;
 }
 
 export class Registry {
   readonly #entries = new Map<string, Entry>();
+  /** Longest prefix first, so that "data/raw/" wins over "data/". */
+  #mounts: Mount[] = [];
   #generation = 0;
 
-  /**
-   * Publishes `source` under `name`, replacing what was there (which gets a new generation).
-   * @throws {TypeError} for a name of 0 or over MAX_NAME_BYTES bytes, or a fixed array whose shape does not match.
-   */
-  publish(name: string, source: ArraySource | ResolvedArray): Entry {
-    const nameByteLength = typeof name === "string" ? new TextEncoder().encode(name).byteLength : 0;
-    if (nameByteLength === 0 || nameByteLength > MAX_NAME_BYTES) {
-      throw new TypeError(`Invalid name: expected a string of 1..${MAX_NAME_BYTES} UTF-8 bytes, got ${nameByteLength}`);
-    }
-    let arraySource: ArraySource;
-    if ("resolve" in source && typeof source.resolve === "function") {
-      arraySource = source;
-    } else {
-      const fixed = source as ResolvedArray;
-      checkResolved(fixed);
-      arraySource = { resolve: () => fixed };
-    }
+  #nextGeneration(): number {
     // Generations start at 1 and wrap within u32; 0 is never used so a zeroed field never matches.
     this.#generation = (this.#generation % 0xffffffff) + 1;
-    const entry = new Entry(this.#generation, arraySource);
-    this.#entries.set(name, entry);
-    return entry;
+    return this.#generation;
   }
 
-  /** Removes `name`; streams already running finish. Returns whether it was published. */
+  /**
+   * Publishes `source` under `name` (checked by ArrayServer.publish), replacing what was there
+   * (which gets a new generation).
+   */
+  publish(name: string, source: ArraySource): void {
+    this.#entries.set(name, { generation: this.#nextGeneration(), source });
+  }
+
+  /** Publishes every name that starts with `prefix` (and is longer) through `resolver`, replacing a mount of that prefix. */
+  mount(prefix: string, resolver: NameResolver): void {
+    const mounts = this.#mounts.filter((m) => m.prefix !== prefix);
+    mounts.push({ prefix, generation: this.#nextGeneration(), resolver });
+    this.#mounts = mounts.sort((a, b) => b.prefix.length - a.prefix.length);
+  }
+
+  /** Removes the name `name`, else the mount of prefix `name`; streams already running finish. Returns whether either was published. */
   unpublish(name: string): boolean {
-    return this.#entries.delete(name);
+    if (this.#entries.delete(name)) return true;
+    const before = this.#mounts.length;
+    this.#mounts = this.#mounts.filter((m) => m.prefix !== name);
+    return this.#mounts.length < before;
   }
 
+  /** The entry of `name`: a name published by itself first, else the longest mount prefix that resolves it. */
   get(name: string): Entry | undefined {
-    return this.#entries.get(name);
+    const entry = this.#entries.get(name);
+    if (entry) return entry;
+    for (const mount of this.#mounts) {
+      if (name.length > mount.prefix.length && name.startsWith(mount.prefix)) {
+        const source = mount.resolver.resolve(name.slice(mount.prefix.length));
+        return source === undefined ? undefined : { generation: mount.generation, source };
+      }
+    }
+    return undefined;
   }
 
+  /** Names published by themselves (not the names under mounts: see {@link mounts}). */
   names(): string[] {
     return [...this.#entries.keys()];
+  }
+
+  /** The mounts, longest prefix first. */
+  mounts(): readonly Mount[] {
+    return this.#mounts;
   }
 }

@@ -28,16 +28,18 @@ describe("a server facing buggy sources and odd clients", () => {
     await server.listen();
     server.publish("arange", arange());
     server.publish("bad-code", {
-      resolve: () => {
+      open: () => {
         throw new StreamError("bad-params", "a source with a code outside [A-Z0-9_]");
       },
     });
-    server.publish("too-many-dims", { resolve: () => ({ array: new Uint8Array(1), shape: new Array(33).fill(1) }) });
+    const one = new Uint8Array(1);
+    const read = (o: number, n: number) => one.subarray(o, o + n);
+    server.publish("too-many-dims", { open: () => ({ dtype: "uint8", shape: new Array(33).fill(1), read }) });
     server.publish("huge-meta", {
-      resolve: () => ({ array: new Uint8Array(1), meta: { text: "x".repeat(70_000) } }),
+      open: () => ({ dtype: "uint8", shape: [1], meta: { text: "x".repeat(70_000) }, read }),
     });
     server.publish("refusing", {
-      resolve: () => {
+      open: () => {
         throw new StreamError("E_BAD_REQUEST", "this source wants params");
       },
     });
@@ -94,10 +96,21 @@ describe("a server facing buggy sources and odd clients", () => {
   );
 
   it("refuses an over-long name in an HTTP request with E_BAD_REQUEST", async () => {
-    await expect(fetchArray(server.url, "n".repeat(2000), { transport: "http" })).rejects.toMatchObject({
+    // Sent by hand: the client refuses such a name itself (a RangeError) before any request.
+    const url = new URL(server.url.replace(/^ws/, "http"));
+    url.searchParams.set("name", "n".repeat(2000));
+    const response = await fetch(url);
+    expect(response.status).toBe(400);
+    const message = decodeMessage(new Uint8Array(await response.arrayBuffer()));
+    expect(message).toMatchObject({
+      type: "ERROR",
       code: "E_BAD_REQUEST",
-      message: "Invalid name: expected at most 1024 bytes, got 2000",
+      message: "Invalid name: expected 1..1024 UTF-8 bytes, got 2000",
     });
+  });
+
+  it("makes the client refuse an over-long name before sending anything", async () => {
+    await expect(fetchArray(server.url, "n".repeat(2000), { transport: "http" })).rejects.toThrow(RangeError);
   });
 
   it("ends a running stream when a message naming it fails to decode", async () => {
@@ -150,7 +163,7 @@ describe("a server facing buggy sources and odd clients", () => {
     });
     const pending = fetchArray(server.url, "arange", {
       transport: "http",
-      params: { length: 100_000_000 },
+      params: { length: 30_000_000 }, // 240 MB, under arange's default cap of 256 MiB
       verify: false,
       signal: controller.signal,
       onProgress: () => started(),

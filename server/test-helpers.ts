@@ -1,9 +1,15 @@
 /**
  * Test helpers (imported by *.test.ts only): a raw `ws` client that sees every message, for tests
- * that speak the protocol byte by byte.
+ * that speak the protocol byte by byte; a proxy that cuts connections; a server in a child process.
  */
 import { WebSocket } from "ws";
 import { decodeMessage, type Message } from "../shared/index.ts";
+import type {
+  HostileServerCommand,
+  HostileServerConfig,
+  HostileServerReply,
+  HostileServerStats,
+} from "./test-fixtures/hostile-server.ts";
 
 /** A raw WebSocket client with a queue of received messages. */
 export class RawClient {
@@ -147,5 +153,97 @@ export class CuttingProxy {
   async close(): Promise<void> {
     for (const socket of this.#sockets) socket.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+/**
+ * A server in a child process (server/test-fixtures/hostile-server.ts): a crash shows as the
+ * child exiting, and its RSS and event-loop lag are its own.
+ */
+export class ServerChild {
+  readonly process: import("node:child_process").ChildProcess;
+  readonly url: string;
+  readonly port: number;
+  readonly exited: Promise<number | null>;
+  #nextId = 1;
+
+  private constructor(
+    child: import("node:child_process").ChildProcess,
+    url: string,
+    port: number,
+    exited: Promise<number | null>,
+  ) {
+    this.process = child;
+    this.url = url;
+    this.port = port;
+    this.exited = exited;
+  }
+
+  static async start(config: HostileServerConfig = {}): Promise<ServerChild> {
+    const { spawn } = await import("node:child_process");
+    const { fileURLToPath } = await import("node:url");
+    const fixture = fileURLToPath(new URL("./test-fixtures/hostile-server.ts", import.meta.url));
+    const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", fixture, JSON.stringify(config)], {
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const { url, port } = await new Promise<{ url: string; port: number }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("server child did not start within 20 s")), 20_000);
+      child.once("exit", (code, signal) => reject(new Error(`server child exited (${code ?? signal}) at startup`)));
+      child.on("message", (reply: HostileServerReply) => {
+        if (reply.type === "listening") {
+          clearTimeout(timer);
+          resolve(reply);
+        }
+      });
+    });
+    return new ServerChild(child, url, port, exited);
+  }
+
+  /** True while the child runs. */
+  get alive(): boolean {
+    return this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  #ask<T extends HostileServerReply>(type: HostileServerCommand["type"], timeoutMs = 5000): Promise<T> {
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.process.off("message", onMessage);
+        reject(new Error(`server child did not answer ${type} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onMessage = (reply: HostileServerReply) => {
+        if ("id" in reply && reply.id === id) {
+          clearTimeout(timer);
+          this.process.off("message", onMessage);
+          resolve(reply as T);
+        }
+      };
+      this.process.on("message", onMessage);
+      this.process.send({ type, id } as HostileServerCommand);
+    });
+  }
+
+  stats(): Promise<HostileServerStats> {
+    return this.#ask<Extract<HostileServerReply, { type: "stats" }>>("stats");
+  }
+
+  async reset(): Promise<void> {
+    await this.#ask("reset");
+  }
+
+  async gc(): Promise<void> {
+    await this.#ask("gc");
+  }
+
+  /** Runs close() in the child; resolves with how long it took, in ms. */
+  async close(timeoutMs = 30_000): Promise<number> {
+    const reply = await this.#ask<Extract<HostileServerReply, { type: "closed" }>>("close", timeoutMs);
+    return reply.closeMs;
+  }
+
+  async kill(): Promise<void> {
+    if (this.alive) this.process.kill("SIGKILL");
+    await this.exited;
   }
 }

@@ -60,10 +60,12 @@ describe("arraywire/protocol public API", () => {
         "parseJsonObject",
         "parseNpyHeader",
         "peekStreamId",
+        "shuffleBytes",
         "swapBytesInPlace",
         "toHttpUrl",
         "toWebSocketUrl",
         "typedArrayConstructor",
+        "unshuffleBytes",
         "xxh32",
       ]
     `);

@@ -80,5 +80,6 @@ export {
   PROTOCOL_VERSION,
   SUBPROTOCOL,
 } from "./protocol.ts";
+export { shuffleBytes, unshuffleBytes } from "./shuffle.ts";
 export { hasDataType, peekStreamId } from "./wire.ts";
 export { Xxh32, xxh32 } from "./xxh32.ts";
