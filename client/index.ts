@@ -47,8 +47,9 @@ export interface FetchArrayOptions<T extends TypedArray = TypedArray> extends Fe
    * into the target (recv_into). "auto" (the default) picks "ws" when `protocols` or `WebSocket`
    * is given and "http" when `headers` is given and the WebSocket cannot send them (browsers);
    * otherwise "http" in Node and where fetch has BYOB readers, "ws" elsewhere. Measured at 400 MB
-   * with verify on (bench/results/latest.md): FIGURES. An option the chosen transport cannot
-   * honour is a TypeError.
+   * with verify on, medians: in Node http 381 MB/s into fresh targets and 545 reused, ws 234 and
+   * 318 (5 runs of the bench, 2026-11-30, a shared 2-core machine); in Chromium http 546, ws 336
+   * (bench/results/latest.md). An option the chosen transport cannot honour is a TypeError.
    */
   transport?: Transport;
   /**
