@@ -53,11 +53,13 @@ export { fetchArrayInWorker } from "./worker-fetch.ts";
 export interface FetchArrayOptions<T extends TypedArray = TypedArray> extends FetchOptions<T>, ConnectOptions {
   /**
    * "ws": a WebSocket stream (DATA + payload messages, credit window). "http": one GET, read with
-   * a BYOB reader in browsers, or from node:http chunks in Node. "auto" (the default) picks "ws"
-   * when `protocols` or `WebSocket` is given and "http" when `headers` is given and the WebSocket
-   * cannot send them (browsers); otherwise "http" where fetch has BYOB readers and this is not Node
-   * (1.6x the WebSocket rate in Chromium at 400 MB, bench/results/latest.md), and "ws" in Node
-   * (1.1x the HTTP path there). An option the chosen transport cannot honour is a TypeError.
+   * a BYOB reader in browsers, or over a raw socket in Node whose body the kernel writes straight
+   * into the target (recv_into). "auto" (the default) picks "ws" when `protocols` or `WebSocket`
+   * is given and "http" when `headers` is given and the WebSocket cannot send them (browsers);
+   * otherwise "http" in Node and where fetch has BYOB readers, "ws" elsewhere. Measured at 400 MB
+   * with verify on, medians: in Node http 381 MB/s into fresh targets and 545 reused, ws 234 and
+   * 318 (5 runs of the bench, 2026-11-30, a shared 2-core machine); in Chromium http 546, ws 336
+   * (bench/results/latest.md). An option the chosen transport cannot honour is a TypeError.
    */
   transport?: Transport;
   /**

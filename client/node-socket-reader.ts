@@ -35,6 +35,11 @@ export interface ByteReader {
    * of the same memory): all of `view`, shorter only where the body ends or fails, empty after the end.
    */
   readInto(view: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Bytes a pending read of `view` has put at its start so far: 0 unless `view` is the first
+   * pending read's own view. Lets a caller that gives up on a read (a timeout) keep what arrived.
+   */
+  filledByteLength(view: Uint8Array): number;
   /** Never detaches the caller's buffer. */
   readonly transfers: false;
   /** Closes the connection; pending and later reads reject with CANCELED. Idempotent. */
@@ -113,13 +118,18 @@ export class SocketReader implements ByteReader {
   #failure: NodeSocketError | null = null;
   /** Whether bytes received before the failure are still delivered (a cut connection: yes; abort: no). */
   #failureKeepsData = false;
+  readonly #onData: (() => void) | undefined;
 
-  /** @param readAheadByteLength scratch for bytes arriving while no read is pending; defaults to 64 KiB. */
-  constructor(readAheadByteLength = DEFAULT_READ_AHEAD_BYTE_LENGTH) {
+  /**
+   * @param readAheadByteLength scratch for bytes arriving while no read is pending; defaults to 64 KiB.
+   * @param onData called after each socket read that brought bytes (see RequestRawOptions.onData).
+   */
+  constructor(readAheadByteLength = DEFAULT_READ_AHEAD_BYTE_LENGTH, onData?: () => void) {
     if (!Number.isSafeInteger(readAheadByteLength) || readAheadByteLength < 1) {
       throw new RangeError(`readAheadByteLength: expected an integer >= 1, got ${readAheadByteLength}`);
     }
     this.#scratch = new Uint8Array(readAheadByteLength);
+    this.#onData = onData;
     this.#next = this.#scratch; // replaced at once by the head's first window
     this.#plan();
     this.head = new Promise((resolve, reject) => {
@@ -156,6 +166,11 @@ export class SocketReader implements ByteReader {
     });
   }
 
+  filledByteLength(view: Uint8Array): number {
+    const first = this.#reads[0];
+    return first !== undefined && first.view === view ? first.filled : 0;
+  }
+
   cancel(): void {
     this.#fail(new NodeSocketError("CANCELED", "The read was cancelled"), false);
   }
@@ -171,6 +186,7 @@ export class SocketReader implements ByteReader {
     try {
       if (this.#ended || this.#failure) return this.#plan(); // the socket is being destroyed
       this.stats.readCount++;
+      if (byteLength > 0) this.#onData?.();
       const kind = this.#nextKind;
       this.#lastKind = kind;
       if (kind === HEAD) this.#onHeadBytes(byteLength);

@@ -4,10 +4,11 @@
  * transport uses it in place of `node:http`, which hands over the socket's chunks as new Buffers
  * that then have to be copied into the target.
  *
- * Browser builds must not import this file (it imports node:net and node:tls).
+ * node:net and node:tls are loaded on the first request, through variable specifiers, so that a
+ * browser bundle that reaches this file (client/http.ts imports it lazily) never pulls them in.
  */
-import { isIP, connect as netConnect, type Socket } from "node:net";
-import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
+import type { Socket } from "node:net";
+import type { ConnectionOptions } from "node:tls";
 import { encodeRequestHead } from "./http1-head.ts";
 import { NodeSocketError } from "./node-socket-error.ts";
 import { type ByteReader, SocketReader, type SocketReaderStats } from "./node-socket-reader.ts";
@@ -30,6 +31,12 @@ export interface RequestRawOptions {
    * pauses when it is full. Defaults to 64 KiB.
    */
   readAheadByteLength?: number;
+  /**
+   * Called after each socket read that brought bytes (head or body), before they are delivered:
+   * a cheap way to see that the connection is alive while a large view is still filling (an
+   * idle timer). If it throws, the reader fails with ESOCKET.
+   */
+  onData?: () => void;
 }
 
 /** A response whose body is read with {@link ByteReader.readInto}. */
@@ -63,25 +70,60 @@ export function requestRaw(url: URL | string, options: RequestRawOptions = {}): 
     throw new TypeError(`requestRaw url: expected an http: or https: URL, got ${target.protocol}`);
   }
   const requestHead = encodeRequestHead(target, options.headers);
-  const reader = new SocketReader(options.readAheadByteLength);
+  const reader = new SocketReader(options.readAheadByteLength, options.onData);
   const { signal } = options;
-  if (signal?.aborted) {
-    return Promise.reject(new NodeSocketError("ABORTED", "The request was aborted", { cause: signal.reason }));
-  }
+  const aborted = () => new NodeSocketError("ABORTED", "The request was aborted", { cause: signal?.reason });
+  if (signal?.aborted) return Promise.reject(aborted());
+  const modules = loadedModules ?? loadModules();
+  return modules instanceof Promise
+    ? modules.then((m) => {
+        if (signal?.aborted) throw aborted();
+        return connect(m, target, requestHead, reader, options);
+      })
+    : connect(modules, target, requestHead, reader, options);
+}
+
+interface NetModules {
+  net: typeof import("node:net");
+  tls: typeof import("node:tls");
+}
+
+let loadedModules: NetModules | null = null;
+
+/** Loads node:net and node:tls; the specifiers are variables so that bundlers leave them alone. */
+async function loadModules(): Promise<NetModules> {
+  const netSpecifier = "node:net";
+  const tlsSpecifier = "node:tls";
+  const [net, tls] = await Promise.all([
+    import(/* @vite-ignore */ netSpecifier) as Promise<typeof import("node:net")>,
+    import(/* @vite-ignore */ tlsSpecifier) as Promise<typeof import("node:tls")>,
+  ]);
+  loadedModules = { net, tls };
+  return loadedModules;
+}
+
+function connect(
+  { net, tls }: NetModules,
+  target: URL,
+  requestHead: Uint8Array,
+  reader: SocketReader,
+  options: RequestRawOptions,
+): Promise<RawResponse> {
+  const { signal } = options;
   const secure = target.protocol === "https:";
   const host = target.hostname.replace(/^\[(.*)\]$/, "$1"); // [::1] -> ::1
   const port = Number(target.port || (secure ? 443 : 80));
   const socket: Socket = secure
-    ? tlsConnect({
+    ? tls.connect({
         ALPNProtocols: ["http/1.1"],
-        servername: isIP(host) ? undefined : host,
+        servername: net.isIP(host) ? undefined : host,
         ...options.tls,
         host,
         port,
         // tls.connect documents onread ("see the onread option of net.Socket"); @types/node omits it.
         onread: reader.onread,
       } as ConnectionOptions)
-    : netConnect({ host, port, noDelay: true, onread: reader.onread });
+    : net.connect({ host, port, noDelay: true, onread: reader.onread });
   reader.attach(socket, secure ? "secureConnect" : "connect");
   if (signal) {
     const onAbort = () => reader.abort(signal.reason);

@@ -20,7 +20,7 @@ export async function receiveWithResume(
 ): Promise<ArrayResult> {
   let previous: ReceiveStream | null = null;
   for (let attempt = 0; ; attempt++) {
-    const stream: ReceiveStream = new ReceiveStream(request, previous, policy !== null);
+    const stream: ReceiveStream = new ReceiveStream(request, previous);
     // A transport reports its failures to the stream; this catch is for a bug in one. A stream
     // that failed at once (an aborted signal) starts no I/O.
     if (!stream.done) start(stream).catch((err: unknown) => stream.fail(err));
