@@ -40,7 +40,7 @@ export interface ResponseHead {
  * `Connection: close` (the reader reads one response per connection). A caller's `Host` header
  * replaces the URL's (as node:http allows: a virtual host reached by address).
  * @throws {TypeError} for a header name that is not a token, a value with CR, LF, NUL or another
- *   control character (header injection), or a header the reader sets itself (Host, Connection,
+ *   control character (header injection), or a header the reader sets itself (Connection,
  *   Content-Length, Transfer-Encoding, Upgrade), or Host given twice.
  */
 export function encodeRequestHead(url: URL, headers: Record<string, string> = {}): Uint8Array {

@@ -57,8 +57,8 @@ export interface RawResponse {
  * until its read settles: the kernel writes into it. A caller that stops reading before the end
  * of the body calls `reader.cancel()`: otherwise the connection stays open, paused.
  * @throws {TypeError} (synchronously) for a URL that is not http: or https:, or a header that
- *   could inject (CR, LF, NUL, a non-token name) or one the reader sets itself (Host, Connection,
- *   Content-Length, Transfer-Encoding, Upgrade).
+ *   could inject (CR, LF, NUL, a non-token name) or one the reader sets itself (Connection,
+ *   Content-Length, Transfer-Encoding, Upgrade; a Host header replaces the URL's, once).
  * @throws {RangeError} (synchronously) for a readAheadByteLength below 1.
  * @throws {@link NodeSocketError} (as a rejection) ECONNECT when the connection fails, EBADHEAD for a
  *   malformed or oversized (> 64 KiB) response head, EINCOMPLETE when the connection closes before

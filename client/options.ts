@@ -108,8 +108,8 @@ export interface ConnectOptions {
    * Extra HTTP headers: of the GET on the HTTP transport, of the upgrade request with Node's `ws`.
    * A browser WebSocket cannot send headers: with it, `headers` is a TypeError. Node's HTTP
    * transport writes the request itself: a header name that is not a token, a value with CR, LF
-   * or NUL, or one it sets itself (Host, Connection, Content-Length, Transfer-Encoding, Upgrade)
-   * is a TypeError (a rejection, never retried).
+   * or NUL, or one it sets itself (Connection, Content-Length, Transfer-Encoding, Upgrade)
+   * is a TypeError (a rejection, never retried); a `host` header replaces the URL's.
    */
   headers?: Record<string, string>;
   /** Longest control message (or ARRAY_HEADER) accepted from the server. Defaults to 65_536 bytes. */
