@@ -1,6 +1,5 @@
 /**
- * Arrays opened from sources, shared by concurrent identical requests (same published name and
- * generation, same params by a canonical key that tells -0 from 0 and ignores key order) and
+ * Arrays opened from sources, shared by concurrent identical requests (the same publish, same params by a canonical key that tells -0 from 0 and ignores key order) and
  * refcounted: the array closes, its signal aborts and its reservation is released when the last
  * stream on it ends. A failed open is forgotten at once, so the next request tries again.
  */
@@ -69,18 +68,13 @@ export class OpenSources {
   }
 
   /**
-   * Opens `source` for `params` (or joins an identical open), for published entry `generation`.
+   * Opens `source` for `params` (or joins an identical open), for the publish `entryId`.
    * Rejects with the source's error, or the signal's reason once `signal` aborts (which gives
    * this request's share back at once).
    */
-  acquire(
-    generation: number,
-    source: ArraySource,
-    params: JsonObject | null,
-    signal: AbortSignal,
-  ): Promise<SourceLease> {
+  acquire(entryId: number, source: ArraySource, params: JsonObject | null, signal: AbortSignal): Promise<SourceLease> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    const key = `${generation}:${canonicalKey(params)}`;
+    const key = `${entryId}:${canonicalKey(params)}`;
     const shared = this.#shared.get(key) ?? this.#open(key, source, params);
     shared.refs++;
     let released = false;

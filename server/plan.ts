@@ -11,10 +11,12 @@ import {
   type RequestMessage,
   StreamError,
 } from "../shared/index.ts";
+import { versionGeneration } from "./generation.ts";
 import type { Hooks } from "./hooks.ts";
 import type { OpenSources, SourceLease } from "./open-sources.ts";
 import type { ServerSettings } from "./options.ts";
-import type { Registry } from "./registry.ts";
+import type { Entry, Registry } from "./registry.ts";
+import type { ArrayDescription } from "./sources.ts";
 
 /** What both transports need to open streams. */
 export interface StreamServices {
@@ -35,9 +37,48 @@ export interface StreamPlan {
   chunkByteLength: number;
 }
 
+/** Generations of opened arrays that name a version, computed once per open array. */
+const versionGenerations = new WeakMap<ArrayDescription, number>();
+
+/** Resolves with `promise`, or rejects with the signal's reason once `signal` aborts. */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 /**
- * Resolves `request`: looks the name up, opens (or shares) its array, and checks the range and
- * resume point against it. Aborting `signal` gives the array back.
+ * The generation of an opened array: the publish's (a typed array: its version or its content
+ * hash, which may still be computing), else the array's own version's, else the publish's id.
+ */
+function generationOf(entry: Entry, description: ArrayDescription, signal: AbortSignal): number | Promise<number> {
+  if (entry.generation !== null) return unlessAborted(entry.generation, signal);
+  if (description.version === null) return entry.id;
+  let generation = versionGenerations.get(description);
+  if (generation === undefined) {
+    generation = versionGeneration(description, description.version);
+    versionGenerations.set(description, generation);
+  }
+  return generation;
+}
+
+/**
+ * Resolves `request`: looks the name up, opens (or shares) its array, finds its generation (a
+ * published typed array's may still be hashing: the request waits for it) and checks the
+ * expected generation, the range and the resume point against it. Aborting `signal` gives the
+ * array back.
  * @throws {@link StreamError} E_UNKNOWN_NAME, E_GONE, E_BAD_RANGE, E_BAD_REQUEST, E_BUSY (or the
  *   source's own code); a TypeError or RangeError for a source's bug (E_INTERNAL for the client).
  */
@@ -57,16 +98,18 @@ export async function planStream(
   }
   if (!entry)
     throw new StreamError("E_UNKNOWN_NAME", `Unknown array: ${JSON.stringify(name)} is not published`, streamId);
-  if (request.expectedGeneration !== null && request.expectedGeneration !== entry.generation) {
-    throw new StreamError(
-      "E_GONE",
-      `Array ${JSON.stringify(name)} changed: expected generation ${request.expectedGeneration}, got ${entry.generation}; restart the transfer`,
-      streamId,
-    );
-  }
-  const lease = await services.sources.acquire(entry.generation, entry.source, request.params, signal);
+  const lease = await services.sources.acquire(entry.id, entry.source, request.params, signal);
   try {
-    return planWith(request, lease, entry.generation, services.settings);
+    const found = generationOf(entry, lease.description, signal);
+    const generation = typeof found === "number" ? found : await found;
+    if (request.expectedGeneration !== null && request.expectedGeneration !== generation) {
+      throw new StreamError(
+        "E_GONE",
+        `Array ${JSON.stringify(name)} changed: expected generation ${request.expectedGeneration}, got ${generation}; restart the transfer`,
+        streamId,
+      );
+    }
+    return planWith(request, lease, generation, services.settings);
   } catch (err) {
     lease.release();
     throw err;

@@ -1,28 +1,38 @@
 /**
- * Published sources by name. Each publish gets a new generation number, which a resuming client
- * must name, so a resume never mixes bytes of two different arrays. Names are only map keys: they
- * never reach the file system.
+ * Published sources by name. Each publish is an entry with its own id (which keeps identical
+ * opens of two publishes apart) and the way its generation is found: a published typed array's
+ * generation is known at publish (from its version) or once its bytes are hashed (in slices, after
+ * publish() returned); an ArraySource's arrays name theirs when they open (SourceArray.version),
+ * or take the entry's id, a per-process number (server/generation.ts). Names are only map keys:
+ * they never reach the file system.
  */
+import { GenerationCounter } from "./generation.ts";
 import type { ArraySource } from "./sources.ts";
 
 /** One published name. */
-interface Entry {
-  readonly generation: number;
+export interface Entry {
+  /** Unique among this process's publishes; the generation of opened arrays that name no version. */
+  readonly id: number;
   readonly source: ArraySource;
+  /**
+   * A published typed array's generation (settles once its content is hashed); null for an
+   * ArraySource, whose opened arrays carry their own.
+   */
+  readonly generation: Promise<number> | null;
 }
 
 export class Registry {
   readonly #entries = new Map<string, Entry>();
-  #generation = 0;
+  readonly #ids = new GenerationCounter();
 
   /**
-   * Publishes `source` under `name` (checked by ArrayServer.publish), replacing what was there
-   * (which gets a new generation).
+   * Publishes `source` under `name` (checked by ArrayServer.publish), replacing what was there.
+   * @param generation see {@link Entry.generation}.
    */
-  publish(name: string, source: ArraySource): void {
-    // Generations start at 1 and wrap within u32; 0 is never used so a zeroed field never matches.
-    this.#generation = (this.#generation % 0xffffffff) + 1;
-    this.#entries.set(name, { generation: this.#generation, source });
+  publish(name: string, source: ArraySource, generation: Promise<number> | null = null): void {
+    // Each acquirer awaits it; this keeps one nobody asked for yet from being unhandled.
+    generation?.catch(() => {});
+    this.#entries.set(name, { id: this.#ids.next(), source, generation });
   }
 
   /** Removes `name`; streams already running finish. Returns whether it was published. */

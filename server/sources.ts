@@ -46,6 +46,15 @@ export interface SourceArray {
   /** Free-form JSON sent in the header (units, labels...). */
   readonly meta?: JsonObject | null;
   /**
+   * Optional: names this array's content (a file's hash or mtime, an object store's ETag, a
+   * release tag; it may depend on the params open() got). Equal versions (with equal dtype, shape
+   * and meta) promise equal bytes: the generation is derived from them (server/generation.ts), so
+   * every server process that opens this array agrees on it, and a resume is valid on any of
+   * them. Without it, the generation is a number of this process's own: resumes work on this
+   * process only. `arange` gives one.
+   */
+  readonly version?: string;
+  /**
    * Bytes [byteOffset, byteOffset + byteLength) of the flattened C-order array: either a view of
    * memory that stays unchanged while the stream runs (published arrays: zero copy), or
    * `scratch` (exactly byteLength bytes from a bounded pool; its byteOffset is congruent to
@@ -68,6 +77,14 @@ export interface PublishOptions {
   shape?: number[];
   /** JSON sent in the header; checked at publish time. */
   meta?: JsonObject;
+  /**
+   * Names the array's content (a release tag, a file's hash, an object store's ETag): the
+   * generation is derived from it, dtype, shape and meta, without reading the bytes. Without it,
+   * {@link ArrayServer.publish} derives the generation from an XXH32 of the bytes, computed once
+   * in slices that yield to the event loop (the first request waits for it). Either way every
+   * process publishing the same array agrees on the generation.
+   */
+  version?: string;
 }
 
 /** A SourceArray checked: what its header says. */
@@ -76,6 +93,8 @@ export interface ArrayDescription {
   shape: number[];
   totalByteLength: number;
   meta: JsonObject | null;
+  /** SourceArray.version, or null for none. */
+  version: string | null;
 }
 
 function checkShape(shape: unknown, itemsize: number, elementCount?: number): { shape: number[]; byteLength: number } {
@@ -101,50 +120,88 @@ function checkShape(shape: unknown, itemsize: number, elementCount?: number): { 
   return { shape: [...shape], byteLength: product * itemsize };
 }
 
+/** `version` as given (null for none). @throws {TypeError} for anything but a string or undefined. */
+function checkVersion(version: unknown, what: string): string | null {
+  if (version === undefined) return null;
+  if (typeof version !== "string")
+    throw new TypeError(`Invalid ${what} version: expected a string, got ${typeof version}`);
+  return version;
+}
+
 /**
  * Checks what a source's open() returned.
- * @throws {TypeError} for an unknown or unsupported dtype, a bad shape, no read(), or bad meta.
+ * @throws {TypeError} for an unknown or unsupported dtype, a bad shape, no read(), bad meta, or a
+ *   version that is not a string.
  */
 export function describeSourceArray(array: unknown): ArrayDescription {
   if (typeof array !== "object" || array === null) {
     throw new TypeError(`Invalid SourceArray: expected an object, got ${array === null ? "null" : typeof array}`);
   }
-  const { dtype, shape, meta, read } = array as Partial<SourceArray>;
+  const { dtype, shape, meta, read, version } = array as Partial<SourceArray>;
   if (!DTYPES.includes(dtype as Dtype) || !isDtypeSupported(dtype as Dtype)) {
     throw new TypeError(`Invalid SourceArray: dtype ${JSON.stringify(dtype)} is not a dtype this runtime supports`);
   }
   if (typeof read !== "function") throw new TypeError("Invalid SourceArray: expected a read() method");
   const checked = checkShape(shape, DTYPE_BYTES_PER_ELEMENT[dtype as Dtype]);
-  return { dtype: dtype as Dtype, shape: checked.shape, totalByteLength: checked.byteLength, meta: checkMeta(meta) };
+  return {
+    dtype: dtype as Dtype,
+    shape: checked.shape,
+    totalByteLength: checked.byteLength,
+    meta: checkMeta(meta),
+    version: checkVersion(version, "SourceArray"),
+  };
+}
+
+/** A typed array's SourceArray, and its whole-array checksum (the one its checksum() caches). */
+export interface TypedSourceArray {
+  readonly array: SourceArray;
+  /** The checksum of every byte, computed once per algorithm in slices that yield. */
+  wholeChecksum(algorithm: Exclude<ChecksumAlgorithm, "none">): Promise<number>;
+}
+
+/**
+ * {@link typedArraySource} with its checksum cache exposed (ArrayServer.publish derives the
+ * generation from the whole-array XXH32, which streams then reuse).
+ * @throws what {@link typedArraySource} throws.
+ */
+export function describeTypedArray(array: TypedArray, options: PublishOptions = {}): TypedSourceArray {
+  const dtype = dtypeOf(array);
+  const { shape } = checkShape(options.shape ?? [array.length], array.BYTES_PER_ELEMENT, array.length);
+  const meta = checkMeta(options.meta);
+  const version = checkVersion(options.version, "publish");
+  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  const wholeChecksums = new Map<ChecksumAlgorithm, Promise<number>>();
+  const wholeChecksum = (algorithm: ChecksumAlgorithm): Promise<number> => {
+    let sum = wholeChecksums.get(algorithm);
+    if (!sum) {
+      sum = checksumInSlices(algorithm, bytes);
+      wholeChecksums.set(algorithm, sum);
+    }
+    return sum;
+  };
+  return {
+    array: {
+      dtype,
+      shape,
+      meta,
+      ...(version === null ? {} : { version }),
+      read: (byteOffset, byteLength) => bytes.subarray(byteOffset, byteOffset + byteLength),
+      // Ranges are hashed by their own stream as it reads them: a client asking for ever new
+      // ranges cannot grow this cache.
+      checksum: (algorithm, byteStart, byteEnd) =>
+        byteStart === 0 && byteEnd === bytes.byteLength ? wholeChecksum(algorithm) : undefined,
+    },
+    wholeChecksum,
+  };
 }
 
 /**
  * A SourceArray over a typed array's own memory: reads are subarray views (never copies), and
  * whole-array checksums are computed once (in slices that yield) and shared by every stream. Do
- * not mutate the array while it is published.
- * @throws {TypeError} for a non-typed array, a shape that does not match its length, or bad meta.
+ * not mutate the array while it is published. `options.version` becomes the SourceArray's version.
+ * @throws {TypeError} for a non-typed array, a shape that does not match its length, bad meta, or
+ *   a version that is not a string.
  */
 export function typedArraySource(array: TypedArray, options: PublishOptions = {}): SourceArray {
-  const dtype = dtypeOf(array);
-  const { shape } = checkShape(options.shape ?? [array.length], array.BYTES_PER_ELEMENT, array.length);
-  const meta = checkMeta(options.meta);
-  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-  const wholeChecksums = new Map<ChecksumAlgorithm, Promise<number>>();
-  return {
-    dtype,
-    shape,
-    meta,
-    read: (byteOffset, byteLength) => bytes.subarray(byteOffset, byteOffset + byteLength),
-    checksum(algorithm, byteStart, byteEnd) {
-      // Ranges are hashed by their own stream as it reads them: a client asking for ever new
-      // ranges cannot grow this cache.
-      if (byteStart !== 0 || byteEnd !== bytes.byteLength) return undefined;
-      let sum = wholeChecksums.get(algorithm);
-      if (!sum) {
-        sum = checksumInSlices(algorithm, bytes);
-        wholeChecksums.set(algorithm, sum);
-      }
-      return sum;
-    },
-  };
+  return describeTypedArray(array, options).array;
 }

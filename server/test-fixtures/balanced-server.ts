@@ -4,9 +4,9 @@
  * `node --import tsx`, config JSON in argv[2], an IPC channel to the parent).
  *
  * It publishes the same array under the same name as every other backend: a Float64Array with
- * a[i] = i, generated here at startup. A fresh process's first publish gets generation 1 today, so
- * every backend answers with the same generation and a resume is valid on any of them. Once
- * generations derive from content (docs/DEPLOY.md, "Versions"), the same holds by design.
+ * a[i] = i, generated here at startup. Its generation derives from its content (an XXH32 of its
+ * bytes, hashed after publish), so every backend answers with the same generation, whatever it
+ * published before, and a resume is valid on any of them.
  *
  * It reports `{ type: "listening", port, pid }` over IPC and exits when the channel closes, so a
  * parent that dies cannot leave it behind. The parent reads how many bytes it has written from
