@@ -4,7 +4,8 @@
 import { assertLittleEndianHost, SUBPROTOCOL, type TypedArray } from "../shared/index.ts";
 import type { ArrayResult } from "./assembler.ts";
 import { ArrayClient, receiveOn } from "./connection.ts";
-import { receiveHttp } from "./http.ts";
+import { withGatewayCheck } from "./gateway-status.ts";
+import { openWithFetch, openWithNodeHttp, receiveHttp } from "./http.ts";
 import type { ConnectOptions, ConnectSettings, FetchOptions, ResumeOptions, Transport } from "./options.ts";
 import type { ReceiveStream } from "./receive-stream.ts";
 import {
@@ -15,7 +16,7 @@ import {
   resolveTransport,
 } from "./resolve-options.ts";
 import { receiveWithResume } from "./resume.ts";
-import { defaultTransport } from "./runtime.ts";
+import { defaultTransport, isNodeRuntime } from "./runtime.ts";
 import { webSocketCanSendHeaders } from "./socket.ts";
 
 export type { Dtype, StreamErrorCode, TypedArray } from "../shared/index.ts";
@@ -30,6 +31,7 @@ export {
 } from "../shared/index.ts";
 export type { ArrayResult } from "./assembler.ts";
 export { ArrayClient } from "./connection.ts";
+export { GatewayStatusError } from "./gateway-status.ts";
 export type { ConnectOptions, FetchOptions, ResumeOptions, ResumePoint, Transport } from "./options.ts";
 export type { Progress } from "./progress.ts";
 export type { WebSocketConstructor, WebSocketLike } from "./runtime.ts";
@@ -48,7 +50,7 @@ export interface FetchArrayOptions<T extends TypedArray = TypedArray> extends Fe
   transport?: Transport;
   /**
    * When an attempt fails in a way a new one can fix (E_CONNECTION_CLOSED, E_SHUTDOWN, E_TIMEOUT,
-   * E_INCOMPLETE, E_BUSY), reconnect with exponential backoff and continue from the last byte
+   * E_INCOMPLETE, E_BUSY, and E_HTTP_STATUS for a load balancer's own 502/503/504 page), reconnect with exponential backoff and continue from the last byte
    * held, on either transport. The result is the same array a single stream would give; a
    * changed array fails with E_GONE. The caller's own errors (a throwing onProgress) and aborts
    * are never retried. Defaults to off.
@@ -85,7 +87,9 @@ export async function fetchArray<T extends TypedArray = TypedArray>(
   );
   const start =
     transport === "http"
-      ? (stream: ReceiveStream) => receiveHttp(endpoint, stream, connect)
+      ? (stream: ReceiveStream) =>
+          // A proxy's 502/503/504 page fails the attempt with a retryable error (gateway-status.ts).
+          receiveHttp(endpoint, stream, connect, withGatewayCheck(isNodeRuntime() ? openWithNodeHttp : openWithFetch))
       : (stream: ReceiveStream) => receiveWs(endpoint, stream, connect);
   return (await receiveWithResume(request, policy, start)) as ArrayResult<T>;
 }

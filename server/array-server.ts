@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { assertLittleEndianHost, encodeName, type TypedArray } from "../shared/index.ts";
 import { InFlightBudget } from "./budget.ts";
+import { requestAddress } from "./client-address.ts";
 import { contentGeneration, versionGeneration } from "./generation.ts";
 import { Hooks } from "./hooks.ts";
 import { HttpEndpoint } from "./http-endpoint.ts";
@@ -39,7 +40,8 @@ export class ArrayServer {
 
   /**
    * Creates the server. Call {@link listen} unless you passed `server`.
-   * @throws {RangeError} for option values out of range; {TypeError} for a bad allowedHosts.
+   * @throws {RangeError} for option values out of range; {TypeError} for a bad allowedHosts or
+   *   trustProxy.
    */
   constructor(options: ArrayServerOptions = {}) {
     assertLittleEndianHost();
@@ -230,6 +232,15 @@ export class ArrayServer {
    */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
     return this.#httpEndpoint.handle(req, res);
+  }
+
+  /**
+   * The address `req` is counted under for `maxConnectionsPerIp`: its peer's, or behind a proxy
+   * listed in `trustProxy`, the client's from `X-Forwarded-For` (for your `authenticate` hook or
+   * your logs).
+   */
+  clientAddress(req: IncomingMessage): string {
+    return requestAddress(req, this.#services);
   }
 
   /** Connect-style middleware (Express, Vite's `server.middlewares`) around {@link handleRequest}. */

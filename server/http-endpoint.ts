@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { checkAccess } from "./access.ts";
+import { requestAddress } from "./client-address.ts";
 import { serveHttp } from "./http-transport.ts";
 import type { PerIpLimit } from "./per-ip.ts";
 import type { StreamServices } from "./plan.ts";
@@ -52,7 +53,10 @@ export class HttpEndpoint {
         if (this.#closing) return sendError(res, "E_SHUTDOWN", "Server is shutting down");
         if (refusal) {
           // Only the address and the code: never the Origin, cookies or tokens.
-          hooks.logPeer("refused", `refused an HTTP request from ${req.socket.remoteAddress}: ${refusal.code}`);
+          hooks.logPeer(
+            "refused",
+            `refused an HTTP request from ${requestAddress(req, this.#services)}: ${refusal.code}`,
+          );
           return sendError(res, refusal.code, refusal.message, refusal.status);
         }
         await this.#serve(req, res, target);
@@ -77,7 +81,7 @@ export class HttpEndpoint {
       res.writeHead(200, { "content-length": 0, "cache-control": "no-store" }).end();
       return;
     }
-    const ip = req.socket.remoteAddress ?? "unknown";
+    const ip = requestAddress(req, this.#services);
     if (!this.#perIp.enter(ip)) {
       this.#perIp.leave(ip);
       sendError(res, "E_TOO_MANY_STREAMS", `Too many connections from this address (max ${this.#perIp.max})`);
@@ -88,7 +92,7 @@ export class HttpEndpoint {
       this.#responses.delete(res);
       this.#perIp.leave(ip);
     });
-    await serveHttp(res, target.query, this.#services, () => this.#closing);
+    await serveHttp(req, res, target.query, this.#services, () => this.#closing);
   }
 
   /**

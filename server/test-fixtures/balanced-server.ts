@@ -29,6 +29,8 @@ export interface BalancedServerConfig {
    * address, so this caps the whole proxy, not one client (docs/DEPLOY.md).
    */
   maxConnectionsPerIp: number;
+  /** ArrayServer's trustProxy (addresses whose X-Forwarded-For it believes). Defaults to none. */
+  trustProxy?: string[];
   /**
    * Times the same array is published under the same name before the last publish, as a
    * process that refreshed unchanged data would have done. Defaults to 0.
@@ -55,6 +57,7 @@ const server = new ArrayServer({
   host: "127.0.0.1",
   heartbeatIntervalMs: config.heartbeatIntervalMs,
   maxConnectionsPerIp: config.maxConnectionsPerIp,
+  trustProxy: config.trustProxy,
   log: (line) => {
     // stderr is the parent's: a few lines help when a run fails, a flood would not.
     if (logLineCount++ < MAX_LOG_LINES) console.error(`[backend ${process.pid}] ${line}`);
