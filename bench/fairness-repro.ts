@@ -7,6 +7,7 @@
  *   npx tsx bench/fairness-repro.ts                          # arraywire ArrayServer, every reader
  *   npx tsx bench/fairness-repro.ts --server net             # a bare node:net server instead
  *   npx tsx bench/fairness-repro.ts --reader steady --rounds 5
+ *   npx tsx bench/fairness-repro.ts --reader onread-64k --scratch-kib 256   # a larger onread buffer
  *
  * Each round: one server, and 8 raw HTTP/1.1 connections in this process, all started at once,
  * each receiving a 256 MB body into its own target (copy + XXH32 per chunk, as the reference
@@ -16,7 +17,9 @@
  *   the socket is paused above 4 MiB queued and resumed when the consumer (async reads of
  *   256 KiB windows, copied and hashed) brings it back under;
  * - "onread": `net.connect({ onread })` with the target as the read buffer (up to 4 MiB per
- *   read), hashed per read: the recv_into reader (client/node-socket-reader.ts).
+ *   read), hashed per read: the recv_into reader (client/node-socket-reader.ts);
+ * - "onread-64k": `onread` with one 64 KiB buffer, copied into the target after each read (what
+ *   a reader's small read-ahead scratch does while no window is pending).
  * "steady" and "queued" receive through Node's default 64 KiB read buffer.
  * Per connection it prints MB/s and, sampled from `ss -tin` when the first connection finished,
  * rcv_ssthresh (the most the receiver lets its window grow to) and rcv_space.
@@ -38,7 +41,7 @@ const CONNECTIONS = 8;
 const QUEUE_BYTES = 4 * 1024 * 1024;
 const WINDOW_BYTES = 256 * 1024;
 
-type Reader = "steady" | "queued" | "onread";
+type Reader = "steady" | "queued" | "onread" | "onread-64k";
 
 /** rcv_ssthresh and rcv_space of every established client socket to `port`, by local port. */
 function kernelState(port: number): Map<number, string> {
@@ -95,6 +98,8 @@ function receive(port: number, path: string, reader: Reader, onLocalPort: (p: nu
     };
     // "onread": the kernel copies straight into the target, each read offered up to 4 MiB of it
     // (what client/node-socket-reader.ts, the recv_into reader, does).
+    // "onread-64k": the same, but every read lands in one 64 KiB scratch and is copied from there.
+    const scratch = new Uint8Array(scratchKiB * 1024);
     const onread =
       reader === "onread"
         ? {
@@ -106,7 +111,16 @@ function receive(port: number, path: string, reader: Reader, onLocalPort: (p: nu
               return true;
             },
           }
-        : undefined;
+        : reader === "onread-64k"
+          ? {
+              buffer: scratch,
+              callback: (n: number) => {
+                take(scratch.subarray(0, n));
+                if (written >= BYTES) finish();
+                return true;
+              },
+            }
+          : undefined;
     const s = connect({ port, host: "127.0.0.1", onread });
     socket = s;
     const take = (chunk: Uint8Array) => {
@@ -120,7 +134,7 @@ function receive(port: number, path: string, reader: Reader, onLocalPort: (p: nu
       s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
     });
     s.on("error", reject);
-    if (reader === "onread") return;
+    if (reader === "onread" || reader === "onread-64k") return;
     if (reader === "steady") {
       s.on("data", (chunk: Buffer) => {
         take(chunk);
@@ -165,11 +179,15 @@ const { values } = parseArgs({
     server: { type: "string", default: "arraywire" },
     reader: { type: "string", default: "all" },
     rounds: { type: "string", default: "3" },
+    "scratch-kib": { type: "string", default: "64" },
   },
 });
 const kind = values.server === "net" ? "net" : "arraywire";
-const readers: Reader[] = values.reader === "all" ? ["steady", "queued", "onread"] : [values.reader as Reader];
+const readers: Reader[] =
+  values.reader === "all" ? ["steady", "queued", "onread", "onread-64k"] : [values.reader as Reader];
 const rounds = Math.max(1, Math.min(10, Number(values.rounds) || 3));
+/** Size of the "onread-64k" reader's buffer (the name says its default). */
+const scratchKiB = Math.max(4, Math.min(65_536, Number(values["scratch-kib"]) || 64));
 const server = await startServer(kind);
 try {
   console.log(`server: ${kind}; ${CONNECTIONS} connections at once, ${BYTES / MB} MB each, copy + XXH32 per chunk`);
