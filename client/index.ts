@@ -18,6 +18,7 @@ import {
 import { receiveWithResume } from "./resume.ts";
 import { defaultTransport, isNodeRuntime } from "./runtime.ts";
 import { webSocketCanSendHeaders } from "./socket.ts";
+import { recordOutcome, startTracking, withProgressRecorder } from "./track.ts";
 
 export type { Dtype, StreamErrorCode, TypedArray } from "../shared/index.ts";
 export {
@@ -30,12 +31,15 @@ export {
   typedArrayConstructor,
 } from "../shared/index.ts";
 export type { ArrayResult } from "./assembler.ts";
+export type { ArrayChunk } from "./chunks.ts";
 export { ArrayClient } from "./connection.ts";
 export { GatewayStatusError } from "./gateway-status.ts";
 export type { ConnectOptions, FetchOptions, ResumeOptions, ResumePoint, Transport } from "./options.ts";
 export type { Progress } from "./progress.ts";
 export type { WebSocketConstructor, WebSocketLike } from "./runtime.ts";
 export { defaultTransport } from "./runtime.ts";
+export type { WorkerArrayChunk, WorkerFetchOptions, WorkerLike } from "./worker-fetch.ts";
+export { fetchArrayInWorker } from "./worker-fetch.ts";
 
 /** Options of {@link fetchArray}. */
 export interface FetchArrayOptions<T extends TypedArray = TypedArray> extends FetchOptions<T>, ConnectOptions {
@@ -75,7 +79,7 @@ export async function fetchArray<T extends TypedArray = TypedArray>(
   options: FetchArrayOptions<T> = {},
 ): Promise<ArrayResult<T>> {
   assertLittleEndianHost();
-  const request = resolveFetchOptions(name, options);
+  let request = resolveFetchOptions(name, options);
   const connect = resolveConnectOptions(options, SUBPROTOCOL);
   const policy = resolveResume(options.resume);
   const endpoint = resolveEndpoint(url);
@@ -91,7 +95,11 @@ export async function fetchArray<T extends TypedArray = TypedArray>(
           // A proxy's 502/503/504 page fails the attempt with a retryable error (gateway-status.ts).
           receiveHttp(endpoint, stream, connect, withGatewayCheck(isNodeRuntime() ? openWithNodeHttp : openWithFetch))
       : (stream: ReceiveStream) => receiveWs(endpoint, stream, connect);
-  return (await receiveWithResume(request, policy, start)) as ArrayResult<T>;
+  // A page-side registry (tests) records the transfer; without one this is one global lookup.
+  const recorder = startTracking({ key: request.track, name: request.name, url: endpoint.href, thread: "main" });
+  if (recorder === null) return (await receiveWithResume(request, policy, start)) as ArrayResult<T>;
+  request = withProgressRecorder(request, recorder);
+  return (await recordOutcome(receiveWithResume(request, policy, start), recorder)) as ArrayResult<T>;
 }
 
 /**

@@ -89,7 +89,8 @@ export async function planStream(
 ): Promise<StreamPlan> {
   const { streamId, name } = request;
   const entry = services.registry.get(name);
-  if (!entry && request.expectedGeneration !== null) {
+  const resuming = request.expectedGeneration !== null;
+  if (!entry && resuming) {
     throw new StreamError(
       "E_GONE",
       `Array ${JSON.stringify(name)} is no longer published; restart the transfer`,
@@ -98,11 +99,22 @@ export async function planStream(
   }
   if (!entry)
     throw new StreamError("E_UNKNOWN_NAME", `Unknown array: ${JSON.stringify(name)} is not published`, streamId);
-  const lease = await services.sources.acquire(entry.id, entry.source, request.params, signal);
+  let lease: SourceLease;
   try {
+    lease = await services.sources.acquire(entry.id, name, entry.source, request.params, signal);
+  } catch (err) {
+    // A name under publishDirectory whose file went away: what a resume of it held is gone.
+    if (resuming && err instanceof StreamError && err.code === "E_UNKNOWN_NAME") {
+      throw new StreamError("E_GONE", `${err.message}; restart the transfer`, streamId, { cause: err });
+    }
+    throw err;
+  }
+  try {
+    // A typed array's (its version or content hash), else the opened array's own version's
+    // (a file source names its content), else the publish's per-process id.
     const found = generationOf(entry, lease.description, signal);
     const generation = typeof found === "number" ? found : await found;
-    if (request.expectedGeneration !== null && request.expectedGeneration !== generation) {
+    if (resuming && request.expectedGeneration !== generation) {
       throw new StreamError(
         "E_GONE",
         `Array ${JSON.stringify(name)} changed: expected generation ${request.expectedGeneration}, got ${generation}; restart the transfer`,

@@ -2,9 +2,11 @@
  * Published sources by name. Each publish is an entry with its own id (which keeps identical
  * opens of two publishes apart) and the way its generation is found: a published typed array's
  * generation is known at publish (from its version) or once its bytes are hashed (in slices, after
- * publish() returned); an ArraySource's arrays name theirs when they open (SourceArray.version),
- * or take the entry's id, a per-process number (server/generation.ts). Names are only map keys:
- * they never reach the file system.
+ * publish() returned); an ArraySource's arrays name theirs when they open (SourceArray.version:
+ * the file sources' is their file's identity), or take the entry's id, a per-process number
+ * (server/generation.ts). Names are only map keys: they never reach the file system, except
+ * through a mount (publishDirectory), whose resolver maps the rest of a name to a file under its
+ * own root and nowhere else.
  */
 import { GenerationCounter } from "./generation.ts";
 import type { ArraySource } from "./sources.ts";
@@ -21,9 +23,25 @@ export interface Entry {
   readonly generation: Promise<number> | null;
 }
 
+/** Names under a prefix, resolved when they are requested (server/file-sources/directory.ts). */
+export interface NameResolver {
+  /** The source for `rest` (the name after the prefix), or undefined when it cannot name one. */
+  resolve(rest: string): ArraySource | undefined;
+}
+
+/** A published prefix and what resolves the names under it. */
+export interface Mount {
+  readonly prefix: string;
+  /** The entry id its names share (their files name their own generations by their versions). */
+  readonly id: number;
+  readonly resolver: NameResolver;
+}
+
 export class Registry {
   readonly #entries = new Map<string, Entry>();
   readonly #ids = new GenerationCounter();
+  /** Longest prefix first, so that "data/raw/" wins over "data/". */
+  #mounts: Mount[] = [];
 
   /**
    * Publishes `source` under `name` (checked by ArrayServer.publish), replacing what was there.
@@ -35,16 +53,41 @@ export class Registry {
     this.#entries.set(name, { id: this.#ids.next(), source, generation });
   }
 
-  /** Removes `name`; streams already running finish. Returns whether it was published. */
+  /** Publishes every name that starts with `prefix` (and is longer) through `resolver`, replacing a mount of that prefix. */
+  mount(prefix: string, resolver: NameResolver): void {
+    const mounts = this.#mounts.filter((m) => m.prefix !== prefix);
+    mounts.push({ prefix, id: this.#ids.next(), resolver });
+    this.#mounts = mounts.sort((a, b) => b.prefix.length - a.prefix.length);
+  }
+
+  /** Removes the name `name`, else the mount of prefix `name`; streams already running finish. Returns whether either was published. */
   unpublish(name: string): boolean {
-    return this.#entries.delete(name);
+    if (this.#entries.delete(name)) return true;
+    const before = this.#mounts.length;
+    this.#mounts = this.#mounts.filter((m) => m.prefix !== name);
+    return this.#mounts.length < before;
   }
 
+  /** The entry of `name`: a name published by itself first, else the longest mount prefix that resolves it. */
   get(name: string): Entry | undefined {
-    return this.#entries.get(name);
+    const entry = this.#entries.get(name);
+    if (entry) return entry;
+    for (const mount of this.#mounts) {
+      if (name.length > mount.prefix.length && name.startsWith(mount.prefix)) {
+        const source = mount.resolver.resolve(name.slice(mount.prefix.length));
+        return source === undefined ? undefined : { id: mount.id, source, generation: null };
+      }
+    }
+    return undefined;
   }
 
+  /** Names published by themselves (not the names under mounts: see {@link mounts}). */
   names(): string[] {
     return [...this.#entries.keys()];
+  }
+
+  /** The mounts, longest prefix first. */
+  mounts(): readonly Mount[] {
+    return this.#mounts;
   }
 }

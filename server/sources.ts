@@ -37,6 +37,13 @@ export interface SourceContext {
   reserve(byteLength: number): void;
   /** Aborted when no stream wants the array any more (cancel, disconnect, server close). */
   readonly signal: AbortSignal;
+  /**
+   * Says this opened array no longer matches what it was opened from (a file changed): requests
+   * that arrive from now on open the source afresh instead of sharing it. Streams already on it
+   * go on; its read() decides what they get (file sources fail them with E_GONE). Present on
+   * every context the server makes; optional for contexts made by hand in tests.
+   */
+  invalidate?(): void;
 }
 
 /** One opened array: its description, and its bytes by range. */
@@ -51,7 +58,8 @@ export interface SourceArray {
    * and meta) promise equal bytes: the generation is derived from them (server/generation.ts), so
    * every server process that opens this array agrees on it, and a resume is valid on any of
    * them. Without it, the generation is a number of this process's own: resumes work on this
-   * process only. `arange` gives one.
+   * process only. At most 256 characters. `arange` and the file sources (npyFile, zarrArray:
+   * their file's identity) give one.
    */
   readonly version?: string;
   /**
@@ -97,6 +105,9 @@ export interface ArrayDescription {
   version: string | null;
 }
 
+/** Longest SourceArray.version accepted, in characters. */
+export const MAX_VERSION_LENGTH = 256;
+
 function checkShape(shape: unknown, itemsize: number, elementCount?: number): { shape: number[]; byteLength: number } {
   if (!Array.isArray(shape)) throw new TypeError(`Invalid shape: expected an array of integers, got ${typeof shape}`);
   if (shape.length > MAX_NDIM) {
@@ -125,6 +136,11 @@ function checkVersion(version: unknown, what: string): string | null {
   if (version === undefined) return null;
   if (typeof version !== "string")
     throw new TypeError(`Invalid ${what} version: expected a string, got ${typeof version}`);
+  if (version.length > MAX_VERSION_LENGTH) {
+    throw new TypeError(
+      `Invalid ${what} version: expected at most ${MAX_VERSION_LENGTH} characters, got ${version.length}`,
+    );
+  }
   return version;
 }
 
