@@ -8,6 +8,7 @@
  *   npx tsx bench/fairness-repro.ts --server net             # a bare node:net server instead
  *   npx tsx bench/fairness-repro.ts --reader steady --rounds 5
  *   npx tsx bench/fairness-repro.ts --reader onread-64k --scratch-kib 256   # a larger onread buffer
+ *   npx tsx bench/fairness-repro.ts --mib 8 --reader steady    # 8 MiB per connection (default 256)
  *
  * Each round: one server, and 8 raw HTTP/1.1 connections in this process, all started at once,
  * each receiving a 256 MB body into its own target (copy + XXH32 per chunk, as the reference
@@ -36,7 +37,6 @@ import { ArrayServer } from "../server/index.ts";
 import { Xxh32 } from "../shared/index.ts";
 
 const MB = 1e6;
-const BYTES = 256 * 1024 * 1024;
 const CONNECTIONS = 8;
 const QUEUE_BYTES = 4 * 1024 * 1024;
 const WINDOW_BYTES = 256 * 1024;
@@ -180,12 +180,15 @@ const { values } = parseArgs({
     reader: { type: "string", default: "all" },
     rounds: { type: "string", default: "3" },
     "scratch-kib": { type: "string", default: "64" },
+    mib: { type: "string", default: "256" },
   },
 });
 const kind = values.server === "net" ? "net" : "arraywire";
 const readers: Reader[] =
   values.reader === "all" ? ["steady", "queued", "onread", "onread-64k"] : [values.reader as Reader];
 const rounds = Math.max(1, Math.min(10, Number(values.rounds) || 3));
+/** Body size per connection, MiB (1..1024). */
+const BYTES = Math.max(1, Math.min(1024, Number(values.mib) || 256)) * 1024 * 1024;
 /** Size of the "onread-64k" reader's buffer (the name says its default). */
 const scratchKiB = Math.max(4, Math.min(65_536, Number(values["scratch-kib"]) || 64));
 const server = await startServer(kind);

@@ -26,6 +26,11 @@ export interface ByteReader {
   readonly transfers: boolean;
   /** Stops reading and releases the connection; never throws. */
   cancel(): void;
+  /**
+   * Optional: calls `listener` whenever bytes arrive, also while a read waits to fill its view
+   * (a reader whose reads resolve only with a full view: the idle timeout needs to see them).
+   */
+  onActivity?(listener: () => void): void;
 }
 
 const EMPTY = new Uint8Array(0);

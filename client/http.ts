@@ -3,8 +3,9 @@
  * moves bytes: it reads the header and trailer, and reads the body into the windows the stream's
  * core (client/receive-stream.ts) hands it. In browsers the body is read with a BYOB reader: into
  * the target itself when the library allocated it and resume is off (no copy at all), else
- * through the core's scratch buffer and one copy per read. In Node it comes from `node:http`,
- * copied chunk by chunk into the target.
+ * through the core's scratch buffer and one copy per read. In Node it is read from the socket
+ * straight into the windows (client/node-raw-http.ts: node:http's 64 KiB reads starve some of
+ * several concurrent responses).
  */
 import {
   decodeMessage,
@@ -17,6 +18,7 @@ import {
   toHttpUrl,
 } from "../shared/index.ts";
 import { type ByteReader, byobReader, nodeStreamReader } from "./byte-reader.ts";
+import { openWithNodeSocket } from "./node-raw-http.ts";
 import type { ReceiveStream, RequestFields } from "./receive-stream.ts";
 import { isNodeRuntime } from "./runtime.ts";
 
@@ -98,13 +100,13 @@ function requestUrl(url: string | URL, fields: RequestFields): URL {
 
 /**
  * Runs one attempt of `stream` over HTTP. Never throws: every failure goes to the stream.
- * @param open how to send the GET (defaults to node:http in Node, fetch elsewhere).
+ * @param open how to send the GET (defaults to the recv_into reader in Node, fetch elsewhere).
  */
 export async function receiveHttp(
   url: string | URL,
   stream: ReceiveStream,
   settings: HttpSettings,
-  open: HttpOpener = isNodeRuntime() ? openWithNodeHttp : openWithFetch,
+  open: HttpOpener = isNodeRuntime() ? openWithNodeSocket : openWithFetch,
 ): Promise<void> {
   const target = requestUrl(url, stream.requestFields());
   let response: HttpResponse;
@@ -127,6 +129,7 @@ export async function receiveHttp(
   }
   stream.touch();
   const { reader } = response;
+  reader.onActivity?.(() => stream.touch());
   stream.onRelease((failed) => {
     if (failed) reader.cancel();
   });

@@ -5,7 +5,8 @@ import { assertLittleEndianHost, SUBPROTOCOL, type TypedArray } from "../shared/
 import type { ArrayResult } from "./assembler.ts";
 import { ArrayClient, receiveOn } from "./connection.ts";
 import { withGatewayCheck } from "./gateway-status.ts";
-import { openWithFetch, openWithNodeHttp, receiveHttp } from "./http.ts";
+import { openWithFetch, receiveHttp } from "./http.ts";
+import { openWithNodeSocket } from "./node-raw-http.ts";
 import type { ConnectOptions, ConnectSettings, FetchOptions, ResumeOptions, Transport } from "./options.ts";
 import type { ReceiveStream } from "./receive-stream.ts";
 import {
@@ -93,7 +94,7 @@ export async function fetchArray<T extends TypedArray = TypedArray>(
     transport === "http"
       ? (stream: ReceiveStream) =>
           // A proxy's 502/503/504 page fails the attempt with a retryable error (gateway-status.ts).
-          receiveHttp(endpoint, stream, connect, withGatewayCheck(isNodeRuntime() ? openWithNodeHttp : openWithFetch))
+          receiveHttp(endpoint, stream, connect, withGatewayCheck(isNodeRuntime() ? openWithNodeSocket : openWithFetch))
       : (stream: ReceiveStream) => receiveWs(endpoint, stream, connect);
   // A page-side registry (tests) records the transfer; without one this is one global lookup.
   const recorder = startTracking({ key: request.track, name: request.name, url: endpoint.href, thread: "main" });

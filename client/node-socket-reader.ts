@@ -73,6 +73,8 @@ const DISCARD = 3;
 interface PendingRead {
   view: Uint8Array;
   filled: number;
+  /** readSome: resolves with the first bytes, not a full view. */
+  some: boolean;
   resolve: (filled: Uint8Array) => void;
   reject: (err: Error) => void;
 }
@@ -88,6 +90,12 @@ export class SocketReader implements ByteReader {
   /** Resolves with the final (non-1xx) response head. */
   readonly head: Promise<ResponseHead>;
   readonly stats: SocketReaderStats = { directByteLength: 0, copiedByteLength: 0, pauseCount: 0, readCount: 0 };
+  /**
+   * Called after every socket read that brought bytes, before a pending readInto has its whole
+   * view (an idle timer's touch); null for none. It must not throw: it runs in the socket's
+   * read callback.
+   */
+  onActivity: (() => void) | null = null;
 
   #socket: Socket | null = null;
   #resolveHead!: (head: ResponseHead) => void;
@@ -144,10 +152,23 @@ export class SocketReader implements ByteReader {
   }
 
   readInto(view: Uint8Array): Promise<Uint8Array> {
-    if (!(view instanceof Uint8Array)) throw new TypeError(`readInto: expected a Uint8Array, got ${typeof view}`);
-    if (view.byteLength === 0) throw new RangeError("readInto: expected a view of at least 1 byte, got 0 bytes");
+    return this.#read(view, false, "readInto");
+  }
+
+  /**
+   * Like readInto, but resolves as soon as one socket read (or the read-ahead) put bytes into
+   * `view`: at least 1 byte, the rest of the view left as it was; empty after the end. A socket
+   * read still lands in all of the view that is left, so reads stay as large as the view.
+   */
+  readSome(view: Uint8Array): Promise<Uint8Array> {
+    return this.#read(view, true, "readSome");
+  }
+
+  #read(view: Uint8Array, some: boolean, what: string): Promise<Uint8Array> {
+    if (!(view instanceof Uint8Array)) throw new TypeError(`${what}: expected a Uint8Array, got ${typeof view}`);
+    if (view.byteLength === 0) throw new RangeError(`${what}: expected a view of at least 1 byte, got 0 bytes`);
     return new Promise((resolve, reject) => {
-      this.#reads.push({ view, filled: 0, resolve, reject });
+      this.#reads.push({ view, filled: 0, some, resolve, reject });
       this.#settle();
       if (this.#paused && this.#reads.length > 0 && !this.#ended && !this.#failure) {
         this.#paused = false;
@@ -171,6 +192,7 @@ export class SocketReader implements ByteReader {
     try {
       if (this.#ended || this.#failure) return this.#plan(); // the socket is being destroyed
       this.stats.readCount++;
+      if (byteLength > 0) this.onActivity?.();
       const kind = this.#nextKind;
       this.#lastKind = kind;
       if (kind === HEAD) this.#onHeadBytes(byteLength);
@@ -227,9 +249,9 @@ export class SocketReader implements ByteReader {
     this.stats.directByteLength += byteLength;
     if (this.#chunked) this.#chunked.skipData(byteLength);
     else if (this.#framing?.kind === "length") this.#unreadByteLength -= byteLength;
-    if (read.filled === read.view.byteLength) {
+    if (read.filled === read.view.byteLength || (read.some && read.filled > 0)) {
       this.#reads.shift();
-      read.resolve(read.view);
+      read.resolve(read.view.subarray(0, read.filled));
     }
     this.#checkLengthEnded();
   }
@@ -310,6 +332,11 @@ export class SocketReader implements ByteReader {
     }
     if (this.#failure && !this.#failureKeepsData) {
       for (const read of reads.splice(0)) read.reject(this.#failure);
+    }
+    const first = reads[0];
+    if (first?.some && first.filled > 0) {
+      reads.shift();
+      first.resolve(first.view.subarray(0, first.filled));
     }
     if (this.#queue.length > 0 || reads.length === 0) return;
     if (this.#ended) {

@@ -37,7 +37,13 @@ export interface RawResponse {
   status: number;
   /** Lower-case names; a repeated header's values joined with ", ". */
   headers: Record<string, string>;
-  reader: ByteReader & { readonly stats: SocketReaderStats };
+  /** `onActivity`: called after each socket read that brought bytes (see SocketReader). */
+  reader: ByteReader & {
+    readonly stats: SocketReaderStats;
+    onActivity: (() => void) | null;
+    /** Resolves with the first bytes a socket read put into the view (see SocketReader.readSome). */
+    readSome(view: Uint8Array): Promise<Uint8Array>;
+  };
 }
 
 /**
