@@ -116,6 +116,7 @@ export class SocketReader implements ByteReader {
   #queuedByteLength = 0;
   readonly #reads: PendingRead[] = [];
   #paused = false;
+  #flushScheduled = false;
   /** Every body byte has been read from the socket (some may still be queued). */
   #ended = false;
   #failure: NodeSocketError | null = null;
@@ -156,12 +157,23 @@ export class SocketReader implements ByteReader {
   }
 
   /**
-   * Like readInto, but resolves as soon as one socket read (or the read-ahead) put bytes into
-   * `view`: at least 1 byte, the rest of the view left as it was; empty after the end. A socket
-   * read still lands in all of the view that is left, so reads stay as large as the view.
+   * Like readInto, but resolves as soon as a socket read put bytes straight into `view`, or, for
+   * bytes copied from the read-ahead, once the socket reads of this event-loop turn are done: at
+   * least 1 byte, the rest of the view left as it was; empty after the end. Each socket read is
+   * offered all of the view that is left, so reads stay as large as the view.
    */
   readSome(view: Uint8Array): Promise<Uint8Array> {
     return this.#read(view, true, "readSome");
+  }
+
+  /** Resolves a readSome that holds bytes copied from the read-ahead (see #settle). */
+  #flushSome(): void {
+    this.#flushScheduled = false;
+    const read = this.#reads[0];
+    if (read?.some && read.filled > 0) {
+      this.#reads.shift();
+      read.resolve(read.view.subarray(0, read.filled));
+    }
   }
 
   #read(view: Uint8Array, some: boolean, what: string): Promise<Uint8Array> {
@@ -333,10 +345,11 @@ export class SocketReader implements ByteReader {
     if (this.#failure && !this.#failureKeepsData) {
       for (const read of reads.splice(0)) read.reject(this.#failure);
     }
-    const first = reads[0];
-    if (first?.some && first.filled > 0) {
-      reads.shift();
-      first.resolve(first.view.subarray(0, first.filled));
+    // A readSome filled from the read-ahead waits for the socket reads of this event-loop turn
+    // (the next one lands in its view, no copy), then resolves with whatever it holds.
+    if (reads[0]?.some && (reads[0] as PendingRead).filled > 0 && !this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flushSome());
     }
     if (this.#queue.length > 0 || reads.length === 0) return;
     if (this.#ended) {
