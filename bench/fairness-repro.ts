@@ -14,7 +14,7 @@
  * each receiving a 256 MB body into its own target (copy + XXH32 per chunk, as the reference
  * client does). Readers:
  * - "steady": copies and hashes in the socket's 'data' handler, never pauses the socket;
- * - "queued": what client/byte-reader.ts's nodeStreamReader does: 'data' chunks go to a queue,
+ * - "queued": what the client's node:http reader (nodeStreamReader, before client/node-raw-http.ts) did: 'data' chunks go to a queue,
  *   the socket is paused above 4 MiB queued and resumed when the consumer (async reads of
  *   256 KiB windows, copied and hashed) brings it back under;
  * - "onread": `net.connect({ onread })` with the target as the read buffer (up to 4 MiB per

@@ -17,7 +17,7 @@ import {
   StreamError,
   toHttpUrl,
 } from "../shared/index.ts";
-import { type ByteReader, byobReader, nodeStreamReader } from "./byte-reader.ts";
+import { type ByteReader, byobReader } from "./byte-reader.ts";
 import { openWithNodeSocket } from "./node-raw-http.ts";
 import type { ReceiveStream, RequestFields } from "./receive-stream.ts";
 import { isNodeRuntime } from "./runtime.ts";
@@ -59,26 +59,6 @@ export const openWithFetch: HttpOpener = async (url, headers, signal) => {
     contentType: response.headers.get("content-type") ?? "",
     reader: byobReader(response.body),
   };
-};
-
-/**
- * Node: `node:http` directly. undici's fetch body costs an extra pass per chunk (and its BYOB
- * reader runs at ~30 MB/s here), while an IncomingMessage hands over the socket's chunks as is.
- */
-export const openWithNodeHttp: HttpOpener = async (url, headers, signal) => {
-  // A variable specifier keeps bundlers from pulling node:http into browser builds.
-  const specifier = url.protocol === "https:" ? "node:https" : "node:http";
-  const http = (await import(/* @vite-ignore */ specifier)) as typeof import("node:http");
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { signal, headers }, (res) => {
-      resolve({
-        status: res.statusCode ?? 0,
-        contentType: String(res.headers["content-type"] ?? ""),
-        reader: nodeStreamReader(res),
-      });
-    });
-    req.on("error", reject);
-  });
 };
 
 /** The GET for a request: `ws://host/path` -> `http://host/path?name=...` (docs/PROTOCOL.md §12.7). */
