@@ -8,6 +8,7 @@ describe("arraywire/client", () => {
         "ArrayClient",
         "DTYPES",
         "DTYPE_BYTES_PER_ELEMENT",
+        "GatewayStatusError",
         "ProtocolError",
         "SUBPROTOCOL",
         "StreamError",

@@ -4,7 +4,9 @@
 import { assertLittleEndianHost, type Dtype, type DtypeArray, SUBPROTOCOL, type TypedArray } from "../shared/index.ts";
 import type { ArrayResult } from "./assembler.ts";
 import { ArrayClient, receiveOn } from "./connection.ts";
-import { receiveHttp } from "./http.ts";
+import { withGatewayCheck } from "./gateway-status.ts";
+import { openWithFetch, receiveHttp } from "./http.ts";
+import { openWithNodeSocket } from "./http-node.ts";
 import type { ConnectOptions, ConnectSettings, FetchOptions, ResumeOptions, Transport } from "./options.ts";
 import type { ReceiveStream } from "./receive-stream.ts";
 import {
@@ -15,7 +17,7 @@ import {
   resolveTransport,
 } from "./resolve-options.ts";
 import { receiveWithResume } from "./resume.ts";
-import { defaultTransport } from "./runtime.ts";
+import { defaultTransport, isNodeRuntime } from "./runtime.ts";
 import { webSocketCanSendHeaders } from "./socket.ts";
 import { recordOutcome, startTracking, withProgressRecorder } from "./track.ts";
 
@@ -42,6 +44,7 @@ export {
 export type { ArrayResult } from "./assembler.ts";
 export type { ArrayChunk } from "./chunks.ts";
 export { ArrayClient } from "./connection.ts";
+export { GatewayStatusError } from "./gateway-status.ts";
 export type { ConnectOptions, FetchOptions, ResumeOptions, ResumePoint, Transport } from "./options.ts";
 export type { Progress } from "./progress.ts";
 export type { WebSocketConstructor, WebSocketLike } from "./runtime.ts";
@@ -64,7 +67,7 @@ export interface FetchArrayOptions<T extends TypedArray = TypedArray> extends Fe
   transport?: Transport;
   /**
    * When an attempt fails in a way a new one can fix (E_CONNECTION_CLOSED, E_SHUTDOWN, E_TIMEOUT,
-   * E_INCOMPLETE, E_BUSY), reconnect with exponential backoff and continue from the last byte
+   * E_INCOMPLETE, E_BUSY, and E_HTTP_STATUS for a load balancer's own 502/503/504 page), reconnect with exponential backoff and continue from the last byte
    * held, on either transport. The result is the same array a single stream would give; a
    * changed array fails with E_GONE. The caller's own errors (a throwing onProgress) and aborts
    * are never retried. Defaults to off.
@@ -118,7 +121,9 @@ export async function fetchArray<T extends TypedArray = TypedArray>(
   );
   const start =
     transport === "http"
-      ? (stream: ReceiveStream) => receiveHttp(endpoint, stream, connect)
+      ? (stream: ReceiveStream) =>
+          // A proxy's 502/503/504 page fails the attempt with a retryable error (gateway-status.ts).
+          receiveHttp(endpoint, stream, connect, withGatewayCheck(isNodeRuntime() ? openWithNodeSocket : openWithFetch))
       : (stream: ReceiveStream) => receiveWs(endpoint, stream, connect);
   // A page-side registry (tests) records the transfer; without one this is one global lookup.
   const recorder = startTracking({ key: request.track, name: request.name, url: endpoint.href, thread: "main" });

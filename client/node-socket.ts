@@ -44,7 +44,11 @@ export interface RawResponse {
   status: number;
   /** Lower-case names; a repeated header's values joined with ", ". */
   headers: Record<string, string>;
-  reader: ByteReader & { readonly stats: SocketReaderStats };
+  reader: ByteReader & {
+    readonly stats: SocketReaderStats;
+    /** Resolves with the first bytes a socket read put into the view (see SocketReader.readSome). */
+    readSome(view: Uint8Array): Promise<Uint8Array>;
+  };
 }
 
 /**

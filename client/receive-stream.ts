@@ -19,13 +19,14 @@ import {
 } from "../shared/index.ts";
 import { type ArrayResult, Assembler } from "./assembler.ts";
 import { ChunkReporter } from "./chunks.ts";
+import { GatewayStatusError } from "./gateway-status.ts";
 import { callUserCode, quietly } from "./guard.ts";
 import { checkHeader } from "./header-check.ts";
 import { IdleTimer } from "./idle-timer.ts";
 import type { StreamRequest } from "./options.ts";
 import { ProgressReporter } from "./progress.ts";
 
-/** Codes after which a resumed request can succeed. */
+/** Codes after which a resumed request can succeed (and a proxy's 502/503/504 page, GatewayStatusError). */
 const RETRYABLE: ReadonlySet<string> = new Set([
   "E_CONNECTION_CLOSED",
   "E_SHUTDOWN",
@@ -275,7 +276,10 @@ export class ReceiveStream {
             cause: err,
           })
         : err;
-    this.#end(true, error, error instanceof StreamError && RETRYABLE.has(error.code));
+    // A proxy's 502/503/504 page is E_HTTP_STATUS like any foreign response, but retryable.
+    const retryable =
+      error instanceof StreamError && (RETRYABLE.has(error.code) || error instanceof GatewayStatusError);
+    this.#end(true, error, retryable);
   }
 
   /** The caller's own code threw: reject with its error, never retried. */

@@ -8,8 +8,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { assertLittleEndianHost, encodeName, type TypedArray } from "../shared/index.ts";
 import { InFlightBudget } from "./budget.ts";
+import { requestAddress } from "./client-address.ts";
 import { setCorsHeaders } from "./cors.ts";
 import { FileDirectory, type FileDirectoryOptions } from "./file-sources/directory.ts";
+import { contentGeneration, versionGeneration } from "./generation.ts";
 import { Hooks } from "./hooks.ts";
 import { HttpEndpoint } from "./http-endpoint.ts";
 import { checkHeaderFits } from "./meta.ts";
@@ -21,7 +23,7 @@ import { sendError } from "./refusals.ts";
 import { Registry } from "./registry.ts";
 import { parseTarget } from "./request-target.ts";
 import { SourceBudget } from "./source-budget.ts";
-import { type ArraySource, type PublishOptions, typedArraySource } from "./sources.ts";
+import { type ArraySource, describeTypedArray, type PublishOptions } from "./sources.ts";
 import { WsEndpoint } from "./ws-endpoint.ts";
 
 export class ArrayServer {
@@ -40,7 +42,8 @@ export class ArrayServer {
 
   /**
    * Creates the server. Call {@link listen} unless you passed `server`.
-   * @throws {RangeError} for option values out of range; {TypeError} for a bad allowedHosts.
+   * @throws {RangeError} for option values out of range; {TypeError} for a bad allowedHosts or
+   *   trustProxy.
    */
   constructor(options: ArrayServerOptions = {}) {
     assertLittleEndianHost();
@@ -129,16 +132,21 @@ export class ArrayServer {
 
   /**
    * Publishes a typed array (sent as views of its memory, never copied; do not mutate it while
-   * published) or an {@link ArraySource} under `name`. Republishing a name gives it a new
-   * generation, so resumes of the old one get E_GONE.
+   * published) or an {@link ArraySource} under `name`. A typed array's generation derives from
+   * `options.version` when given, else from an XXH32 of its bytes, computed after this returns in
+   * slices that yield to the event loop (requests for the name wait for it; it is also the
+   * whole-array XXH32 that END carries): the same array published by several processes, or
+   * republished unchanged, keeps its generation, and resumes stay valid; another content gets
+   * another one, and resumes of the old one get E_GONE. An ArraySource's arrays name their own
+   * (SourceArray.version), or get a number of this process's own.
    * @throws {TypeError} for a name of 0 or over 1,024 UTF-8 bytes; a value that is neither a typed
    *   array nor an ArraySource ("expected a typed array ..., got Array" for a plain array); a shape that does not match the array's length; meta that is not
    *   plain JSON (BigInt, NaN, `constructor` / `prototype` / `__proto__` keys, ...) or makes the
-   *   header over 64 KiB; or options given with an ArraySource (its open() returns shape and meta).
+   *   header over 64 KiB; a version that is not a string; or options given with an ArraySource
+   *   (its open() returns shape, meta and version).
    */
   publish(name: string, source: TypedArray | ArraySource, options?: PublishOptions): void {
     encodeName(name, (message) => new TypeError(message));
-    let arraySource: ArraySource;
     if (Array.isArray(source) || source instanceof ArrayBuffer || source instanceof DataView) {
       // The usual first try (publish("x", [1, 2, 3])): say what to wrap it in.
       throw new TypeError(
@@ -146,23 +154,28 @@ export class ArrayServer {
       );
     }
     if (ArrayBuffer.isView(source)) {
-      const array = typedArraySource(source as TypedArray, options);
-      checkHeaderFits(name, array.dtype, array.shape, array.meta ?? null);
-      arraySource = { open: () => array };
-    } else {
-      if (options !== undefined && Object.values(options).some((value) => value !== undefined)) {
-        throw new TypeError(
-          "Invalid publish options: shape and meta apply to typed arrays only; an ArraySource's open() returns them",
-        );
-      }
-      if (typeof (source as Partial<ArraySource> | null)?.open !== "function") {
-        throw new TypeError(
-          `Invalid array for ${JSON.stringify(name)}: expected a typed array or an ArraySource with open(), got ${describeValue(source)}`,
-        );
-      }
-      arraySource = source;
+      const { array, wholeChecksum } = describeTypedArray(source as TypedArray, options);
+      const subject = { dtype: array.dtype, shape: array.shape, meta: array.meta ?? null };
+      checkHeaderFits(name, subject.dtype, subject.shape, subject.meta);
+      const generation =
+        array.version !== undefined
+          ? Promise.resolve(versionGeneration(subject, array.version))
+          : // The whole-array XXH32, cached by the source: streams that verify reuse it.
+            wholeChecksum("xxh32").then((sum) => contentGeneration(subject, sum));
+      this.#services.registry.publish(name, { open: () => array }, generation);
+      return;
     }
-    this.#services.registry.publish(name, arraySource);
+    if (options !== undefined && Object.values(options).some((value) => value !== undefined)) {
+      throw new TypeError(
+        "Invalid publish options: shape, meta and version apply to typed arrays only; an ArraySource's open() returns them",
+      );
+    }
+    if (typeof (source as Partial<ArraySource> | null)?.open !== "function") {
+      throw new TypeError(
+        `Invalid array for ${JSON.stringify(name)}: expected a typed array or an ArraySource with open(), got ${describeValue(source)}`,
+      );
+    }
+    this.#services.registry.publish(name, source);
   }
 
   /**
@@ -255,6 +268,15 @@ export class ArrayServer {
    */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
     return this.#httpEndpoint.handle(req, res);
+  }
+
+  /**
+   * The address `req` is counted under for `maxConnectionsPerIp`: its peer's, or behind a proxy
+   * listed in `trustProxy`, the client's from `X-Forwarded-For` (for your `authenticate` hook or
+   * your logs).
+   */
+  clientAddress(req: IncomingMessage): string {
+    return requestAddress(req, this.#services);
   }
 
   /**

@@ -118,6 +118,19 @@ export class Hooks {
     }
   }
 
+  /**
+   * Whether the peer at `address` is a proxy whose X-Forwarded-For to believe (`trustProxy`); a
+   * throwing function counts as untrusted (the request is counted under the peer's address).
+   */
+  isProxyTrusted(trust: (address: string) => boolean, address: string): boolean {
+    try {
+      return trust(address) === true;
+    } catch (err) {
+      this.logPeer("trustProxy", `trustProxy threw ${nameOf(err)}; the peer is not trusted`);
+      return false;
+    }
+  }
+
   /** The authenticate hook (true without one); a throw or rejection refuses (false). */
   async authenticate(req: IncomingMessage): Promise<boolean> {
     const hook = this.#options.authenticate;

@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HTTP_CONTENT_TYPE } from "../shared/index.ts";
 import { checkAccess, checkHostAndOrigin } from "./access.ts";
+import { requestAddress } from "./client-address.ts";
 import { answerPreflight, isPreflight, setCorsHeaders } from "./cors.ts";
 import { serveHttp } from "./http-transport.ts";
 import type { PerIpLimit } from "./per-ip.ts";
@@ -67,7 +68,10 @@ export class HttpEndpoint {
         }
         if (refusal) {
           // Only the address and the code: never the Origin, cookies or tokens.
-          hooks.logPeer("refused", `refused an HTTP request from ${req.socket.remoteAddress}: ${refusal.code}`);
+          hooks.logPeer(
+            "refused",
+            `refused an HTTP request from ${requestAddress(req, this.#services)}: ${refusal.code}`,
+          );
           // An origin that passed keeps its credentials (a 401 it may fix); any other refusal is
           // readable without them, so that the page learns why.
           setCorsHeaders(req, res, refusal.code === "E_UNAUTHORIZED" ? this.#granted : "refusal");
@@ -142,7 +146,7 @@ export class HttpEndpoint {
         .end();
       return;
     }
-    const ip = req.socket.remoteAddress ?? "unknown";
+    const ip = requestAddress(req, this.#services);
     if (!this.#perIp.enter(ip)) {
       this.#perIp.leave(ip);
       sendError(res, "E_TOO_MANY_STREAMS", `Too many connections from this address (max ${this.#perIp.max})`);
@@ -153,7 +157,7 @@ export class HttpEndpoint {
       this.#responses.delete(res);
       this.#perIp.leave(ip);
     });
-    await serveHttp(res, target.query, this.#services, () => this.#closing);
+    await serveHttp(req, res, target.query, this.#services, () => this.#closing);
   }
 
   /**

@@ -32,6 +32,7 @@ export class OutgoingStream {
   readonly streamId: number;
   readonly plan: StreamPlan;
   readonly chunkByteLength: number;
+  /** Where reading stops: the range's end, or an HTTP byte range's. */
   readonly rangeByteEnd: number;
   /** First byte this stream sends (the range start, or the resume point). */
   readonly firstByteOffset: number;
@@ -46,15 +47,20 @@ export class OutgoingStream {
   #reading = false;
   #closed = false;
 
-  /** @param creditByteLength the client's initial window; 0 means no credit flow control. */
-  constructor(plan: StreamPlan, creditByteLength: number, hooks: Hooks) {
+  /**
+   * @param creditByteLength the client's initial window; 0 means no credit flow control.
+   * @param byteEnd where reading stops (an HTTP byte range that ends before the range does);
+   *   defaults to the range's end. The checksum (header.checksumAlgorithm) still covers the
+   *   whole range: only ask for one when byteEnd is the range's end.
+   */
+  constructor(plan: StreamPlan, creditByteLength: number, hooks: Hooks, byteEnd = plan.header.rangeByteEnd) {
     const { header } = plan;
     this.streamId = header.streamId;
     this.plan = plan;
     this.chunkByteLength = plan.chunkByteLength;
     this.firstByteOffset = header.firstByteOffset;
     this.nextByteOffset = header.firstByteOffset;
-    this.rangeByteEnd = header.rangeByteEnd;
+    this.rangeByteEnd = byteEnd;
     this.credit = creditByteLength === 0 ? Number.POSITIVE_INFINITY : creditByteLength;
     const algorithm = header.checksumAlgorithm;
     this.#sourceChecksum =
@@ -79,7 +85,7 @@ export class OutgoingStream {
     return !this.#reading && this.nextByteOffset < this.rangeByteEnd && this.credit > 0;
   }
 
-  /** Bytes this stream sends in all: from firstByteOffset to the end of the range. */
+  /** Bytes this stream sends in all: from firstByteOffset to where it stops. */
   get sentByteLength(): number {
     return this.rangeByteEnd - this.firstByteOffset;
   }
@@ -189,6 +195,30 @@ export class OutgoingStream {
 }
 
 /**
+ * Starts a planned stream: hashes a resumed stream's prefix (when it sends a checksum). Aborting
+ * `signal` gives the array back and rejects.
+ * @param byteEnd see {@link OutgoingStream}.
+ * @throws what the source's read throws while hashing, or the signal's reason.
+ */
+export async function startStream(
+  plan: StreamPlan,
+  creditByteLength: number,
+  services: StreamServices,
+  pool: ScratchPool,
+  signal: AbortSignal,
+  byteEnd?: number,
+): Promise<OutgoingStream> {
+  const stream = new OutgoingStream(plan, creditByteLength, services.hooks, byteEnd);
+  try {
+    await stream.hashPrefix(pool, signal);
+  } catch (err) {
+    stream.close();
+    throw err;
+  }
+  return stream;
+}
+
+/**
  * Opens a stream for `request`: plans it, then hashes a resumed stream's prefix. Aborting
  * `signal` gives the array back and rejects.
  * @throws what {@link planStream} throws, or what the source's read throws while hashing.
@@ -200,12 +230,5 @@ export async function openStream(
   signal: AbortSignal,
 ): Promise<OutgoingStream> {
   const plan = await planStream(request, services, signal);
-  const stream = new OutgoingStream(plan, request.creditByteLength, services.hooks);
-  try {
-    await stream.hashPrefix(pool, signal);
-  } catch (err) {
-    stream.close();
-    throw err;
-  }
-  return stream;
+  return startStream(plan, request.creditByteLength, services, pool, signal);
 }
