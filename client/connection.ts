@@ -6,6 +6,11 @@
  * Every message is binary. A DATA message announces the payload message that follows it; the
  * payload is copied into the stream's buffer with one bulk set. Credit is granted back as the
  * client consumes payloads, so the page never buffers more than the window per stream.
+ *
+ * Downloads are one kind of stream; subscriptions (client/subscribe.ts), uploads
+ * (client/upload.ts) and stats (client/stat.ts) are others. Each registers a
+ * {@link StreamHandler} under its own stream id through {@link openStreamOn}, and gets the
+ * messages of its id.
  */
 import {
   assertLittleEndianHost,
@@ -13,6 +18,7 @@ import {
   type Dtype,
   type DtypeArray,
   decodeMessage,
+  type ErrorMessage,
   encodeCancel,
   encodeCredit,
   encodeRequest,
@@ -46,17 +52,52 @@ const CLOSE_NORMAL = 1000;
  */
 export const CLOSE_PROTOCOL_ERROR = 4002;
 
+/**
+ * One stream of a connection, as the connection drives it: every message naming its id (a
+ * payload comes after its DATA), and the connection's failures. Errors thrown by a handler fail
+ * the stream (through `fail`); they never reach the socket.
+ */
+export interface StreamHandler {
+  /** A control message of this stream other than DATA and ERROR (ARRAY_HEADER, END, GROW, ACCEPT, CREDIT...). */
+  message(message: Message): void;
+  /** The payload a DATA of this stream announced (its length is checked already). */
+  payload(data: DataMessage, payload: Uint8Array): void;
+  /** The stream failed: an ERROR from the server (a StreamError), a bad message, the connection's end. */
+  fail(error: unknown): void;
+}
+
+/** What a handler gets to speak on the connection. */
+export interface StreamPort {
+  readonly streamId: number;
+  /** Sends a message of the stream (after a close it is dropped; the connection's failure reaches the handler). */
+  send(bytes: Uint8Array): void;
+  /**
+   * The stream ended on this side: forget it, and tell the server with CANCEL when `cancel`. If
+   * the connection belongs to the stream (a one-shot call), it closes too. Idempotent.
+   */
+  release(cancel: boolean): void;
+}
+
 interface Entry {
-  readonly stream: ReceiveStream;
-  /** Credit window (0: off) and bytes consumed since the last grant. */
-  readonly window: number;
-  consumedSinceGrant: number;
+  readonly handler: StreamHandler;
   /** True when the stream owns the connection (fetchArray): it closes when the stream ends. */
   readonly ownsConnection: boolean;
 }
 
 /** Registers a prepared stream on a client (fetchArray's attempts); not part of the public API. */
 export let receiveOn: (client: ArrayClient, stream: ReceiveStream, ownsConnection: boolean) => void;
+
+/**
+ * Opens a stream of any kind on a client: registers `handler` under a new stream id and sends
+ * `first(streamId)`. Not part of the public API (subscribe, upload and stat use it). When the
+ * connection is closed already, the handler's fail is called at once and the port does nothing.
+ */
+export let openStreamOn: (
+  client: ArrayClient,
+  makeHandler: (port: StreamPort) => StreamHandler,
+  first: (streamId: number) => Uint8Array,
+  ownsConnection: boolean,
+) => StreamPort;
 
 /** One WebSocket connection to an arraywire server, carrying any number of concurrent streams. */
 export class ArrayClient {
@@ -72,6 +113,7 @@ export class ArrayClient {
 
   static {
     receiveOn = (client, stream, ownsConnection) => client.#receive(stream, ownsConnection);
+    openStreamOn = (client, makeHandler, first, ownsConnection) => client.#open(makeHandler, first, ownsConnection);
   }
 
   private constructor(socket: SocketLike, settings: ConnectSettings, url: string) {
@@ -151,21 +193,72 @@ export class ArrayClient {
       if (ownsConnection) this.close();
       return;
     }
+    const window = stream.request.creditByteLength;
+    let consumedSinceGrant = 0;
+    this.#open(
+      (port) => {
+        stream.streamId = port.streamId;
+        // Still registered when it settles: the client ended it (its own failure, a timeout, an
+        // abort), so the server is told. Streams the server ended or the connection took down
+        // are gone already, and release() does nothing for them but close an owned connection.
+        stream.onRelease((failed) => port.release(failed));
+        return {
+          message: (message) => {
+            if (message.type === "ARRAY_HEADER") stream.header(message);
+            else if (message.type === "END") stream.end(message);
+            else stream.fail(new ProtocolError("E_UNEXPECTED_MESSAGE", `Unexpected ${message.type} from a server`));
+          },
+          payload: (data, payload) => {
+            stream.write(data.byteOffset, payload);
+            if (stream.done) return;
+            consumedSinceGrant += payload.byteLength;
+            if (window > 0 && consumedSinceGrant >= window / 4) {
+              port.send(encodeCredit(port.streamId, consumedSinceGrant));
+              consumedSinceGrant = 0;
+            }
+          },
+          fail: (error) => stream.fail(error),
+        };
+      },
+      (streamId) => encodeRequest({ streamId, ...stream.requestFields() }),
+      ownsConnection,
+    );
+  }
+
+  #open(
+    makeHandler: (port: StreamPort) => StreamHandler,
+    first: (streamId: number) => Uint8Array,
+    ownsConnection: boolean,
+  ): StreamPort {
     const streamId = this.#allocateStreamId();
-    stream.streamId = streamId;
-    const request = encodeRequest({ streamId, ...stream.requestFields() });
-    const entry: Entry = { stream, window: stream.request.creditByteLength, consumedSinceGrant: 0, ownsConnection };
+    let entry: Entry | null = null;
+    let released = false;
+    const port: StreamPort = {
+      streamId,
+      send: (bytes) => {
+        if (this.#streams.get(streamId) === entry) this.#send(bytes);
+      },
+      release: (cancel) => {
+        if (released) return;
+        released = true;
+        if (entry !== null && this.#streams.get(streamId) === entry) {
+          this.#streams.delete(streamId);
+          if (cancel) this.#send(encodeCancel(streamId));
+        }
+        if (ownsConnection) this.close();
+      },
+    };
+    const handler = makeHandler(port);
+    if (released) return port;
+    if (this.#closed) {
+      const closed = this.#closed;
+      handler.fail(new StreamError(closed.code, closed.message, streamId, { cause: closed.cause }));
+      return port;
+    }
+    entry = { handler, ownsConnection };
     this.#streams.set(streamId, entry);
-    stream.onRelease((failed) => {
-      // Still registered: the client ended it (its own failure, a timeout, an abort), so the
-      // server is told. Streams the server ended or the connection took down are gone already.
-      if (this.#streams.get(streamId) === entry) {
-        this.#streams.delete(streamId);
-        if (failed) this.#send(encodeCancel(streamId));
-      }
-      if (ownsConnection) this.close();
-    });
-    this.#send(request);
+    this.#send(first(streamId));
+    return port;
   }
 
   #allocateStreamId(): number {
@@ -200,39 +293,46 @@ export class ArrayClient {
       else this.#closeWith(err); // a decoder bug: reported to every stream, never thrown into the socket
       return;
     }
+    if (message.type === "DATA") {
+      this.#payloadFor = message;
+      return;
+    }
+    if (message.type === "ERROR") {
+      this.#onError(message);
+      return;
+    }
+    // No entry: a stream this client cancelled (or never had): ignore its messages.
     const entry = this.#streams.get(message.streamId);
-    switch (message.type) {
-      case "ARRAY_HEADER":
-        entry?.stream.header(message); // no entry: a stream this client cancelled
-        return;
-      case "DATA":
-        this.#payloadFor = message;
-        return;
-      case "END":
-        entry?.stream.end(message);
-        return;
-      case "ERROR":
-        if (message.streamId === 0) {
-          // A connection-level complaint about something this client sent: nothing to fail.
-          this.#warn(`server: ${message.code}: ${message.message}`);
-          return;
-        }
-        if (entry) {
-          this.#streams.delete(message.streamId); // the server ended it: no CANCEL
-          entry.stream.fail(new StreamError(message.code, message.message, message.streamId));
-        }
-        return;
-      default:
-        entry?.stream.fail(new ProtocolError("E_UNEXPECTED_MESSAGE", `Unexpected ${message.type} from a server`));
+    if (entry) this.#dispatch(entry, () => entry.handler.message(message));
+  }
+
+  #onError(message: ErrorMessage): void {
+    if (message.streamId === 0) {
+      // A connection-level complaint about something this client sent: nothing to fail.
+      this.#warn(`server: ${message.code}: ${message.message}`);
+      return;
+    }
+    const entry = this.#streams.get(message.streamId);
+    if (entry) {
+      this.#streams.delete(message.streamId); // the server ended it: no CANCEL
+      entry.handler.fail(new StreamError(message.code, message.message, message.streamId));
+    }
+  }
+
+  /** Runs a handler's step; what it throws fails that stream (never the socket's listener). */
+  #dispatch(entry: Entry, step: () => void): void {
+    try {
+      step();
+    } catch (error) {
+      entry.handler.fail(error);
     }
   }
 
   #onPayload(data: DataMessage, payload: Uint8Array): void {
     const entry = this.#streams.get(data.streamId);
     if (!entry) return; // cancelled or failed: drop the payload, keep the framing
-    const { stream } = entry;
     if (payload.byteLength !== data.payloadByteLength) {
-      stream.fail(
+      entry.handler.fail(
         new ProtocolError(
           "E_BAD_LENGTH",
           `Invalid payload: expected ${data.payloadByteLength} bytes, got ${payload.byteLength}`,
@@ -240,13 +340,7 @@ export class ArrayClient {
       );
       return;
     }
-    stream.write(data.byteOffset, payload);
-    if (stream.done) return;
-    entry.consumedSinceGrant += payload.byteLength;
-    if (entry.window > 0 && entry.consumedSinceGrant >= entry.window / 4) {
-      this.#send(encodeCredit(data.streamId, entry.consumedSinceGrant));
-      entry.consumedSinceGrant = 0;
-    }
+    this.#dispatch(entry, () => entry.handler.payload(data, payload));
   }
 
   /** A control message that did not decode: fail the stream it names, keep the connection. */
@@ -256,7 +350,7 @@ export class ArrayClient {
       this.#payloadFor = { type: "DATA", streamId: 0, payloadByteLength: 0, byteOffset: 0 };
     }
     const entry = this.#streams.get(peekStreamId(data));
-    if (entry) entry.stream.fail(err);
+    if (entry) entry.handler.fail(err);
     else this.#warn(`dropped a bad message: ${err.code}: ${err.message}`);
   }
 
@@ -306,12 +400,12 @@ export class ArrayClient {
               { cause: error },
             );
     }
-    const entries = [...this.#streams.values()];
+    const entries = [...this.#streams];
     this.#streams.clear();
-    for (const { stream } of entries) {
-      stream.fail(
+    for (const [streamId, { handler }] of entries) {
+      handler.fail(
         error instanceof StreamError
-          ? new StreamError(error.wireCode, error.message, stream.streamId, { cause: error.cause })
+          ? new StreamError(error.wireCode, error.message, streamId, { cause: error.cause })
           : error,
       );
     }

@@ -18,7 +18,11 @@ describe("arraywire/client", () => {
         "fetchArrayInWorker",
         "isDtypeSupported",
         "isStreamErrorCode",
+        "listArrays",
+        "statArray",
+        "subscribe",
         "typedArrayConstructor",
+        "uploadArray",
       ]
     `);
   });

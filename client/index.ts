@@ -44,11 +44,17 @@ export {
 export type { ArrayResult } from "./assembler.ts";
 export type { ArrayChunk } from "./chunks.ts";
 export { ArrayClient } from "./connection.ts";
+export type { ArrayInfo, ArrayKind, ArrayStat, DiscoveryOptions, StatOptions } from "./discovery.ts";
+export { listArrays, statArray } from "./discovery.ts";
 export { GatewayStatusError } from "./gateway-status.ts";
 export type { ConnectOptions, FetchOptions, ResumeOptions, ResumePoint, Transport } from "./options.ts";
 export type { Progress } from "./progress.ts";
 export type { WebSocketConstructor, WebSocketLike } from "./runtime.ts";
 export { defaultTransport } from "./runtime.ts";
+export type { LiveUpdate, SubscribeOptions } from "./subscribe.ts";
+export { subscribe } from "./subscribe.ts";
+export type { UploadOptions, UploadProgress, UploadResult, UploadSource } from "./upload.ts";
+export { uploadArray } from "./upload.ts";
 export type { WorkerArrayChunk, WorkerFetchOptions, WorkerLike } from "./worker-fetch.ts";
 export { fetchArrayInWorker } from "./worker-fetch.ts";
 

@@ -33,15 +33,19 @@ const MiB = 1024 * 1024;
 /** Longest delay setTimeout honours (2^31 - 1 ms); longer ones fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function shown(value: unknown): string {
+export function shown(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "bigint") return `${value}n`;
   if (value === null || typeof value !== "object") return String(value);
   return Array.isArray(value) ? "an array" : `an object (${value.constructor?.name ?? "null prototype"})`;
 }
 
-/** An integer option in [min, max], or its default. @throws TypeError / RangeError */
-function integerOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
+/**
+ * An integer option in [min, max], or its default (the helpers below are shared with the
+ * validators of subscribe and upload options).
+ * @throws TypeError / RangeError
+ */
+export function integerOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number") throw new TypeError(`Invalid ${name}: expected a number, got ${shown(value)}`);
   if (!Number.isSafeInteger(value) || value < min || value > max) {
@@ -50,14 +54,14 @@ function integerOption(name: string, value: unknown, fallback: number, min: numb
   return value;
 }
 
-function functionOption<F>(name: string, value: unknown): F | undefined {
+export function functionOption<F>(name: string, value: unknown): F | undefined {
   if (value !== undefined && typeof value !== "function") {
     throw new TypeError(`Invalid ${name}: expected a function, got ${shown(value)}`);
   }
   return value as F | undefined;
 }
 
-function signalOption(value: unknown): AbortSignal | undefined {
+export function signalOption(value: unknown): AbortSignal | undefined {
   if (value === undefined) return undefined;
   const s = value as Partial<AbortSignal> | null;
   if (
@@ -71,7 +75,7 @@ function signalOption(value: unknown): AbortSignal | undefined {
   return value as AbortSignal;
 }
 
-function checksumOption(verify: unknown): ChecksumAlgorithm {
+export function checksumOption(verify: unknown): ChecksumAlgorithm {
   if (verify === undefined || verify === true) return "xxh32";
   if (verify === false) return "none";
   if (typeof verify === "string" && Object.hasOwn(CHECKSUM_ALGORITHMS, verify)) return verify as ChecksumAlgorithm;
@@ -80,7 +84,7 @@ function checksumOption(verify: unknown): ChecksumAlgorithm {
   );
 }
 
-function rangeOption(range: unknown): StreamRequest["range"] {
+export function rangeOption(range: unknown): StreamRequest["range"] {
   if (range === undefined) return null;
   if (!Array.isArray(range) || range.length !== 2) {
     throw new TypeError(`Invalid range: expected [start, end], got ${shown(range)}`);
@@ -91,10 +95,10 @@ function rangeOption(range: unknown): StreamRequest["range"] {
   return { elementStart: start as number, elementEnd: end as number };
 }
 
-function paramsOption(params: unknown): JsonObject | null {
+export function paramsOption(params: unknown, name = "params"): JsonObject | null {
   if (params === undefined || params === null) return null;
   if (typeof params !== "object" || Array.isArray(params)) {
-    throw new TypeError(`Invalid params: expected a JSON object, got ${shown(params)}`);
+    throw new TypeError(`Invalid ${name}: expected a JSON object, got ${shown(params)}`);
   }
   // Throws a TypeError itself for a BigInt or a cycle.
   JSON.stringify(params);

@@ -252,7 +252,24 @@ export function arange(options: ArangeOptions = {}): ArraySource {
   if (!Number.isSafeInteger(maxByteLength) || maxByteLength < 1) {
     throw new RangeError(`Invalid maxByteLength: expected a positive safe integer, got ${maxByteLength}`);
   }
+  // What listings show for arange (docs/PROTOCOL.md §18): a JSON Schema of its params.
+  const description = {
+    meta: { source: "arange" },
+    params: {
+      type: "object",
+      required: ["length"],
+      properties: {
+        length: { type: "integer", minimum: 0 },
+        dtype: { enum: DTYPES.filter(isDtypeSupported), default: "float64" },
+        start: { type: "number", default: 0 },
+        step: { type: "number", default: 1 },
+        shape: { type: "array", items: { type: "integer", minimum: 0 }, maxItems: MAX_NDIM },
+      },
+      maxByteLength,
+    },
+  };
   return {
+    describe: () => description,
     open(params): SourceArray {
       const spec = parseSpec(params ?? {}, maxByteLength);
       return {

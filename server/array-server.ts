@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { assertLittleEndianHost, encodeName, type TypedArray } from "../shared/index.ts";
+import { assertLittleEndianHost, encodeName, type JsonObject, type TypedArray } from "../shared/index.ts";
 import { InFlightBudget } from "./budget.ts";
 import { requestAddress } from "./client-address.ts";
 import { setCorsHeaders } from "./cors.ts";
@@ -14,6 +14,7 @@ import { FileDirectory, type FileDirectoryOptions } from "./file-sources/directo
 import { contentGeneration, versionGeneration } from "./generation.ts";
 import { Hooks } from "./hooks.ts";
 import { HttpEndpoint } from "./http-endpoint.ts";
+import { LiveArray, type LiveOptions } from "./live.ts";
 import { checkHeaderFits } from "./meta.ts";
 import { OpenSources } from "./open-sources.ts";
 import { type ArrayServerOptions, resolveSettings, type ServerSettings, type ServerStats } from "./options.ts";
@@ -24,6 +25,7 @@ import { Registry } from "./registry.ts";
 import { parseTarget } from "./request-target.ts";
 import { SourceBudget } from "./source-budget.ts";
 import { type ArraySource, describeTypedArray, type PublishOptions } from "./sources.ts";
+import { UploadStore } from "./upload-store.ts";
 import { WsEndpoint } from "./ws-endpoint.ts";
 
 export class ArrayServer {
@@ -52,11 +54,15 @@ export class ArrayServer {
     this.#hooks = new Hooks(options, this.#settings.log);
     // Every log line goes through the guard: a throwing log hook is ignored, not a crash.
     this.#settings.log = (message) => this.#hooks.log(message);
+    const upload = this.#settings.upload;
     this.#services = {
       registry: new Registry(),
       sources: new OpenSources(new SourceBudget(this.#settings.maxSourceBytes), this.#hooks),
       hooks: this.#hooks,
       settings: this.#settings,
+      uploads: upload === null ? null : new UploadStore(upload),
+      publishUpload: (name: string, array: TypedArray, shape: number[], meta: JsonObject | null) =>
+        this.publish(name, array, { shape, meta: meta ?? undefined }),
     };
     const perIp = new PerIpLimit(this.#settings.maxConnectionsPerIp);
     this.#ownsServer = options.server === undefined;
@@ -127,6 +133,8 @@ export class ArrayServer {
       maxQueuedByteLength,
       openSourceCount: this.#services.sources.count,
       sourceByteLength: this.#services.sources.reservedByteLength,
+      uploadCount: this.#services.uploads?.count ?? 0,
+      uploadByteLength: this.#services.uploads?.reservedByteLength ?? 0,
     };
   }
 
@@ -162,7 +170,8 @@ export class ArrayServer {
           ? Promise.resolve(versionGeneration(subject, array.version))
           : // The whole-array XXH32, cached by the source: streams that verify reuse it.
             wholeChecksum("xxh32").then((sum) => contentGeneration(subject, sum));
-      this.#services.registry.publish(name, { open: () => array }, generation);
+      // A typed array describes itself for listings (docs/PROTOCOL.md §18).
+      this.#services.registry.publish(name, { open: () => array, describe: () => subject }, "array", generation);
       return;
     }
     if (options !== undefined && Object.values(options).some((value) => value !== undefined)) {
@@ -176,6 +185,24 @@ export class ArrayServer {
       );
     }
     this.#services.registry.publish(name, source);
+  }
+
+  /**
+   * Publishes a live array under `name`: a growable array of up to `maxLength` rows that clients
+   * fetch as it is (a snapshot of its current length) or subscribe to (what exists, then every
+   * append; docs/PROTOCOL.md §17). Its memory, maxLength rows, is allocated now (the OS commits
+   * pages as rows are appended). Republishing the name, or unpublishing it, leaves the returned
+   * array and its subscriptions running until close(). Its generation is a number of this
+   * process's own (its content grows, so it is not hashed): a resume works on this process only.
+   * @throws {TypeError} for a bad name, dtype, rowShape or meta (or a header over 64 KiB);
+   *   {RangeError} for a maxLength or maxLagByteLength out of range.
+   */
+  publishLive(name: string, options: LiveOptions): LiveArray {
+    encodeName(name, (message) => new TypeError(message));
+    const live = new LiveArray(name, options);
+    checkHeaderFits(name, live.dtype, live.shape, live.meta);
+    this.#services.registry.publish(name, { open: () => live.lease().array }, "live", null, live);
+    return live;
   }
 
   /**
@@ -226,6 +253,7 @@ export class ArrayServer {
   async #close(): Promise<void> {
     this.#http.off("upgrade", this.#ws.onUpgrade);
     this.#hooks.dispose();
+    this.#services.uploads?.close();
     this.#httpEndpoint.shutdown();
     const wsClosed = this.#ws.shutdown();
     const httpClosed =

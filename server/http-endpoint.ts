@@ -1,14 +1,16 @@
 /**
+/**
  * The HTTP side of the endpoint: which requests are arraywire's, CORS (cors.ts) and preflights,
  * the access checks, method and probe handling, the per-address cap, then the stream itself
- * (http-transport.ts). It tracks requests waiting in the access checks and streams in flight, so
- * that close() can answer or cut every one of them.
+ * (http-transport.ts) or a listing or stat (discovery.ts). It tracks requests waiting in the
+ * access checks and streams in flight, so that close() can answer or cut every one of them.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HTTP_CONTENT_TYPE } from "../shared/index.ts";
 import { checkAccess, checkHostAndOrigin } from "./access.ts";
 import { requestAddress } from "./client-address.ts";
 import { answerPreflight, isPreflight, setCorsHeaders } from "./cors.ts";
+import { serveList, serveStat } from "./discovery.ts";
 import { serveHttp } from "./http-transport.ts";
 import type { PerIpLimit } from "./per-ip.ts";
 import type { StreamServices } from "./plan.ts";
@@ -132,8 +134,11 @@ export class HttpEndpoint {
       else sendError(res, "E_BAD_REQUEST", `Method ${req.method} not allowed: use GET`, 405, { allow: "GET" });
       return;
     }
+    const { query } = target;
+    // Discovery (PROTOCOL.md §18): a listing, or a stat of one name, as JSON.
+    const discovery = query.has("list") ? "list" : query.has("stat") ? "stat" : null;
     // A probe: the access checks passed (a client asks this to learn why an upgrade failed).
-    if (!target.query.has("name") && target.query.has("probe")) {
+    if (discovery === null && !query.has("name") && query.has("probe")) {
       // The content type says "arraywire answered", which a 200 from another app (an SPA's
       // index.html fallback) does not.
       res
@@ -157,7 +162,9 @@ export class HttpEndpoint {
       this.#responses.delete(res);
       this.#perIp.leave(ip);
     });
-    await serveHttp(req, res, target.query, this.#services, () => this.#closing);
+    if (discovery === "list") await serveList(res, this.#services);
+    else if (discovery === "stat") await serveStat(res, query, this.#services);
+    else await serveHttp(req, res, query, this.#services, () => this.#closing);
   }
 
   /**

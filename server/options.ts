@@ -7,6 +7,7 @@ import type { Http2SecureServer, Http2Server } from "node:http2";
 import type { Server as HttpsServer } from "node:https";
 import { DEFAULT_MAX_CONTROL_BYTES } from "../shared/index.ts";
 import { type ProxyTrust, proxyTrust } from "./client-address.ts";
+import { resolveUploadSettings, type UploadOptions, type UploadSettings } from "./upload-options.ts";
 
 const MiB = 1024 * 1024;
 
@@ -95,6 +96,17 @@ export interface ArrayServerOptions {
    * Defaults to 1_073_741_824 (1 GiB).
    */
   maxSourceBytes?: number;
+  /**
+   * Whether `GET <path>?list` lists what the server publishes (names, dtypes, shapes, meta; see
+   * docs/PROTOCOL.md §18). With false the list is refused (403 E_LISTING_DISABLED); a stat of a
+   * name the client knows still answers. Defaults to true.
+   */
+  listing?: boolean;
+  /**
+   * Accept uploads (PUT, docs/PROTOCOL.md §16) with this hook and these limits. Off by default:
+   * without it a PUT is answered with E_UNEXPECTED_MESSAGE, as by any server without uploads.
+   */
+  upload?: UploadOptions;
   /** Where diagnostics go (never tokens or headers). Defaults to console.warn. */
   log?: (message: string) => void;
 }
@@ -114,6 +126,10 @@ export interface ServerStats {
   openSourceCount: number;
   /** Bytes those arrays reserved against maxSourceBytes. */
   sourceByteLength: number;
+  /** Uploads receiving bytes now, and cut ones kept for a resume. */
+  uploadCount: number;
+  /** Bytes the server allocated for those uploads (counted against upload.maxUploadBytes). */
+  uploadByteLength: number;
 }
 
 /** Options resolved to their defaults. */
@@ -135,6 +151,9 @@ export interface ServerSettings {
   stallTimeoutMs: number;
   heartbeatIntervalMs: number;
   maxSourceBytes: number;
+  listing: boolean;
+  /** Null when uploads are off. */
+  upload: UploadSettings | null;
   log: (message: string) => void;
 }
 
@@ -157,8 +176,9 @@ function hostList(value: ArrayServerOptions["allowedHosts"]): readonly string[] 
 /**
  * Applies defaults and checks every option.
  * @throws {RangeError} for a value out of range.
- * @throws {TypeError} for an allowedHosts that is neither true nor a list of names, or a
- *   trustProxy entry that is neither an IP address nor a CIDR block.
+ * @throws {TypeError} for an allowedHosts that is neither true nor a list of names, a listing
+ *   that is not a boolean, upload options without an onUpload function, or a trustProxy entry
+ *   that is neither an IP address nor a CIDR block.
  */
 export function resolveSettings(options: ArrayServerOptions): ServerSettings {
   const maxChunk = positiveInteger("maxChunkByteLength", options.maxChunkByteLength ?? 16 * MiB, 2 ** 31 - 1);
@@ -184,6 +204,14 @@ export function resolveSettings(options: ArrayServerOptions): ServerSettings {
     stallTimeoutMs: positiveInteger("stallTimeoutMs", options.stallTimeoutMs ?? 60_000, 2 ** 31 - 1, 0),
     heartbeatIntervalMs: positiveInteger("heartbeatIntervalMs", options.heartbeatIntervalMs ?? 30_000, 2 ** 31 - 1, 0),
     maxSourceBytes: positiveInteger("maxSourceBytes", options.maxSourceBytes ?? 1024 * MiB, Number.MAX_SAFE_INTEGER, 0),
+    listing: booleanOption("listing", options.listing, true),
+    upload: options.upload === undefined ? null : resolveUploadSettings(options.upload),
     log: options.log ?? ((m) => console.warn(`[arraywire] ${m}`)),
   };
+}
+
+function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new TypeError(`Invalid ${name}: expected a boolean, got ${typeof value}`);
+  return value;
 }

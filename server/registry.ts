@@ -8,8 +8,13 @@
  * through a mount (publishDirectory), whose resolver maps the rest of a name to a file under its
  * own root and nowhere else.
  */
+
 import { GenerationCounter } from "./generation.ts";
+import type { LiveArray } from "./live.ts";
 import type { ArraySource } from "./sources.ts";
+
+/** What kind of thing a name publishes (listed by discovery, docs/PROTOCOL.md §18). */
+export type EntryKind = "array" | "source" | "live";
 
 /** One published name. */
 export interface Entry {
@@ -18,9 +23,12 @@ export interface Entry {
   readonly source: ArraySource;
   /**
    * A published typed array's generation (settles once its content is hashed); null for an
-   * ArraySource, whose opened arrays carry their own.
+   * ArraySource, whose opened arrays carry their own, and for a live array (its id: it grows).
    */
   readonly generation: Promise<number> | null;
+  readonly kind: EntryKind;
+  /** The live array, for kind "live". */
+  readonly live: LiveArray | null;
 }
 
 /** Names under a prefix, resolved when they are requested (server/file-sources/directory.ts). */
@@ -47,10 +55,16 @@ export class Registry {
    * Publishes `source` under `name` (checked by ArrayServer.publish), replacing what was there.
    * @param generation see {@link Entry.generation}.
    */
-  publish(name: string, source: ArraySource, generation: Promise<number> | null = null): void {
+  publish(
+    name: string,
+    source: ArraySource,
+    kind: EntryKind = "source",
+    generation: Promise<number> | null = null,
+    live: LiveArray | null = null,
+  ): void {
     // Each acquirer awaits it; this keeps one nobody asked for yet from being unhandled.
     generation?.catch(() => {});
-    this.#entries.set(name, { id: this.#ids.next(), source, generation });
+    this.#entries.set(name, { id: this.#ids.next(), source, generation, kind, live });
   }
 
   /** Publishes every name that starts with `prefix` (and is longer) through `resolver`, replacing a mount of that prefix. */
@@ -75,7 +89,9 @@ export class Registry {
     for (const mount of this.#mounts) {
       if (name.length > mount.prefix.length && name.startsWith(mount.prefix)) {
         const source = mount.resolver.resolve(name.slice(mount.prefix.length));
-        return source === undefined ? undefined : { id: mount.id, source, generation: null };
+        return source === undefined
+          ? undefined
+          : { id: mount.id, source, generation: null, kind: "source", live: null };
       }
     }
     return undefined;
@@ -84,6 +100,11 @@ export class Registry {
   /** Names published by themselves (not the names under mounts: see {@link mounts}). */
   names(): string[] {
     return [...this.#entries.keys()];
+  }
+
+  /** Every entry published by itself, by name, in publish order (not the names under mounts). */
+  entries(): [string, Entry][] {
+    return [...this.#entries];
   }
 
   /** The mounts, longest prefix first. */

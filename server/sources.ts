@@ -26,6 +26,22 @@ import { checkMeta } from "./meta.ts";
  */
 export interface ArraySource {
   open(params: JsonObject | null, context: SourceContext): SourceArray | Promise<SourceArray>;
+  /**
+   * Optional: what the source can say about itself without opening an array or reading data,
+   * for listings and stats (docs/PROTOCOL.md §18): its dtype and shape when they do not depend on
+   * params (a file's header), meta, and a description of the params it reads (a generator's). A
+   * throw, a rejection, an invalid answer or one slower than 5 s lists the name without them.
+   */
+  describe?(): SourceDescription | Promise<SourceDescription>;
+}
+
+/** What {@link ArraySource.describe} returns; every field is optional. */
+export interface SourceDescription {
+  dtype?: Dtype;
+  shape?: readonly number[];
+  meta?: JsonObject | null;
+  /** The params the source reads, as free-form JSON (e.g. a JSON Schema); listed as is. */
+  params?: JsonObject;
 }
 
 /** What the server hands to {@link ArraySource.open}. */
@@ -129,6 +145,46 @@ function checkShape(shape: unknown, itemsize: number, elementCount?: number): { 
     );
   }
   return { shape: [...shape], byteLength: product * itemsize };
+}
+
+/** A description checked: each field kept only when valid (a bad one is dropped, never sent). */
+export interface CheckedDescription {
+  dtype?: Dtype;
+  shape?: number[];
+  byteLength?: number;
+  meta?: JsonObject | null;
+  params?: JsonObject;
+}
+
+/**
+ * Checks what a source's describe() returned: a shape needs a dtype (its byte length is computed
+ * from both), meta and params must be JSON the protocol accepts.
+ * @throws {TypeError} for an answer that is not an object, a shape without a dtype, or a bad
+ *   dtype, shape, meta or params.
+ */
+export function checkDescription(value: unknown): CheckedDescription {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(`Invalid describe() result: expected an object, got ${value === null ? "null" : typeof value}`);
+  }
+  const { dtype, shape, meta, params } = value as SourceDescription;
+  const out: CheckedDescription = {};
+  if (dtype !== undefined || shape !== undefined) {
+    if (!DTYPES.includes(dtype as Dtype)) {
+      throw new TypeError(`Invalid describe() result: dtype ${JSON.stringify(dtype)} is not a dtype`);
+    }
+    out.dtype = dtype as Dtype;
+  }
+  if (shape !== undefined) {
+    const checked = checkShape(shape, DTYPE_BYTES_PER_ELEMENT[dtype as Dtype]);
+    out.shape = checked.shape;
+    out.byteLength = checked.byteLength;
+  }
+  if (meta !== undefined) out.meta = checkMeta(meta);
+  if (params !== undefined) {
+    const checked = checkMeta(params);
+    if (checked !== null) out.params = checked;
+  }
+  return out;
 }
 
 /** `version` as given (null for none). @throws {TypeError} for anything but a string or undefined. */

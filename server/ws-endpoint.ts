@@ -44,7 +44,9 @@ export class WsEndpoint {
     // closeTimeout is in ws 8.23 but not yet in @types/ws 8.18, hence the widened type.
     const options: ServerOptions & { closeTimeout: number } = {
       noServer: true,
-      maxPayload: services.settings.maxControlByteLength,
+      // With uploads on, payload messages up to their cap must get through; connection.ts still
+      // holds control messages to maxControlByteLength (1009 above).
+      maxPayload: Math.max(services.settings.maxControlByteLength, services.settings.upload?.maxPayloadByteLength ?? 0),
       // Control messages are small and arrive whole; many fragments per message is an attack
       // (ws 8.23's memory-DoS hardening; its server default is 16,384). Over it: close 1008.
       maxFragments: MAX_CLIENT_FRAGMENTS,
@@ -156,7 +158,7 @@ export class WsEndpoint {
       ws.close(1013, `too many connections from this address (max ${this.#perIp.max})`);
       return;
     }
-    this.#connections.set(ws, new Connection(ws, this.#services, this.#budget));
+    this.#connections.set(ws, new Connection(ws, this.#services, this.#budget, req));
     this.#alive.add(ws);
     ws.on("pong", () => this.#alive.add(ws));
   }

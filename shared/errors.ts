@@ -79,6 +79,9 @@ export type StreamErrorCode =
   | "E_HTTP_STATUS" // an HTTP response that is not an arraywire stream or error body
   | "E_PROTOCOL" // the peer broke the protocol; `cause` holds the ProtocolError
   | "E_INTERNAL" // the server failed (a source's bug); details are in the server's log
+  | "E_SLOW_CONSUMER" // a subscriber fell further behind a live array than the server allows
+  | "E_UPLOAD_REFUSED" // the server's onUpload hook refused an upload
+  | "E_LISTING_DISABLED" // the server does not list what it publishes (stat still works)
   | "E_REMOTE"; // a code this library does not know; see StreamError.remoteCode
 
 /** A code as it travels in an ERROR message: one of {@link StreamErrorCode}, or any other `[A-Z0-9_]` code. */
@@ -124,6 +127,9 @@ const KNOWN_CODES: Readonly<Record<StreamErrorCode, true>> = {
   E_HTTP_STATUS: true,
   E_PROTOCOL: true,
   E_INTERNAL: true,
+  E_SLOW_CONSUMER: true,
+  E_UPLOAD_REFUSED: true,
+  E_LISTING_DISABLED: true,
   E_REMOTE: true,
 };
 

@@ -8,6 +8,8 @@ export type { Checksum } from "./checksum.ts";
 export { createChecksum } from "./checksum.ts";
 export { crc32c } from "./crc32c.ts";
 export { decodeMessage } from "./decode.ts";
+export type { ArrayInfo, ArrayKind } from "./discovery.ts";
+export { checkArrayInfo } from "./discovery.ts";
 export type { Dtype, DtypeArray, DtypeArrays, DtypeOf, TypedArray, TypedArrayConstructor } from "./dtype.ts";
 export {
   assertLittleEndianHost,
@@ -20,12 +22,14 @@ export {
   typedArrayConstructor,
 } from "./dtype.ts";
 export {
+  encodeAccept,
   encodeArrayHeader,
   encodeCancel,
   encodeCredit,
   encodeData,
   encodeEnd,
   encodeError,
+  encodeGrow,
   encodeRequest,
 } from "./encode.ts";
 export type { ProtocolErrorCode, StreamErrorCode, StreamErrorOptions, WireErrorCode } from "./errors.ts";
@@ -34,6 +38,7 @@ export { headerByteLength } from "./http-body.ts";
 export type { JsonObject, JsonValue } from "./json.ts";
 export { MAX_JSON_DEPTH, parseJsonObject } from "./json.ts";
 export type {
+  AcceptMessage,
   ArrayHeaderMessage,
   CancelMessage,
   CreditMessage,
@@ -41,6 +46,7 @@ export type {
   DecodeLimits,
   EndMessage,
   ErrorMessage,
+  GrowMessage,
   Message,
   RequestMessage,
 } from "./message-types.ts";
@@ -81,5 +87,7 @@ export {
   SUBPROTOCOL,
 } from "./protocol.ts";
 export { shuffleBytes, unshuffleBytes } from "./shuffle.ts";
+export type { PutFields } from "./upload-wire.ts";
+export { encodePut, readPutFields } from "./upload-wire.ts";
 export { hasDataType, peekStreamId } from "./wire.ts";
 export { Xxh32, xxh32 } from "./xxh32.ts";

@@ -8,12 +8,14 @@ import { expect } from "vitest";
 import { decodeMessage } from "./decode.ts";
 import type { Dtype } from "./dtype.ts";
 import {
+  encodeAccept,
   encodeArrayHeader,
   encodeCancel,
   encodeCredit,
   encodeData,
   encodeEnd,
   encodeError,
+  encodeGrow,
   encodeRequest,
 } from "./encode.ts";
 import { ProtocolError, type ProtocolErrorCode } from "./errors.ts";
@@ -174,6 +176,10 @@ export function encodeMessage(m: Message): Uint8Array {
       return encodeEnd(m);
     case "ERROR":
       return encodeError(m.streamId, m.code, m.message);
+    case "GROW":
+      return encodeGrow(m);
+    case "ACCEPT":
+      return encodeAccept(m);
   }
 }
 

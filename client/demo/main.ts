@@ -20,8 +20,10 @@ import {
 import { DEMO_DTYPES, type DtypeInfo, findDtype, isAvailableHere, storedValue } from "./dtypes.ts";
 import { describeFailure } from "./failure.ts";
 import { FrameMeter, type FrameStats } from "./frame-meter.ts";
+import "./live.ts";
 import { drawEnvelope, drawRate, envelopeColumns, type RateSample } from "./plot.ts";
 import { type ScanResult, scanArange } from "./scan.ts";
+import "./upload.ts";
 import {
   renderBusy,
   renderDtypes,

@@ -6,6 +6,7 @@
  */
 import { fetchArray, type Progress, StreamError, type TypedArray } from "../../client/index.ts";
 import { biguint64At, float64At, GRID_LENGTH } from "./values.ts";
+import "./page-extensions.ts";
 
 /** One case, as a test hands it to the page. */
 export interface GridCase {
