@@ -215,6 +215,20 @@ describe("the Node examples run as written", () => {
     expect(await server.stop()).not.toBeUndefined();
   });
 
+  it("README's upload example sends 1,000,000 values up and sees them published", async () => {
+    const example = start("both/upload.ts");
+    expect(await example.exited).toBe(0);
+    expect(example.output()).toContain("8000000 of 8000000");
+    expect(example.output()).toContain("published: true");
+  });
+
+  it("README's live example receives 20 appended rows of 100 values, then END", async () => {
+    const example = start("both/live.ts");
+    expect(await example.exited).toBe(0);
+    expect(example.output()).toContain("rows received: 20");
+    expect(example.output()).toMatch(/\+\d+ values, 2000 in all/);
+  });
+
   it("SECURITY.md's token-server.ts wants the token, from a header or a subprotocol", async () => {
     const server = start("security/token-server.ts");
     const url = `http://127.0.0.1:${ports.arrays}/arraywire`;
