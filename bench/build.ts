@@ -2,7 +2,8 @@
  * Bundles the bench's child programs with esbuild into a scratch directory under
  * bench/results/tmp/ (git-ignored; inside the repo so that Node resolves `ws` and `apache-arrow`
  * from its node_modules):
- * - page/main.js + page/index.html: the bench page with the real arraywire client (client/index.ts);
+ * - page/main.js + page/index.html: the bench page with the real arraywire client (client/index.ts),
+ *   and page/worker.js, the library's worker module (client/worker.ts) for fetchArrayInWorker;
  * - server-process.mjs and node-client.mjs: plain Node ESM, started with `node` (no tsx per run).
  * The Python client (recv_into_client.py) runs from bench/ as it is.
  */
@@ -36,6 +37,17 @@ export async function buildBench(): Promise<BuiltBench> {
   await build({
     entryPoints: [join(BENCH_DIR, "page", "main.ts")],
     outfile: join(pageDir, "main.js"),
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    minify: true,
+    logLevel: "warning",
+  });
+  // The library's worker module, next to main.js: where fetchArrayInWorker looks by default.
+  await build({
+    entryPoints: [join(BENCH_DIR, "..", "client", "worker.ts")],
+    outfile: join(pageDir, "worker.js"),
     bundle: true,
     format: "esm",
     platform: "browser",

@@ -2,6 +2,7 @@
  * What one bench invocation measures: the methods (methods.ts and the sweeps of sweeps.ts), the
  * array sizes, and which method runs at which size in the full, quick and --sweep plans.
  */
+import { WORKER_METHODS } from "./long-tasks.ts";
 import { FULL_ELEMENT_COUNTS, MAIN_METHODS, MB, type Method, REFERENCE_ELEMENT_COUNT } from "./methods.ts";
 import { SWEEP_METHODS, sweepGroup } from "./sweeps.ts";
 
@@ -16,8 +17,8 @@ export {
   REFERENCE_ELEMENT_COUNT,
 } from "./methods.ts";
 
-/** Every method, in table order: the main ones, then the sweep points. */
-export const METHODS: Method[] = [...MAIN_METHODS, ...SWEEP_METHODS];
+/** Every method, in table order: the main ones, the worker row, then the sweep points. */
+export const METHODS: Method[] = [...MAIN_METHODS, ...WORKER_METHODS, ...SWEEP_METHODS];
 
 /** One many-clients run: `clientCount` concurrent Node clients on one published array. */
 export interface ManyClients {
@@ -31,6 +32,9 @@ export const MANY_CLIENTS: ManyClients[] = [
   { id: "many-50x400", clientCount: 50, elementCount: 50_000_000 },
   { id: "many-10x1600", clientCount: 10, elementCount: 200_000_000 },
 ];
+
+/** The file-serving rows (bench/file-serving.ts, `--files`): a 1.6 GB .npy to 10 clients, and one client file vs memory. */
+export const FILE_SERVING = { elementCount: 200_000_000, clientCount: 10 } as const;
 
 /** Settings of one bench invocation. */
 export interface BenchPlan {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--sweep] [--runs N] [--only REGEX] [--sizes MB,MB] [--out DIR]`: the
+ * `npm run bench [-- --quick] [--sweep] [--files] [--runs N] [--only REGEX] [--sizes MB,MB] [--out DIR]`: the
  * arraywire benchmark. `npm run bench -- --render bench/results/latest.json` rewrites the tables,
  * targets and charts from a results file without measuring anything.
  *
@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildBench } from "./build.ts";
 import { memorySvg, throughputSvg } from "./charts.ts";
+import { fileServingTable, runFileServing } from "./file-serving.ts";
 import { describeMachine } from "./machine.ts";
 import {
   ARROW_BATCH_ROW_COUNT,
@@ -42,6 +43,7 @@ const { values: options } = parseArgs({
     out: { type: "string" },
     render: { type: "string" },
     sweep: { type: "boolean", default: false },
+    files: { type: "boolean", default: false },
   },
 });
 const plan = makePlan(options.quick ?? false, options.runs ? Number(options.runs) : undefined, options.sweep);
@@ -103,7 +105,19 @@ function rotate<T>(items: T[], by: number): T[] {
   return [...items.slice(k), ...items.slice(0, k)];
 }
 
+/** --files: only the file-serving rows (bench/file-serving.ts), written to results/tmp/files/. */
+async function mainFiles(): Promise<void> {
+  const rows = await runFileServing(options.runs ? Number(options.runs) : 3);
+  const table = fileServingTable(rows);
+  console.log(table.join("\n"));
+  const dir = options.out ?? fileURLToPath(new URL("./results/tmp/files/", import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "files.json"), `${JSON.stringify({ machine: describeMachine(), rows }, null, 2)}\n`);
+  writeFileSync(join(dir, "files.md"), `${table.join("\n")}\n`);
+}
+
 async function main(): Promise<void> {
+  if (options.files) return mainFiles();
   const built = await buildBench();
   buildDir = built.dir;
   const machine = describeMachine();

@@ -3,6 +3,7 @@
  * same run (alternated), at the reference size unless the target names another. Every ceiling is
  * the best point of its sweep (sweeps.ts), never a loop held to arraywire's own settings.
  */
+import { workerTargets } from "./long-tasks.ts";
 import { JSON_MAX_ELEMENT_COUNT, MANY_CLIENTS, MB, METHODS, MiB, sizeLabel } from "./plan.ts";
 import type { Cell, TargetResult } from "./results.ts";
 import { bestOfGroup } from "./sweeps.ts";
@@ -241,6 +242,7 @@ export function evaluateTargets(cells: Cell[], ref: number, largest: number): Ta
       2,
     ),
     ratioTarget("browser-vs-arrow", "Peers: faster than Arrow IPC (browser)", browser, get("browser-arrow"), 1),
+    ...workerTargets(cells, ref),
   );
   if (largest > ref) {
     out.push(

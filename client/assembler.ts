@@ -48,7 +48,7 @@ export class Assembler {
   #header: ArrayHeaderMessage;
   #target: Uint8Array;
   #array: TypedArray;
-  /** True when the assembler allocated the target (so a BYOB reader may transfer it). */
+  /** True when the assembler allocated the target over an ArrayBuffer (so a BYOB reader may transfer it). */
   readonly ownsTarget: boolean;
   /** Next byte offset (in the array) expected; payloads must arrive in order without gaps. */
   #nextByteOffset: number;
@@ -57,15 +57,16 @@ export class Assembler {
   /**
    * @param into caller's array to write into (recv_into), or undefined to allocate from the header.
    * @param heldByteLength bytes of the range `into` already holds (a resume), hashed again here.
+   * @param shared allocate the target over a SharedArrayBuffer (without `into`): never transferred.
    * @throws {@link StreamError} `E_TARGET_MISMATCH` when `into` has another dtype or is too small.
    * @throws {@link ProtocolError} `E_UNSUPPORTED_DTYPE` when the runtime lacks the dtype's TypedArray;
    *   `E_BAD_RANGE` when the header's firstByteOffset is not where the held bytes end.
    */
-  constructor(header: ArrayHeaderMessage, into: TypedArray | undefined, heldByteLength = 0) {
+  constructor(header: ArrayHeaderMessage, into: TypedArray | undefined, heldByteLength = 0, shared = false) {
     this.#header = header;
     const ctor = typedArrayConstructor(header.dtype);
     const rangeByteLength = header.rangeByteEnd - header.rangeByteStart;
-    this.ownsTarget = into === undefined;
+    this.ownsTarget = into === undefined && !shared;
     if (into) {
       // By the built-in type, so subclasses (a Node Buffer for uint8) are accepted.
       if (dtypeOf(into) !== header.dtype) {
@@ -86,6 +87,8 @@ export class Assembler {
         into.byteLength === rangeByteLength
           ? into
           : new ctor(into.buffer, into.byteOffset, rangeByteLength / ctor.BYTES_PER_ELEMENT);
+    } else if (shared) {
+      this.#array = new ctor(new SharedArrayBuffer(rangeByteLength), 0, rangeByteLength / ctor.BYTES_PER_ELEMENT);
     } else {
       this.#array = new ctor(rangeByteLength / ctor.BYTES_PER_ELEMENT);
     }

@@ -35,6 +35,7 @@ import type { ConnectOptions, ConnectSettings, FetchOptions } from "./options.ts
 import { ReceiveStream } from "./receive-stream.ts";
 import { resolveConnectOptions, resolveEndpoint, resolveFetchOptions } from "./resolve-options.ts";
 import { openSocket, type SocketLike } from "./socket.ts";
+import { recordOutcome, startTracking, withProgressRecorder } from "./track.ts";
 
 export type { ConnectOptions, FetchOptions, ResumePoint } from "./options.ts";
 
@@ -99,6 +100,7 @@ export let openStreamOn: (
 export class ArrayClient {
   readonly #socket: SocketLike;
   readonly #settings: ConnectSettings;
+  readonly #url: string;
   readonly #streams = new Map<number, Entry>();
   /** Set by a DATA message: the next message is its payload. */
   #payloadFor: DataMessage | null = null;
@@ -111,9 +113,10 @@ export class ArrayClient {
     openStreamOn = (client, makeHandler, first, ownsConnection) => client.#open(makeHandler, first, ownsConnection);
   }
 
-  private constructor(socket: SocketLike, settings: ConnectSettings) {
+  private constructor(socket: SocketLike, settings: ConnectSettings, url: string) {
     this.#socket = socket;
     this.#settings = settings;
+    this.#url = url;
     socket.onmessage = (data) => this.#onMessage(data);
     socket.onclose = (code, reason) => this.#onClose(code, reason);
   }
@@ -127,14 +130,15 @@ export class ArrayClient {
   static async connect(url: string | URL, options: ConnectOptions = {}): Promise<ArrayClient> {
     assertLittleEndianHost();
     const settings = resolveConnectOptions(options, SUBPROTOCOL);
-    const socket = await openSocket(String(toWebSocketUrl(resolveEndpoint(url))), {
+    const endpoint = String(toWebSocketUrl(resolveEndpoint(url)));
+    const socket = await openSocket(endpoint, {
       WebSocket: settings.WebSocket,
       protocols: settings.protocols,
       headers: settings.headers,
       maxPayload: Math.max(settings.maxChunkByteLength, settings.maxControlByteLength) + 1024,
       signal: settings.signal,
     });
-    return new ArrayClient(socket, settings);
+    return new ArrayClient(socket, settings, endpoint);
   }
 
   /** False once the connection closed (by either side); fetch() then rejects with E_CONNECTION_CLOSED. */
@@ -157,9 +161,14 @@ export class ArrayClient {
    * @throws (rejects) the signal's reason when aborted; what onProgress throws.
    */
   fetch<T extends TypedArray = TypedArray>(name: string, options: FetchOptions<T> = {}): Promise<ArrayResult<T>> {
-    const stream = new ReceiveStream(resolveFetchOptions(name, options));
+    let request = resolveFetchOptions(name, options);
+    // A page-side registry (tests) records the transfer; without one this is one global lookup.
+    const recorder = startTracking({ key: request.track, name: request.name, url: this.#url, thread: "main" });
+    if (recorder !== null) request = withProgressRecorder(request, recorder);
+    const stream = new ReceiveStream(request);
     this.#receive(stream, false);
-    return stream.promise as Promise<ArrayResult<T>>;
+    const promise = stream.promise as Promise<ArrayResult<T>>;
+    return recorder === null ? promise : recordOutcome(promise, recorder);
   }
 
   /** Closes the connection; streams in flight reject with E_CONNECTION_CLOSED. */

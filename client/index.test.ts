@@ -14,6 +14,7 @@ describe("arraywire/client", () => {
         "defaultTransport",
         "fetchArray",
         "fetchArrayHttp",
+        "fetchArrayInWorker",
         "isDtypeSupported",
         "listArrays",
         "statArray",
@@ -22,6 +23,13 @@ describe("arraywire/client", () => {
         "uploadArray",
       ]
     `);
+  });
+
+  it("arraywire/client/worker exports serveArrayFetches only (and serves when imported in a worker)", async () => {
+    // Imported here (no worker scope) the module refuses to serve: its import throws.
+    await expect(import("./worker.ts")).rejects.toThrow(
+      new TypeError("serveArrayFetches: expected a dedicated worker's global scope, got a window or another object"),
+    );
   });
 
   it("re-exports shared's SUBPROTOCOL rather than a copy of its own", async () => {

@@ -17,6 +17,7 @@ import {
 import { receiveWithResume } from "./resume.ts";
 import { defaultTransport } from "./runtime.ts";
 import { webSocketCanSendHeaders } from "./socket.ts";
+import { recordOutcome, startTracking, withProgressRecorder } from "./track.ts";
 
 export type { Dtype, StreamErrorCode, TypedArray } from "../shared/index.ts";
 export {
@@ -29,6 +30,7 @@ export {
   typedArrayConstructor,
 } from "../shared/index.ts";
 export type { ArrayResult } from "./assembler.ts";
+export type { ArrayChunk } from "./chunks.ts";
 export { ArrayClient } from "./connection.ts";
 export type { ArrayInfo, ArrayKind, ArrayStat, DiscoveryOptions, StatOptions } from "./discovery.ts";
 export { listArrays, statArray } from "./discovery.ts";
@@ -40,6 +42,8 @@ export type { LiveUpdate, SubscribeOptions } from "./subscribe.ts";
 export { subscribe } from "./subscribe.ts";
 export type { UploadOptions, UploadProgress, UploadResult, UploadSource } from "./upload.ts";
 export { uploadArray } from "./upload.ts";
+export type { WorkerArrayChunk, WorkerFetchOptions, WorkerLike } from "./worker-fetch.ts";
+export { fetchArrayInWorker } from "./worker-fetch.ts";
 
 /** Options of {@link fetchArray}. */
 export interface FetchArrayOptions<T extends TypedArray = TypedArray> extends FetchOptions<T>, ConnectOptions {
@@ -79,7 +83,7 @@ export async function fetchArray<T extends TypedArray = TypedArray>(
   options: FetchArrayOptions<T> = {},
 ): Promise<ArrayResult<T>> {
   assertLittleEndianHost();
-  const request = resolveFetchOptions(name, options);
+  let request = resolveFetchOptions(name, options);
   const connect = resolveConnectOptions(options, SUBPROTOCOL);
   const policy = resolveResume(options.resume);
   const endpoint = resolveEndpoint(url);
@@ -93,7 +97,11 @@ export async function fetchArray<T extends TypedArray = TypedArray>(
     transport === "http"
       ? (stream: ReceiveStream) => receiveHttp(endpoint, stream, connect)
       : (stream: ReceiveStream) => receiveWs(endpoint, stream, connect);
-  return (await receiveWithResume(request, policy, start)) as ArrayResult<T>;
+  // A page-side registry (tests) records the transfer; without one this is one global lookup.
+  const recorder = startTracking({ key: request.track, name: request.name, url: endpoint.href, thread: "main" });
+  if (recorder === null) return (await receiveWithResume(request, policy, start)) as ArrayResult<T>;
+  request = withProgressRecorder(request, recorder);
+  return (await recordOutcome(receiveWithResume(request, policy, start), recorder)) as ArrayResult<T>;
 }
 
 /**

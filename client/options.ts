@@ -3,6 +3,7 @@
  * and the transports work from. client/resolve-options.ts is their one validator.
  */
 import type { ChecksumAlgorithm, JsonObject, TypedArray } from "../shared/index.ts";
+import type { ArrayChunk } from "./chunks.ts";
 import type { Progress } from "./progress.ts";
 import type { WebSocketConstructor } from "./runtime.ts";
 
@@ -24,6 +25,31 @@ export interface FetchOptions<T extends TypedArray = TypedArray> {
   into?: T;
   /** Called at most every `progressIntervalMs` and once at completion with the total. */
   onProgress?: (progress: Progress) => void;
+  /**
+   * Progressive use: called, in order, each time whole elements of the target became final (after
+   * every payload or read that completed at least one), with the target and the range just
+   * completed; the reports tile the range without gaps or overlaps. `chunk.array` is the array the
+   * fetch resolves with, so its first `elementEnd` elements can be drawn at once. The bytes are not
+   * yet verified: the END checksum is checked after the last report, and a mismatch rejects the
+   * fetch (E_CHECKSUM). Setting it keeps the target in place on the BYOB path (reads go through a
+   * 1 MiB scratch buffer, as with `into`). A throw (or a rejected promise) fails the fetch with
+   * that error, never retried.
+   */
+  onChunk?: (chunk: ArrayChunk<T>) => void;
+  /**
+   * Allocate the target over a SharedArrayBuffer (ignored with `into`), so that other threads
+   * can read it while it fills (see fetchArrayInWorker). Needs a runtime with SharedArrayBuffer: a
+   * cross-origin isolated page (COOP same-origin + COEP require-corp), a worker of one, or Node.
+   * Defaults to false.
+   * @throws {TypeError} where there is no SharedArrayBuffer.
+   */
+  shared?: boolean;
+  /**
+   * Key under which this transfer is recorded in the page's arraywire registry, when one is
+   * installed (arraywire/playwright installs one in every page of a test; a page without one
+   * records nothing and pays one global lookup per fetch). Defaults to the array's name.
+   */
+  track?: string;
   /** Minimum time between progress calls, in ms. Defaults to 50. */
   progressIntervalMs?: number;
   /** Cancels the stream; the promise rejects with `signal.reason` (an AbortError by default). */
@@ -115,6 +141,10 @@ export interface StreamRequest {
   readonly maxBytes: number;
   readonly into: TypedArray | undefined;
   readonly onProgress: ((progress: Progress) => void) | undefined;
+  readonly onChunk: ((chunk: ArrayChunk) => void) | undefined;
+  readonly shared: boolean;
+  /** The registry key: `track`, else the name. */
+  readonly track: string;
   readonly progressIntervalMs: number;
   readonly idleTimeoutMs: number;
   readonly signal: AbortSignal | undefined;

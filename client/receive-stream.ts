@@ -19,6 +19,7 @@ import {
   TOO_BIG_CODES,
 } from "../shared/index.ts";
 import { type ArrayResult, Assembler } from "./assembler.ts";
+import { ChunkReporter } from "./chunks.ts";
 import { callUserCode, quietly } from "./guard.ts";
 import { checkHeader } from "./header-check.ts";
 import { IdleTimer } from "./idle-timer.ts";
@@ -65,6 +66,8 @@ export class ReceiveStream {
   // Carried over from attempt to attempt.
   #assembler: Assembler | null;
   readonly #progress: ProgressReporter;
+  /** onChunk's position; set with the first header (null without onChunk). */
+  #chunks: ChunkReporter | null;
   #scratch: Uint8Array | null;
   readonly #resumable: boolean;
 
@@ -88,6 +91,7 @@ export class ReceiveStream {
     this.#progress = previous === null ? new ProgressReporter(request.progressIntervalMs) : previous.#progress;
     this.#idle = new IdleTimer(request.idleTimeoutMs, this.#onIdle);
     this.#scratch = previous === null ? null : previous.#scratch;
+    this.#chunks = previous === null ? null : previous.#chunks;
     this.#resumable = resumable;
     this.promise = new Promise<ArrayResult>((resolve, reject) => {
       this.#resolve = resolve;
@@ -163,8 +167,10 @@ export class ReceiveStream {
       checkHeader(header, this.request);
       if (this.#assembler) this.#assembler.resume(header);
       else {
-        const { resumeFrom, into } = this.request;
-        this.#assembler = new Assembler(header, resumeFrom?.array ?? into, resumeFrom?.receivedByteLength);
+        const { resumeFrom, into, shared, onChunk } = this.request;
+        const a = new Assembler(header, resumeFrom?.array ?? into, resumeFrom?.receivedByteLength, shared);
+        this.#assembler = a;
+        if (onChunk) this.#chunks = new ChunkReporter(Math.floor(a.receivedByteLength / a.array.BYTES_PER_ELEMENT));
       }
     } catch (err) {
       this.fail(err);
@@ -196,7 +202,8 @@ export class ReceiveStream {
   window(maxByteLength: number, transfers: boolean): Uint8Array {
     const a = this.#assembler as Assembler;
     const n = Math.min(maxByteLength, a.rangeByteLength - a.receivedByteLength);
-    if (!transfers || (a.ownsTarget && !this.#resumable)) {
+    // onChunk hands the target to the caller: a BYOB read must not take it away afterwards.
+    if (!transfers || (a.ownsTarget && !this.#resumable && this.#chunks === null)) {
       this.#scratchOut = false;
       return a.window(n);
     }
@@ -280,13 +287,19 @@ export class ReceiveStream {
     );
   };
 
-  /** Bytes arrived: the stream is not idle, and progress may be due. */
+  /** Bytes arrived: the stream is not idle, and a chunk report and progress may be due. */
   #afterBytes(final: boolean): void {
     const now = performance.now();
     this.#idle.touch(now);
-    const { onProgress } = this.request;
+    const { onProgress, onChunk } = this.request;
     const a = this.#assembler;
-    if (onProgress === undefined || a === null) return;
+    if (a === null) return;
+    const chunk = onChunk && this.#chunks?.next(a.array, a.receivedByteLength);
+    if (chunk) {
+      callUserCode(onChunk, chunk, this.#failWithUserError);
+      if (this.#settled) return; // it threw
+    }
+    if (onProgress === undefined) return;
     const progress = this.#progress.next(now, a.receivedByteLength, a.rangeByteLength, final);
     if (progress !== null) callUserCode(onProgress, progress, this.#failWithUserError);
   }

@@ -112,6 +112,25 @@ function intoOption(into: unknown): TypedArray | undefined {
   return into as TypedArray;
 }
 
+function sharedOption(shared: unknown): boolean {
+  if (shared === undefined || shared === false) return false;
+  if (shared !== true) throw new TypeError(`Invalid shared: expected a boolean, got ${shown(shared)}`);
+  if (typeof SharedArrayBuffer !== "function") {
+    throw new TypeError(
+      "Invalid shared: this runtime has no SharedArrayBuffer (a page must be cross-origin isolated: COOP same-origin + COEP require-corp)",
+    );
+  }
+  return true;
+}
+
+function trackOption(track: unknown, name: string): string {
+  if (track === undefined) return name;
+  if (typeof track !== "string" || track === "") {
+    throw new TypeError(`Invalid track: expected a non-empty string, got ${shown(track)}`);
+  }
+  return track;
+}
+
 function resumeFromOption(point: unknown): ResumePoint | undefined {
   if (point === undefined) return undefined;
   const p = point as Partial<ResumePoint> | null;
@@ -130,7 +149,7 @@ function resumeFromOption(point: unknown): ResumePoint | undefined {
  *   range (a name that is empty or over 1,024 UTF-8 bytes, a range that is not two non-negative
  *   safe integers with start <= end, a creditByteLength below chunkByteLength...).
  */
-export function resolveFetchOptions(name: unknown, options: FetchOptions = {}): StreamRequest {
+export function resolveFetchOptions<T extends TypedArray>(name: unknown, options: FetchOptions<T> = {}): StreamRequest {
   if (options === null || typeof options !== "object") {
     throw new TypeError(`Invalid options: expected an object, got ${shown(options)}`);
   }
@@ -164,6 +183,9 @@ export function resolveFetchOptions(name: unknown, options: FetchOptions = {}): 
     maxBytes: integerOption("maxBytes", options.maxBytes, DEFAULT_MAX_TOTAL_BYTES, 0, Number.MAX_SAFE_INTEGER),
     into: intoOption(options.into),
     onProgress: functionOption("onProgress", options.onProgress),
+    onChunk: functionOption("onChunk", options.onChunk),
+    shared: sharedOption(options.shared),
+    track: trackOption(options.track, name as string),
     progressIntervalMs: integerOption("progressIntervalMs", options.progressIntervalMs, 50, 0, MAX_TIMER_MS),
     idleTimeoutMs: integerOption("idleTimeoutMs", options.idleTimeoutMs, 30_000, 0, MAX_TIMER_MS),
     signal: signalOption(options.signal),

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { assertLittleEndianHost, encodeName, type JsonObject, type TypedArray } from "../shared/index.ts";
 import { InFlightBudget } from "./budget.ts";
+import { FileDirectory, type FileDirectoryOptions } from "./file-sources/directory.ts";
 import { Hooks } from "./hooks.ts";
 import { HttpEndpoint } from "./http-endpoint.ts";
 import { LiveArray, type LiveOptions } from "./live.ts";
@@ -178,7 +179,29 @@ export class ArrayServer {
     return live;
   }
 
-  /** Removes `name`. Streams already running finish. */
+  /**
+   * Publishes the .npy files and Zarr arrays under directory `root`, each under `prefix` + its
+   * path relative to the root ("runs/2024/temps.npy", "grid.zarr"), resolved when requested:
+   * files added later are served. Names reach files only through the root (no "..", hidden
+   * files, odd characters, or symlinks leading outside; see docs/SERVER.md). A name published
+   * by itself wins over the directory; `unpublish(prefix)` removes the directory. Returns the
+   * {@link FileDirectory}, whose `list()` and `stat()` describe its arrays without reading data.
+   * @throws {TypeError} when `root` is not a directory, for a prefix that is not a string of at
+   *   most 512 UTF-8 bytes, or for an invalid option; {RangeError} for a size option out of range.
+   */
+  publishDirectory(root: string, options: FileDirectoryOptions & { prefix?: string } = {}): FileDirectory {
+    const { prefix = "", ...rest } = options;
+    if (typeof prefix !== "string" || new TextEncoder().encode(prefix).byteLength > 512) {
+      throw new TypeError(
+        `Invalid prefix: expected a string of at most 512 UTF-8 bytes, got ${JSON.stringify(prefix)}`,
+      );
+    }
+    const directory = new FileDirectory(root, rest);
+    this.#services.registry.mount(prefix, directory);
+    return directory;
+  }
+
+  /** Removes `name` (or the directory published with prefix `name`). Streams already running finish. */
   unpublish(name: string): boolean {
     return this.#services.registry.unpublish(name);
   }

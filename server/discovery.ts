@@ -83,7 +83,7 @@ export async function serveStat(res: ServerResponse, query: URLSearchParams, ser
     }
     const controller = new AbortController();
     res.once("close", () => controller.abort());
-    const lease = await services.sources.acquire(entry.generation, entry.source, params, controller.signal);
+    const lease = await services.sources.acquire(entry.generation, name, entry.source, params, controller.signal);
     const { dtype, shape, totalByteLength, meta } = lease.description;
     lease.release();
     sendJson(res, { ...info, dtype, shape, byteLength: totalByteLength, meta });

@@ -18,6 +18,7 @@ import type { LiveArray } from "./live.ts";
 import type { OpenSources, SourceLease } from "./open-sources.ts";
 import type { ServerSettings } from "./options.ts";
 import type { Registry } from "./registry.ts";
+import { versionGeneration } from "./sources.ts";
 import type { UploadStore } from "./upload-store.ts";
 
 /** What both transports need to open streams (and the WebSocket one to take uploads). */
@@ -49,7 +50,8 @@ export interface StreamPlan {
 }
 
 /**
- * Resolves `request`: looks the name up, opens (or shares) its array, and checks the range and
+ * Resolves `request`: looks the name up, opens (or shares) its array, and checks the generation
+ * (after the open: a versioned source's generation comes from its content), the range and the
  * resume point against it. Aborting `signal` gives the array back.
  * A live array is not opened through the shared sources: each stream gets a snapshot of its
  * current length, whose reads are views of its memory.
@@ -70,7 +72,8 @@ export async function planStream(
     );
   }
   const entry = services.registry.get(name);
-  if (!entry && request.expectedGeneration !== null) {
+  const resuming = request.expectedGeneration !== null;
+  if (!entry && resuming) {
     throw new StreamError(
       "E_GONE",
       `Array ${JSON.stringify(name)} is no longer published; restart the transfer`,
@@ -79,18 +82,30 @@ export async function planStream(
   }
   if (!entry)
     throw new StreamError("E_UNKNOWN_NAME", `Unknown array: ${JSON.stringify(name)} is not published`, streamId);
-  if (request.expectedGeneration !== null && request.expectedGeneration !== entry.generation) {
-    throw new StreamError(
-      "E_GONE",
-      `Array ${JSON.stringify(name)} changed: expected generation ${request.expectedGeneration}, got ${entry.generation}; restart the transfer`,
-      streamId,
-    );
-  }
-  const lease = entry.live
-    ? entry.live.lease()
-    : await services.sources.acquire(entry.generation, entry.source, request.params, signal);
+  let lease: SourceLease;
   try {
-    return planWith(request, lease, entry.generation, services.settings, entry.live);
+    lease = entry.live
+      ? entry.live.lease()
+      : await services.sources.acquire(entry.generation, name, entry.source, request.params, signal);
+  } catch (err) {
+    // A name under publishDirectory whose file went away: what a resume of it held is gone.
+    if (resuming && err instanceof StreamError && err.code === "E_UNKNOWN_NAME") {
+      throw new StreamError("E_GONE", `${err.message}; restart the transfer`, streamId, { cause: err });
+    }
+    throw err;
+  }
+  try {
+    const { dtype, shape, version } = lease.description;
+    // A versioned source (a file) names its content: its generation follows the content.
+    const generation = version === null ? entry.generation : versionGeneration(dtype, shape, version);
+    if (resuming && request.expectedGeneration !== generation) {
+      throw new StreamError(
+        "E_GONE",
+        `Array ${JSON.stringify(name)} changed: expected generation ${request.expectedGeneration}, got ${generation}; restart the transfer`,
+        streamId,
+      );
+    }
+    return planWith(request, lease, generation, services.settings, entry.live);
   } catch (err) {
     lease.release();
     throw err;

@@ -18,6 +18,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   E_GONE: 410,
   E_TOO_MANY_STREAMS: 429,
   E_INTERNAL: 500,
+  E_UNSUPPORTED: 501,
   E_BUSY: 503,
   E_SHUTDOWN: 503,
 };

@@ -15,6 +15,7 @@ import {
   type JsonObject,
   MAX_NDIM,
   type TypedArray,
+  xxh32,
 } from "../shared/index.ts";
 import { checksumInSlices } from "./checksum-slices.ts";
 import { checkMeta } from "./meta.ts";
@@ -53,6 +54,13 @@ export interface SourceContext {
   reserve(byteLength: number): void;
   /** Aborted when no stream wants the array any more (cancel, disconnect, server close). */
   readonly signal: AbortSignal;
+  /**
+   * Says this opened array no longer matches what it was opened from (a file changed): requests
+   * that arrive from now on open the source afresh instead of sharing it. Streams already on it
+   * go on; its read() decides what they get (file sources fail them with E_GONE). Present on
+   * every context the server makes; optional for contexts made by hand in tests.
+   */
+  invalidate?(): void;
 }
 
 /** One opened array: its description, and its bytes by range. */
@@ -61,6 +69,13 @@ export interface SourceArray {
   readonly shape: readonly number[];
   /** Free-form JSON sent in the header (units, labels...). */
   readonly meta?: JsonObject | null;
+  /**
+   * Optional content version (up to 256 characters), such as a file's identity and modification
+   * time: when given, the header's generation is derived from it (see {@link versionGeneration})
+   * instead of the publish counter, so that a resume of bytes from another version gets E_GONE
+   * and one of the same content continues, whichever publish or process serves it.
+   */
+  readonly version?: string;
   /**
    * Bytes [byteOffset, byteOffset + byteLength) of the flattened C-order array: either a view of
    * memory that stays unchanged while the stream runs (published arrays: zero copy), or
@@ -92,7 +107,12 @@ export interface ArrayDescription {
   shape: number[];
   totalByteLength: number;
   meta: JsonObject | null;
+  /** The source's content version, or null for none (the publish generation applies). */
+  version: string | null;
 }
+
+/** Longest SourceArray.version accepted, in characters. */
+export const MAX_VERSION_LENGTH = 256;
 
 function checkShape(shape: unknown, itemsize: number, elementCount?: number): { shape: number[]; byteLength: number } {
   if (!Array.isArray(shape)) throw new TypeError(`Invalid shape: expected an array of integers, got ${typeof shape}`);
@@ -165,13 +185,34 @@ export function describeSourceArray(array: unknown): ArrayDescription {
   if (typeof array !== "object" || array === null) {
     throw new TypeError(`Invalid SourceArray: expected an object, got ${array === null ? "null" : typeof array}`);
   }
-  const { dtype, shape, meta, read } = array as Partial<SourceArray>;
+  const { dtype, shape, meta, read, version } = array as Partial<SourceArray>;
   if (!DTYPES.includes(dtype as Dtype) || !isDtypeSupported(dtype as Dtype)) {
     throw new TypeError(`Invalid SourceArray: dtype ${JSON.stringify(dtype)} is not a dtype this runtime supports`);
   }
   if (typeof read !== "function") throw new TypeError("Invalid SourceArray: expected a read() method");
+  if (version !== undefined && (typeof version !== "string" || version.length > MAX_VERSION_LENGTH)) {
+    throw new TypeError(
+      `Invalid SourceArray: expected version to be a string of at most ${MAX_VERSION_LENGTH} characters, got ${typeof version === "string" ? `${version.length} characters` : typeof version}`,
+    );
+  }
   const checked = checkShape(shape, DTYPE_BYTES_PER_ELEMENT[dtype as Dtype]);
-  return { dtype: dtype as Dtype, shape: checked.shape, totalByteLength: checked.byteLength, meta: checkMeta(meta) };
+  return {
+    dtype: dtype as Dtype,
+    shape: checked.shape,
+    totalByteLength: checked.byteLength,
+    meta: checkMeta(meta),
+    version: version ?? null,
+  };
+}
+
+/**
+ * The generation of a versioned array (docs/DEPLOY.md section 11): the XXH32 of
+ * "arraywire.v1\0" + dtype + "\0" + shape joined by "," + "\0" + version, in UTF-8, with 0
+ * mapped to 1 (generation 0 never matches).
+ */
+export function versionGeneration(dtype: Dtype, shape: readonly number[], version: string): number {
+  const hash = xxh32(new TextEncoder().encode(`arraywire.v1\0${dtype}\0${shape.join(",")}\0${version}`));
+  return hash === 0 ? 1 : hash;
 }
 
 /**

@@ -54,10 +54,11 @@ export type StreamErrorCode =
   | "E_UNKNOWN_NAME" // no array is published under the requested name
   | "E_BAD_REQUEST" // the request is well-formed but cannot be served (bad params, resume offset)
   | "E_BAD_RANGE" // the element range does not fit the array (or is not a valid range at all)
-  | "E_GONE" // resume asked for a generation the server no longer has
+  | "E_GONE" // resume asked for a generation the server no longer has, or a file changed under a stream
   | "E_STREAM_EXISTS" // the stream id is already in use on this connection
   | "E_TOO_MANY_STREAMS" // too many streams on the connection, or connections from the address
   | "E_TOO_LARGE" // the array is larger than the receiver agreed to allocate
+  | "E_UNSUPPORTED" // the array exists but cannot be served as a typed array (a file's dtype or layout)
   | "E_BUSY" // the server's budget (source bytes, queue) is spent for now: retry later
   | "E_SHUTDOWN" // the server is closing
   | "E_TIMEOUT" // no progress within the configured time (stall on the server, idle on the client)

@@ -6,10 +6,11 @@
  * `write` the server's write size (fetch-byob). It waits for the orchestrator's "go"
  * (POST /ready is answered once the renderer's baseline RSS is sampled), times the transfer from
  * the request to the last byte written into a Float64Array target, checks every element
- * (a[i] === i), and POSTs a RunReport to /result. Every target is fresh: allocated by the method.
+ * (a[i] === i), and POSTs a RunReport to /result, with the main thread's long tasks during the
+ * transfer in its detail (long-tasks.ts). Every target is fresh: allocated by the method.
  */
 import { RecordBatchReader } from "apache-arrow";
-import { defaultTransport, fetchArray } from "../../client/index.ts";
+import { defaultTransport, fetchArray, fetchArrayInWorker } from "../../client/index.ts";
 import { arrayName, type RunReport } from "../messages.ts";
 
 const MiB = 1024 * 1024;
@@ -94,12 +95,35 @@ async function fetchArrow(detail: Record<string, number>): Promise<Float64Array>
   return target;
 }
 
+/** An onProgress that records when the first report (the header) came: startup cost, as `headerMs`. */
+function firstReport(detail: Record<string, string | number>): () => void {
+  const started = performance.now();
+  return () => {
+    detail.headerMs ??= Math.round(performance.now() - started);
+  };
+}
+
 async function transfer(detail: Record<string, string | number>): Promise<Float64Array> {
   switch (method) {
     case "aw-auto":
       detail.transport = defaultTransport();
-      return (await fetchArray(endpoint, arrayName(elementCount), { transport: "auto", ...awOptions }))
-        .array as Float64Array;
+      return (
+        await fetchArray(endpoint, arrayName(elementCount), {
+          transport: "auto",
+          ...awOptions,
+          onProgress: firstReport(detail),
+        })
+      ).array as Float64Array;
+    case "aw-worker":
+    case "aw-worker-warm":
+      detail.transport = defaultTransport();
+      return (
+        await fetchArrayInWorker(endpoint, arrayName(elementCount), {
+          transport: "auto",
+          ...awOptions,
+          onProgress: firstReport(detail),
+        })
+      ).array as Float64Array;
     case "aw-ws":
       return (await fetchArray(endpoint, arrayName(elementCount), { transport: "ws", ...awOptions }))
         .array as Float64Array;
@@ -127,12 +151,47 @@ async function post(report: RunReport): Promise<void> {
   await fetch("/result", { method: "POST", body: JSON.stringify(report) });
 }
 
+/**
+ * Long tasks (over 50 ms, PerformanceObserver 'longtask') of the main thread that start between
+ * `from` and `to`: count, longest and sum in ms. Entries are delivered late: wait a task first.
+ */
+async function longTasksBetween(
+  observer: PerformanceObserver | null,
+  seen: PerformanceEntry[],
+  from: number,
+  to: number,
+): Promise<Record<string, number>> {
+  if (observer === null) return {};
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  seen.push(...observer.takeRecords());
+  observer.disconnect();
+  const during = seen.filter((e) => e.startTime >= from && e.startTime < to);
+  return {
+    longTasks: during.length,
+    longestTaskMs: during.reduce((m, e) => Math.max(m, e.duration), 0),
+    longTaskMs: during.reduce((sum, e) => sum + e.duration, 0),
+  };
+}
+
+/** Untimed work before the clock starts: "aw-worker-warm" starts the library's worker with a one-element fetch. */
+async function prepare(): Promise<void> {
+  if (method === "aw-worker-warm") await fetchArrayInWorker(endpoint, arrayName(elementCount), { range: [0, 1] });
+}
+
 async function main(): Promise<void> {
   await fetch(`/ready?run=${run}`, { method: "POST" });
+  await prepare();
   const detail: Record<string, string | number> = {};
+  const seen: PerformanceEntry[] = [];
+  const observer = PerformanceObserver.supportedEntryTypes.includes("longtask")
+    ? new PerformanceObserver((list) => seen.push(...list.getEntries()))
+    : null;
+  observer?.observe({ type: "longtask" });
   const started = performance.now();
   const array = await transfer(detail);
-  const ms = performance.now() - started;
+  const ended = performance.now();
+  const ms = ended - started;
+  Object.assign(detail, await longTasksBetween(observer, seen, started, ended));
   await post({ ok: true, run, byteLength, ms, verified: verifyArange(array), detail });
 }
 

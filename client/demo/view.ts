@@ -27,8 +27,15 @@ function byId<T extends HTMLElement>(id: string): T {
 export const ui = {
   form: byId<HTMLFormElement>("request-form"),
   name: byId<HTMLInputElement>("name"),
+  datasets: byId<HTMLDivElement>("datasets"),
   sizes: byId<HTMLDivElement>("sizes"),
   transports: byId<HTMLDivElement>("transports"),
+  threads: byId<HTMLDivElement>("threads"),
+  isolationNote: byId<HTMLElement>("isolation-note"),
+  frameDot: byId<HTMLElement>("frame-dot"),
+  frameRecent: byId<HTMLElement>("frame-recent"),
+  frameTransfer: byId<HTMLElement>("frame-transfer"),
+  frameCount: byId<HTMLElement>("frame-count"),
   dtype: byId<HTMLSelectElement>("dtype"),
   maxBytes: byId<HTMLSelectElement>("max-bytes"),
   summary: byId<HTMLParagraphElement>("request-summary"),
@@ -113,6 +120,18 @@ export function selectedTransport(): "ws" | "http" {
 export function selectTransport(transport: "ws" | "http"): void {
   for (const input of ui.transports.querySelectorAll<HTMLInputElement>("input")) {
     input.checked = input.value === transport;
+  }
+}
+
+/** The checked thread: "main" (fetchArray) or "worker" (fetchArrayInWorker). */
+export function selectedThread(): "main" | "worker" {
+  return ui.threads.querySelector<HTMLInputElement>("input:checked")?.value === "worker" ? "worker" : "main";
+}
+
+/** Checks the thread radio for `thread`. */
+export function selectThread(thread: "main" | "worker"): void {
+  for (const input of ui.threads.querySelectorAll<HTMLInputElement>("input")) {
+    input.checked = input.value === thread;
   }
 }
 

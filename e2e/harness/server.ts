@@ -3,6 +3,8 @@
  * One http server on HARNESS_PORT, behind the cutting proxy on PROXY_PORT, where the page loads:
  * - `/` and `/page.js`: a page that imports the library from source (client/index.ts, bundled
  *   here with esbuild) and runs the cases tests hand it (e2e/harness/page.ts);
+ * - `/worker.html` (`?isolated=1`: cross-origin isolated), `/worker-page.js`, `/worker.js` (the
+ *   library's worker module) and `/test-worker.js`: the worker page (e2e/harness/worker-page.ts);
  * - `/arraywire`: an ArrayServer publishing the grid's float64 and biguint64 arrays;
  * - `/secure`: an ArrayServer whose authenticate hook wants SECURITY.md's token (readToken);
  * - `/extensions`: an ArrayServer that takes uploads (published once verified) and publishes live
@@ -34,6 +36,27 @@ const page = await build({
   logLevel: "warning",
 });
 const pageJs = page.outputFiles[0]?.text ?? "";
+// The worker page, the library's own worker module (served next to it at /worker.js, where
+// fetchArrayInWorker looks by default) and the instrumented test worker.
+const bundles = await build({
+  entryPoints: {
+    "worker-page": fileURLToPath(new URL("./worker-page.ts", import.meta.url)),
+    worker: fileURLToPath(new URL("../../client/worker.ts", import.meta.url)),
+    "test-worker": fileURLToPath(new URL("./test-worker.ts", import.meta.url)),
+  },
+  bundle: true,
+  write: false,
+  outdir: "/",
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  logLevel: "warning",
+});
+const scripts = new Map(bundles.outputFiles.map((f) => [f.path, f.text]));
+const workerHtml = `<!doctype html><html><head><meta charset="utf-8"><title>arraywire worker</title></head>
+<body><p id="status">loading</p><script type="module" src="/worker-page.js"></script></body></html>`;
+/** Cross-origin isolation: COEP on every script (a worker's own response must carry it), COOP on the page. */
+const COEP = { "cross-origin-embedder-policy": "require-corp" };
 const pageHtml = `<!doctype html><html><head><meta charset="utf-8"><title>arraywire grid</title></head>
 <body><p id="status">loading</p><script type="module" src="/page.js"></script></body></html>`;
 
@@ -132,6 +155,17 @@ function route(req: IncomingMessage, res: ServerResponse): void {
       return;
     case "/page.js":
       res.writeHead(200, { "content-type": "text/javascript" }).end(pageJs);
+      return;
+    case "/worker.html": {
+      const isolated = url.searchParams.get("isolated") === "1";
+      const headers = isolated ? { ...COEP, "cross-origin-opener-policy": "same-origin" } : {};
+      res.writeHead(200, { "content-type": "text/html", ...headers }).end(workerHtml);
+      return;
+    }
+    case "/worker-page.js":
+    case "/worker.js":
+    case "/test-worker.js":
+      res.writeHead(200, { "content-type": "text/javascript", ...COEP }).end(scripts.get(url.pathname));
       return;
     case "/silent":
       silentCount++;
