@@ -3,7 +3,8 @@
  * publishes, `GET <path>?stat=<name>[&params=<json>]` one name, both as JSON (a server without
  * discovery answers both with 400 E_BAD_REQUEST: neither has a `name` parameter). A listing
  * never opens a source: it says what each one describes about itself (ArraySource.describe), and
- * typed arrays and live arrays describe themselves. A stat opens the source only when params are
+ * typed arrays and live arrays describe themselves; a published directory lists its files from
+ * their headers and metadata (FileDirectory.list), no data read. A stat opens the source only when params are
  * given or the source cannot describe itself, and releases it at once. With `listing: false`
  * the list is refused (403 E_LISTING_DISABLED); a stat of a known name still answers.
  */
@@ -57,7 +58,43 @@ export async function serveList(res: ServerResponse, services: StreamServices): 
   }
   const entries = services.registry.entries();
   const arrays = await Promise.all(entries.map(([name, entry]) => describeEntry(name, entry, services)));
+  arrays.push(...(await listMounts(services, new Set(entries.map(([name]) => name)))));
   sendJson(res, { arrays });
+}
+
+/** Most names the mounts (publishDirectory) add to one listing, over all of them. */
+export const MAX_MOUNTED_LISTED = 10_000;
+
+/**
+ * The names under mounts that can list themselves (publishDirectory), after the names published
+ * by themselves, longest prefix first, at most MAX_MOUNTED_LISTED in all. A name published by
+ * itself wins over a mount's (as requests resolve it); a mount whose listing fails adds nothing.
+ */
+async function listMounts(services: StreamServices, taken: Set<string>): Promise<ArrayInfo[]> {
+  const arrays: ArrayInfo[] = [];
+  for (const mount of services.registry.mounts()) {
+    const remaining = MAX_MOUNTED_LISTED - arrays.length;
+    if (remaining <= 0 || typeof mount.resolver.list !== "function") continue;
+    // A directory that cannot be walked (removed, unreadable) lists nothing rather than failing the list.
+    const listed = await mount.resolver.list({ maxEntries: remaining }).catch(() => []);
+    for (const array of listed) {
+      const name = mount.prefix + array.name;
+      if (taken.has(name)) continue;
+      taken.add(name);
+      const { dtype, byteLength, meta } = array;
+      arrays.push({
+        name,
+        kind: "source",
+        live: false,
+        generation: mount.generation,
+        dtype,
+        shape: [...array.shape],
+        byteLength,
+        meta,
+      });
+    }
+  }
+  return arrays;
 }
 
 /**
