@@ -52,7 +52,7 @@ function sizeOf(info: ArrayInfo): string {
 export function formatTable(arrays: readonly ArrayInfo[]): string {
   const rows = [
     ["NAME", "KIND", "DTYPE", "SHAPE", "SIZE"],
-    ...arrays.map((a) => [a.name, a.live ? "live" : a.kind, a.dtype ?? "-", shapeText(a), sizeText(a)]),
+    ...arrays.map((a) => [a.name, a.live ? "live" : a.kind, a.dtype ?? "-", shapeText(a), sizeOf(a)]),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
   return rows
