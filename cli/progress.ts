@@ -65,7 +65,7 @@ function percent(done: number, total: number): number {
 }
 
 /**
- * Plain lines: "<label>: 40% 160.0 of 400.0 MB, 120.5 MB/s, ETA 2 s", then
+ * Plain lines: "<label>: 40% 160.0 MB of 400.0 MB, 120.5 MB/s, ETA 2 s", then
  * "<label>: 100% 400.0 MB in 3.3 s, 120.5 MB/s". `now` is injectable for tests.
  */
 export function linesProgress(
@@ -87,16 +87,14 @@ export function linesProgress(
       lastAt = at;
       lastStep = Math.max(lastStep, step);
       stream.write(
-        `${label}: ${percent(done, total)}% ${megabytes(done)} of ${megabytes(total)} MB, ${megabytes(rate)} MB/s, ETA ${etaText(total - done, rate)}\n`,
+        `${label}: ${percent(done, total)}% ${sizeText(done)} of ${sizeText(total)}, ${megabytes(rate)} MB/s, ETA ${etaText(total - done, rate)}\n`,
       );
     },
     finish(done, total, rate) {
       if (finished) return;
       finished = true;
       const seconds = ((now() - startedAt) / 1000).toFixed(1);
-      stream.write(
-        `${label}: ${percent(done, total)}% ${megabytes(total)} MB in ${seconds} s, ${megabytes(rate)} MB/s\n`,
-      );
+      stream.write(`${label}: ${percent(done, total)}% ${sizeText(total)} in ${seconds} s, ${megabytes(rate)} MB/s\n`);
     },
     stop() {
       finished = true;
