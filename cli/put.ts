@@ -8,7 +8,7 @@ import { uploadArray } from "../client/index.ts";
 import type { JsonObject } from "../shared/index.ts";
 import { type CommandSpec, headerValues, integerValue, jsonObjectValue, stringOption, urlValue } from "./args.ts";
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, type Command, EXIT_CODES_HELP } from "./command.ts";
-import { EXIT_OK } from "./errors.ts";
+import { CommandError, EXIT_OK, errorCode } from "./errors.ts";
 import { openNpyInput } from "./npy-input.ts";
 import { createProgress, progressMode } from "./progress.ts";
 
@@ -78,6 +78,10 @@ async function run(parsed: Parameters<Command["run"]>[0], context: Parameters<Co
     return EXIT_OK;
   } catch (err) {
     progress.stop();
+    if (errorCode(err) === "E_UNEXPECTED_MESSAGE") {
+      const message = `${(err as Error).message} (does the server take uploads? "arraywire serve --uploads" does)`;
+      throw new CommandError("E_UNEXPECTED_MESSAGE", message, { cause: err });
+    }
     throw err;
   } finally {
     await input.close();

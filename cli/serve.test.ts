@@ -1,0 +1,145 @@
+/**
+ * `arraywire serve`, `ls`, `stat` and `put` as child processes: a directory served with its
+ * nested files listed (and fetched), uploads listed and fetched back (big-endian files swapped),
+ * a server without --uploads refusing them, and the exit codes of missing or broken files.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeNpyHeader, swapBytesInPlace } from "../shared/index.ts";
+import { readNpyWithTs, runCli, type ServeChild, startServe, writeNpy } from "./test-helpers.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "arraywire-cli-serve-"));
+const data = join(dir, "data");
+const a = Uint16Array.from({ length: 300 }, (_, i) => (i * 7) % 65536);
+const b = Float32Array.from({ length: 64 }, (_, i) => Math.sqrt(i));
+let serve: ServeChild;
+
+beforeAll(async () => {
+  mkdirSync(join(data, "runs", "2024"), { recursive: true });
+  writeNpy(join(data, "a.npy"), new Int16Array(a.buffer), [300], "uint16");
+  writeNpy(join(data, "runs", "2024", "b.npy"), b, [8, 8]);
+  writeFileSync(join(data, "notes.txt"), "not an array");
+  serve = await startServe([data, "--uploads"]);
+});
+
+afterAll(async () => {
+  await serve?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("arraywire serve <directory>", () => {
+  it("prints the URL first, then every array under the directory by relative path", () => {
+    const lines = serve.stdout().split("\n");
+    expect(lines[0]).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/arraywire$/);
+    expect(serve.stdout()).toMatch(/\n {2}a\.npy\s+uint16 \[300\]\n/);
+    expect(serve.stdout()).toMatch(/\n {2}runs\/2024\/b\.npy\s+float32 \[8, 8\]\n/);
+    expect(serve.stdout()).not.toContain("notes.txt");
+  });
+
+  it("ls lists the directory's files, nested ones included, with dtype, shape and size", async () => {
+    const run = await runCli(["ls", serve.url]);
+    expect(run.code).toBe(0);
+    const rows = run.stdout.trim().split("\n");
+    expect(rows[0]).toMatch(/^NAME\s+KIND\s+DTYPE\s+SHAPE\s+SIZE$/);
+    expect(rows).toContainEqual(expect.stringMatching(/^a\.npy\s+source\s+uint16\s+\[300\]\s+600 B$/));
+    expect(rows).toContainEqual(expect.stringMatching(/^runs\/2024\/b\.npy\s+source\s+float32\s+\[8, 8\]\s+256 B$/));
+    expect(rows).toHaveLength(3);
+  });
+
+  it("ls --json and stat give the server's ArrayInfo", async () => {
+    const list = await runCli(["ls", serve.url, "--json"]);
+    const names = (JSON.parse(list.stdout) as { arrays: { name: string }[] }).arrays.map((x) => x.name);
+    expect(names).toEqual(["a.npy", "runs/2024/b.npy"]);
+    const stat = await runCli(["stat", serve.url, "runs/2024/b.npy", "--json"]);
+    expect(stat.code).toBe(0);
+    expect(JSON.parse(stat.stdout)).toMatchObject({ name: "runs/2024/b.npy", dtype: "float32", shape: [8, 8], byteLength: 256 });
+  });
+
+  it("get fetches a nested file's middle rows", async () => {
+    const out = join(dir, "b-rows.npy");
+    const run = await runCli(["get", serve.url, "runs/2024/b.npy", "-r", "2:5", "-o", out, "-q"]);
+    expect(run.code).toBe(0);
+    const file = readNpyWithTs(out);
+    expect(file.shape).toEqual([3, 8]);
+    expect(new Float32Array(file.data.slice().buffer)).toEqual(b.subarray(16, 40));
+  });
+});
+
+describe("arraywire put", () => {
+  it("uploads an .npy file, which ls then lists and get fetches back byte for byte", async () => {
+    const values = Float64Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 1e3);
+    const file = join(dir, "up.npy");
+    writeNpy(file, values, [250, 4]);
+    const put = await runCli(["put", serve.url, "uploads/sine", file]);
+    expect(put.stderr).toMatch(/arraywire put uploads\/sine: 100% 8\.0 kB in/);
+    expect(put.code).toBe(0);
+    expect(put.stdout).toMatch(/^uploads\/sine float64 \[250, 4\] 8000 xxh32:[0-9a-f]{8}\n$/);
+    const list = await runCli(["ls", serve.url]);
+    expect(list.stdout).toMatch(/\nuploads\/sine\s+array\s+float64\s+\[250, 4\]\s+8\.0 kB\n/);
+    const out = join(dir, "sine-back.npy");
+    expect((await runCli(["get", serve.url, "uploads/sine", "-o", out, "-q"])).code).toBe(0);
+    const back = readNpyWithTs(out);
+    expect(back.shape).toEqual([250, 4]);
+    expect(back.data).toEqual(new Uint8Array(values.buffer));
+  });
+
+  it("swaps a big-endian file to little-endian as it uploads it", async () => {
+    const values = Int32Array.from({ length: 100 }, (_, i) => i * 100_003 - 5_000_000);
+    const swapped = new Uint8Array(values.slice().buffer);
+    swapBytesInPlace(swapped, 4);
+    const header = encodeNpyHeader({ dtype: "int32", shape: [100] });
+    header.set(new TextEncoder().encode(">"), header.indexOf("<".charCodeAt(0))); // '<i4' -> '>i4'
+    const file = join(dir, "be.npy");
+    writeFileSync(file, Buffer.concat([header, swapped]));
+    expect((await runCli(["put", serve.url, "be", file, "-q"])).code).toBe(0);
+    const out = join(dir, "be-back.npy");
+    expect((await runCli(["get", serve.url, "be", "-o", out, "-q"])).code).toBe(0);
+    expect(readNpyWithTs(out)).toMatchObject({ descr: "<i4", data: new Uint8Array(values.buffer) });
+  });
+
+  it("exits 1 with ENOENT for a file that does not exist, and with the NpyError code for one that is not .npy", async () => {
+    const missing = await runCli(["put", serve.url, "x", join(dir, "nope.npy")]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^arraywire put: ENOENT: no such file or directory/);
+    const text = await runCli(["put", serve.url, "x", join(data, "notes.txt")]);
+    expect(text.code).toBe(1);
+    expect(text.stderr).toMatch(/^arraywire put: E_NPY_BAD_MAGIC: Not an \.npy file/);
+  });
+
+  it("exits 1 with E_UNEXPECTED_MESSAGE against a server started without --uploads", async () => {
+    const file = join(dir, "small.npy");
+    writeNpy(file, new Float64Array([1, 2, 3]));
+    const plain = await startServe([file]);
+    try {
+      const run = await runCli(["put", plain.url, "small2", file, "--retries", "0"]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^arraywire put: E_UNEXPECTED_MESSAGE: .*"arraywire serve --uploads" does\)\n$/);
+    } finally {
+      await plain.stop();
+    }
+  });
+});
+
+describe("arraywire serve failures", () => {
+  it("exits 1 with ENOENT for a path that does not exist", async () => {
+    const run = await runCli(["serve", join(dir, "missing.npy"), "--port", "0"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^arraywire serve: ENOENT: no such file or directory/);
+    expect(run.stdout).toBe("");
+  });
+
+  it("exits 1 with the NpyError code for a file that is not an .npy file", async () => {
+    const run = await runCli(["serve", join(data, "notes.txt"), "--port", "0"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^arraywire serve: E_NPY_BAD_MAGIC: /);
+  });
+
+  it("exits 130 on SIGINT after closing", async () => {
+    const child = await startServe([join(data, "a.npy"), "-q"]);
+    const result = await child.stop();
+    expect(result.code).toBe(130);
+    expect(result.stderr).toBe("");
+  });
+});
