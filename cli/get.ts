@@ -49,6 +49,7 @@ The file is written as it arrives, as <out>.part, and renamed once verified.
   -r, --range <a:b>            rows a to b (b excluded) along the first axis, as
                                numpy's array[a:b]; elements of a 1-d array. Either
                                end may be left out, negative ends count from the end
+                               (write a negative start as --range=-10:)
   -t, --transport <auto|ws|http>  default auto (ws in Node)
       --params <json>          source parameters, e.g. '{"length": 1000}'
       --max-bytes <size>       refuse arrays larger than this (default 2G)

@@ -54,7 +54,12 @@ describe("arraywire serve <directory>", () => {
     expect(names).toEqual(["a.npy", "runs/2024/b.npy"]);
     const stat = await runCli(["stat", serve.url, "runs/2024/b.npy", "--json"]);
     expect(stat.code).toBe(0);
-    expect(JSON.parse(stat.stdout)).toMatchObject({ name: "runs/2024/b.npy", dtype: "float32", shape: [8, 8], byteLength: 256 });
+    expect(JSON.parse(stat.stdout)).toMatchObject({
+      name: "runs/2024/b.npy",
+      dtype: "float32",
+      shape: [8, 8],
+      byteLength: 256,
+    });
   });
 
   it("get fetches a nested file's middle rows", async () => {
