@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAIN_HELP } from "./main.ts";
-import { readNpyWithTs, ROOT, runCli, startServe, writeNpy } from "./test-helpers.ts";
+import { ROOT, readNpyWithTs, runCli, startServe, writeNpy } from "./test-helpers.ts";
 
 const OUT_DIR = join(ROOT, "node_modules", ".cache", `arraywire-cli-bin-${process.pid}`);
 const BUILT_BIN = join(OUT_DIR, "cli", "index.js");

@@ -3,9 +3,10 @@
  * nested files listed (and fetched), uploads listed and fetched back (big-endian files swapped),
  * a server without --uploads refusing them, and the exit codes of missing or broken files.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeNpyHeader, swapBytesInPlace } from "../shared/index.ts";
 import { readNpyWithTs, runCli, type ServeChild, startServe, writeNpy } from "./test-helpers.ts";
@@ -123,6 +124,30 @@ describe("arraywire put", () => {
       expect(run.stderr).toMatch(/^arraywire put: E_UNEXPECTED_MESSAGE: .*"arraywire serve --uploads" does\)\n$/);
     } finally {
       await plain.stop();
+    }
+  });
+});
+
+describe("arraywire serve <zarr dir>", () => {
+  it("publishes a Zarr array under its directory's name; get writes its middle rows as .npy", async () => {
+    const fixtures = fileURLToPath(new URL("../server/file-sources/test-fixtures/zarr/", import.meta.url));
+    const manifest = JSON.parse(readFileSync(join(fixtures, "manifest.json"), "utf8")) as {
+      arrays: { path: string; dtype: string; shape: number[]; cHex: string }[];
+    };
+    const expected = manifest.arrays.find((x) => x.path === "v3-gzip-f8");
+    if (!expected) throw new Error("fixture v3-gzip-f8 missing from the manifest");
+    const zarr = await startServe([join(fixtures, "v3-gzip-f8")]);
+    try {
+      expect(zarr.stdout()).toMatch(/\n {2}v3-gzip-f8 {2}float64 \[40, 30\] Zarr array /);
+      const out = join(dir, "zarr-rows.npy");
+      const run = await runCli(["get", zarr.url, "v3-gzip-f8", "--range", "11:29", "-o", out, "-q"]);
+      expect(run.code).toBe(0);
+      const file = readNpyWithTs(out);
+      expect(file.shape).toEqual([18, 30]);
+      const rowBytes = 30 * 8;
+      expect(Buffer.from(file.data).toString("hex")).toBe(expected.cHex.slice(11 * rowBytes * 2, 29 * rowBytes * 2));
+    } finally {
+      await zarr.stop();
     }
   });
 });

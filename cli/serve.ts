@@ -102,7 +102,9 @@ async function publishPath(
   if (await isZarrDirectory(path)) {
     const name = nameOption ?? basename(resolve(path)).replace(/\.zarr$/i, "");
     server.publish(name, described(zarrArray(path), path));
-    return [{ name, what: `Zarr array ${path}` }];
+    // Its metadata says dtype and shape (nothing read); broken metadata fails its requests, not this.
+    const entry = await new FileDirectory(dirname(resolve(path))).stat(basename(resolve(path))).catch(() => null);
+    return [{ name, what: `${entry ? `${entry.dtype} [${entry.shape.join(", ")}] ` : ""}Zarr array ${path}` }];
   }
   if (nameOption !== undefined)
     throw new UsageError("--name: names one file or Zarr array; a directory takes --prefix");
