@@ -1,12 +1,14 @@
 /**
- * `npm run bench [-- --quick] [--sweep] [--files] [--runs N] [--only REGEX] [--sizes MB,MB] [--out DIR]`: the
+ * `npm run bench [-- --quick] [--sweep] [--files] [--live] [--runs N] [--only REGEX] [--sizes MB,MB] [--out DIR]`: the
  * arraywire benchmark. `npm run bench -- --render bench/results/latest.json` rewrites the tables,
  * targets and charts from a results file without measuring anything.
  *
  * Builds the page and child programs, starts the server process, then for each array size runs
  * every method `runs` times, alternating them (round r runs the methods rotated by r), so machine
  * drift hits all of them; at the reference size that includes every point of the ceiling sweeps.
- * Then the many-clients runs. Prints the tables and the targets and writes latest.json, latest.md,
+ * Then the many-clients runs, then one live-appends row (bench/live-appends.ts: 1 MiB rows at
+ * 100 Hz to 20 subscribers; 2 s in quick mode, 3 s otherwise; `--live` runs only those rows, at
+ * 100, 50, 25 and 10 Hz). Prints the tables and the targets and writes latest.json, latest.md,
  * throughput.svg and memory.svg (to bench/results/; --sweep to bench/results/sweep/; quick and
  * partial runs to bench/results/tmp/quick|partial/ so they never overwrite the reference results).
  */
@@ -17,6 +19,7 @@ import { parseArgs } from "node:util";
 import { buildBench } from "./build.ts";
 import { memorySvg, throughputSvg } from "./charts.ts";
 import { fileServingTable, runFileServing } from "./file-serving.ts";
+import { type LiveAppendsRow, liveAppendsTable, runLiveAppends, runLiveAppendsRates } from "./live-appends.ts";
 import { describeMachine } from "./machine.ts";
 import {
   ARROW_BATCH_ROW_COUNT,
@@ -44,6 +47,7 @@ const { values: options } = parseArgs({
     render: { type: "string" },
     sweep: { type: "boolean", default: false },
     files: { type: "boolean", default: false },
+    live: { type: "boolean", default: false },
   },
 });
 const plan = makePlan(options.quick ?? false, options.runs ? Number(options.runs) : undefined, options.sweep);
@@ -116,8 +120,20 @@ async function mainFiles(): Promise<void> {
   writeFileSync(join(dir, "files.md"), `${table.join("\n")}\n`);
 }
 
+/** --live: only the live-appends rows, at every rate, written to results/tmp/live/. */
+async function mainLive(): Promise<void> {
+  const rows = await runLiveAppendsRates();
+  const table = liveAppendsTable(rows);
+  console.log(table.join("\n"));
+  const dir = options.out ?? fileURLToPath(new URL("./results/tmp/live/", import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "live.json"), `${JSON.stringify({ machine: describeMachine(), rows }, null, 2)}\n`);
+  writeFileSync(join(dir, "live.md"), `${table.join("\n")}\n`);
+}
+
 async function main(): Promise<void> {
   if (options.files) return mainFiles();
+  if (options.live) return mainLive();
   const built = await buildBench();
   buildDir = built.dir;
   const machine = describeMachine();
@@ -194,6 +210,17 @@ async function main(): Promise<void> {
     }
   }
   await server.kill();
+  // Live appends (issue 9, part 3): its own server and client processes, after the others.
+  const liveAppends: LiveAppendsRow[] = [];
+  if (!plan.sweep && (!only || only.test("live-appends"))) {
+    try {
+      const row = await runLiveAppends({ seconds: plan.quick ? 2 : 3 });
+      liveAppends.push(row);
+      console.log(liveAppendsTable([row]).join("\n"));
+    } catch (err) {
+      console.log(`live appends FAILED: ${(err as Error).message}`);
+    }
+  }
   for (const cell of cells) summarize(cell);
   const largest = Math.max(...plan.elementCounts);
   const results: BenchResults = {
@@ -215,6 +242,7 @@ async function main(): Promise<void> {
     ),
     cells,
     targets: plan.sweep ? [] : evaluateTargets(cells, plan.referenceElementCount, largest),
+    liveAppends,
   };
   writeOutputs(results);
 }
@@ -224,10 +252,13 @@ function writeOutputs(results: BenchResults, dir = resultsDir): void {
   const m = results.machine;
   const subtitle = `${results.date.slice(0, 10)}, ${m.cpu} (${m.cores} cores), Node ${m.node}, Chromium ${m.chromium}; median of ${results.runCount} run(s)${results.quick ? ", QUICK MODE" : ""}`;
   writeFileSync(join(dir, "latest.json"), `${JSON.stringify(results, null, 1)}\n`);
-  writeFileSync(join(dir, "latest.md"), markdownReport(results));
+  const live = results.liveAppends?.length
+    ? `\n## Live appends\n\n${liveAppendsTable(results.liveAppends).join("\n")}\n`
+    : "";
+  writeFileSync(join(dir, "latest.md"), markdownReport(results) + live);
   writeFileSync(join(dir, "throughput.svg"), throughputSvg(results.cells, results.referenceElementCount, subtitle));
   writeFileSync(join(dir, "memory.svg"), memorySvg(results.cells, results.referenceElementCount, subtitle));
-  console.log(`\n${textReport(results)}`);
+  console.log(`\n${textReport(results)}${live}`);
   console.log(
     `\nwrote ${join(dir, "/")}{latest.json,latest.md,throughput.svg,memory.svg} in ${results.durationSeconds.toFixed(0)} s`,
   );

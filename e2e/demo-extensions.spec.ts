@@ -1,6 +1,6 @@
 /**
  * The dashboard's Live signal and Upload cards against server/demo.ts: the page subscribes to the
- * live "signal" and plots it as it grows; a .npy file picked in the page (generated here, one
+ * live "live-signal" and plots it as it grows; a .npy file picked in the page (generated here, one
  * little-endian and one big-endian) is parsed in the page, uploaded with progress and listed, and
  * the server then serves exactly its values (read back here with the Node client).
  */

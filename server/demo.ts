@@ -2,9 +2,11 @@
  * The demo (`npm start`): one http server on HOST:PORT (defaults 127.0.0.1:5173) that serves the
  * dashboard in client/demo through Vite in middleware mode, carries Vite's HMR socket, and hosts
  * an {@link ArrayServer} at /arraywire (WebSocket upgrades, and GET for the HTTP transport)
- * publishing `arange` under the name "arange" and a live array "signal" that grows at 20 Hz
- * (server/demo-signal.ts). It takes uploads under names that start with "upload/" (published once
- * verified, within a 512 MiB budget) and lists what it publishes.
+ * publishing `arange` under the name "arange", once written, the file dataset "signal"
+ * (server/demo-signal.ts: a 50M-sample float64 .npy in a cache directory, served by npyFile), and
+ * a live array "live-signal" that grows at 20 Hz (server/demo-live.ts). It takes uploads under
+ * names that start with "upload/" (published once verified, within a 512 MiB budget) and lists
+ * what it publishes.
  *
  * Besides the page it answers GET /api/info with what the server publishes and which dtypes its
  * runtime can generate (Node 20 has no Float16Array), so the page can grey out what would fail.
@@ -16,8 +18,9 @@ import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createServer as createViteServer, version as viteVersion } from "vite";
 import { DTYPES, isDtypeSupported } from "../shared/index.ts";
-import { startDemoSignal } from "./demo-signal.ts";
-import { ArrayServer, arange } from "./index.ts";
+import { startDemoSignal } from "./demo-live.ts";
+import { prepareSignal, SIGNAL_LENGTH, signalState } from "./demo-signal.ts";
+import { ArrayServer, arange, npyFile } from "./index.ts";
 import { refuseUpgrade } from "./refusals.ts";
 import { parseTarget } from "./request-target.ts";
 
@@ -56,6 +59,8 @@ const arrays = new ArrayServer({
 });
 arrays.publish("arange", arange({ maxByteLength: MAX_ARANGE_BYTE_LENGTH }));
 const stopSignal = startDemoSignal(arrays);
+/** The file dataset: written in the background at first start, published once complete. */
+const signal = signalState();
 
 httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
   // Parsed inside a try (parseTarget): a target such as `//[` must not end the process, and is
@@ -100,6 +105,14 @@ console.log(
   `  page: ${relative(process.cwd(), vite.config.root) || "."} (Vite ${viteVersion}, HMR ${vite.config.server.hmr === false ? "off" : "on"})`,
 );
 console.log("  Ctrl+C to stop");
+void prepareSignal(signal).then((path) => {
+  if (path === null) {
+    console.log(`arraywire demo: could not write the signal dataset: ${signal.error}`);
+    return;
+  }
+  arrays.publish("signal", npyFile(path));
+  console.log(`arraywire demo: publishing "signal" from ${path}`);
+});
 
 let closing = false;
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
@@ -129,6 +142,16 @@ process.on("SIGTERM", shutdown);
 function sendInfo(res: ServerResponse): void {
   const body = JSON.stringify({
     names: arrays.names(),
+    datasets: [
+      {
+        name: "signal",
+        description: "a 50M-sample float64 signal (.npy file)",
+        dtype: "float64",
+        shape: [SIGNAL_LENGTH],
+        state: signal.state,
+        progress: signal.progress,
+      },
+    ],
     dtypes: DTYPES.filter(isDtypeSupported),
     maxByteLength: MAX_ARANGE_BYTE_LENGTH,
     endpointPath: ENDPOINT_PATH,

@@ -1,7 +1,8 @@
 /**
- * Discovery's listing of publishDirectory (server/discovery.ts listMounts): the files under a
+ * Discovery's listing of publishDirectory (server/discovery.ts serveList): the files under a
  * directory are listed by prefixed name with the dtype, shape and size from their headers, after
- * the names published by themselves, which win over a directory's name; longest prefix first;
+ * the names published by themselves, which win over a directory's name, as a longer prefix wins
+ * over a shorter one;
  * a directory that disappears lists nothing; `listing: false` still refuses the whole list.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -56,6 +57,14 @@ describe("listing publishDirectory", () => {
     const named = arrays.filter((a) => a.name === "data/x.npy");
     expect(named).toHaveLength(1);
     expect(named[0]).toMatchObject({ kind: "array", shape: [7] });
+  });
+
+  it("lists a file under two directories once, under the longer prefix that serves it", async () => {
+    await start();
+    server.publishDirectory(root, { prefix: "d/" }); // d/a/x.npy, d/a/deep/y.npy, d/b/z.npy
+    server.publishDirectory(join(root, "a"), { prefix: "d/a/" }); // d/a/x.npy, d/a/deep/y.npy
+    const names = (await listArrays(server.url)).map((a) => a.name);
+    expect(names).toEqual(["d/a/deep/y.npy", "d/a/x.npy", "d/b/z.npy"]);
   });
 
   it("lists several directories, longest prefix first, and a removed one no more", async () => {

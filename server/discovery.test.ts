@@ -4,12 +4,15 @@
  * to), `listing: false`, access checks, and the stat over the WebSocket (HEADER_ONLY: the header,
  * nothing after it). Plus the client against servers that answer wrongly.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ArrayClient, listArrays, StreamError, statArray } from "../client/index.ts";
+import { ArrayClient, fetchArray, listArrays, StreamError, statArray } from "../client/index.ts";
 import { encodeError, encodeRequest, HTTP_CONTENT_TYPE, type RequestMessage } from "../shared/index.ts";
-import { ArrayServer, type ArraySource, arange } from "./index.ts";
+import { makeTempDir, npyBytes } from "./file-sources/test-helpers.ts";
+import { ArrayServer, type ArraySource, arange, npyFile } from "./index.ts";
 import { RawClient } from "./test-helpers.ts";
 
 let server: ArrayServer;
@@ -294,5 +297,59 @@ describe("the client against servers that answer wrongly", () => {
     });
     expect((seen as unknown as URL).searchParams.get("stat")).toBe("a b");
     expect((seen as unknown as URL).searchParams.get("params")).toBe('{"n":1}');
+  });
+});
+
+describe("files: npyFile and publishDirectory", () => {
+  let temp: { dir: string; remove: () => void };
+
+  beforeEach(async () => {
+    temp = makeTempDir("aw-discovery-");
+    const ints = new Int32Array([5, 6, 7, 8, 9, 10]);
+    writeFileSync(
+      join(temp.dir, "a.npy"),
+      npyBytes({ descr: "<i4", shape: [2, 3], data: new Uint8Array(ints.buffer) }),
+    );
+    mkdirSync(join(temp.dir, "runs"));
+    const doubles = new Float64Array([1.5, 2.5, 3.5]);
+    writeFileSync(
+      join(temp.dir, "runs", "b.npy"),
+      npyBytes({ descr: "<f8", shape: [3], data: new Uint8Array(doubles.buffer) }),
+    );
+    writeFileSync(join(temp.dir, "notes.txt"), "not an array");
+    await start();
+  });
+
+  afterEach(() => temp.remove());
+
+  it("lists the arrays under a published directory with the generation their header carries", async () => {
+    server.publish("arange", arange());
+    server.publishDirectory(temp.dir, { prefix: "files/" });
+    const arrays = await listArrays(server.url);
+    expect(arrays.map((a) => a.name)).toEqual(["arange", "files/a.npy", "files/runs/b.npy"]);
+    const b = arrays[2];
+    expect(b).toMatchObject({ kind: "source", live: false, dtype: "float64", shape: [3], byteLength: 24 });
+    const fetched = await fetchArray<Float64Array>(server.url, "files/runs/b.npy");
+    expect(Array.from(fetched.array)).toEqual([1.5, 2.5, 3.5]);
+    expect(b?.generation).toBe(fetched.generation);
+    // The generation follows the file's content, not the publish counter.
+    const a = await fetchArray(server.url, "files/a.npy");
+    expect(arrays[1]?.generation).toBe(a.generation);
+    expect(a.generation).not.toBe(b?.generation);
+  });
+
+  it("stats a published .npy file by opening it: its shape and its content's generation", async () => {
+    server.publish("a", npyFile(join(temp.dir, "a.npy")));
+    const listed = await listArrays(server.url);
+    expect(listed).toEqual([{ name: "a", kind: "source", live: false, generation: 1 }]);
+    const stat = await statArray(server.url, "a");
+    const fetched = await fetchArray(server.url, "a");
+    expect(stat).toMatchObject({ name: "a", dtype: "int32", shape: [2, 3], byteLength: 24 });
+    expect(stat.generation).toBe(fetched.generation);
+    expect(stat.generation).not.toBe(1);
+    // A name under a directory is stat'ed the same way; a file that is not an array is unknown.
+    server.publishDirectory(temp.dir, { prefix: "files/" });
+    expect(await statArray(server.url, "files/runs/b.npy")).toMatchObject({ dtype: "float64", shape: [3] });
+    await expect(statArray(server.url, "files/notes.txt")).rejects.toMatchObject({ code: "E_UNKNOWN_NAME" });
   });
 });

@@ -3,16 +3,20 @@
  * publishes, `GET <path>?stat=<name>[&params=<json>]` one name, both as JSON (a server without
  * discovery answers both with 400 E_BAD_REQUEST: neither has a `name` parameter). A listing
  * never opens a source: it says what each one describes about itself (ArraySource.describe), and
- * typed arrays and live arrays describe themselves; a published directory lists its files from
- * their headers and metadata (FileDirectory.list), no data read. A stat opens the source only when params are
+ * typed arrays and live arrays describe themselves. A stat opens the source only when params are
  * given or the source cannot describe itself, and releases it at once. With `listing: false`
  * the list is refused (403 E_LISTING_DISABLED); a stat of a known name still answers.
  */
 import type { ServerResponse } from "node:http";
 import { type ArrayInfo, parseJsonObject, StreamError } from "../shared/index.ts";
+import { FileDirectory } from "./file-sources/directory.ts";
 import type { StreamServices } from "./plan.ts";
 import { sendError } from "./refusals.ts";
-import type { Entry } from "./registry.ts";
+import type { Entry, Mount } from "./registry.ts";
+import { versionGeneration } from "./sources.ts";
+
+/** Most names a listing gives for all published directories together. */
+const MAX_LISTED_FILES = 10_000;
 
 /** The JSON of one entry, from what its kind knows without opening anything. */
 export async function describeEntry(name: string, entry: Entry, services: StreamServices): Promise<ArrayInfo> {
@@ -45,6 +49,31 @@ function sendJson(res: ServerResponse, value: unknown): void {
   res.end(body);
 }
 
+/**
+ * The arrays under a published directory (publishDirectory), at most `maxEntries`, named with the
+ * mount's prefix; their generation is the one their header will carry (from the file's content
+ * version). A resolver that cannot list (not a FileDirectory), or a walk that fails, lists nothing.
+ */
+async function listMount(mount: Mount, maxEntries: number, services: StreamServices): Promise<ArrayInfo[]> {
+  if (!(mount.resolver instanceof FileDirectory)) return [];
+  try {
+    const files = await mount.resolver.list({ maxEntries });
+    return files.map(({ name, dtype, shape, byteLength, meta, version }) => ({
+      name: mount.prefix + name,
+      kind: "source",
+      live: false,
+      generation: version ? versionGeneration(dtype, shape, version) : mount.generation,
+      dtype,
+      shape,
+      byteLength,
+      meta,
+    }));
+  } catch (err) {
+    services.hooks.logPeer("list", `a published directory could not be listed (${(err as Error).name})`);
+    return [];
+  }
+}
+
 /** Answers `?list`: every published name, in publish order, or 403 E_LISTING_DISABLED. */
 export async function serveList(res: ServerResponse, services: StreamServices): Promise<void> {
   if (!services.settings.listing) {
@@ -58,43 +87,18 @@ export async function serveList(res: ServerResponse, services: StreamServices): 
   }
   const entries = services.registry.entries();
   const arrays = await Promise.all(entries.map(([name, entry]) => describeEntry(name, entry, services)));
-  arrays.push(...(await listMounts(services, new Set(entries.map(([name]) => name)))));
-  sendJson(res, { arrays });
-}
-
-/** Most names the mounts (publishDirectory) add to one listing, over all of them. */
-export const MAX_MOUNTED_LISTED = 10_000;
-
-/**
- * The names under mounts that can list themselves (publishDirectory), after the names published
- * by themselves, longest prefix first, at most MAX_MOUNTED_LISTED in all. A name published by
- * itself wins over a mount's (as requests resolve it); a mount whose listing fails adds nothing.
- */
-async function listMounts(services: StreamServices, taken: Set<string>): Promise<ArrayInfo[]> {
-  const arrays: ArrayInfo[] = [];
+  let room = MAX_LISTED_FILES;
+  // A name is listed as a request resolves it: a name published by itself wins over a directory's
+  // file of that name, and a longer prefix (listed first) over a shorter one.
+  const taken = new Set(entries.map(([name]) => name));
   for (const mount of services.registry.mounts()) {
-    const remaining = MAX_MOUNTED_LISTED - arrays.length;
-    if (remaining <= 0 || typeof mount.resolver.list !== "function") continue;
-    // A directory that cannot be walked (removed, unreadable) lists nothing rather than failing the list.
-    const listed = await mount.resolver.list({ maxEntries: remaining }).catch(() => []);
-    for (const array of listed) {
-      const name = mount.prefix + array.name;
-      if (taken.has(name)) continue;
-      taken.add(name);
-      const { dtype, byteLength, meta } = array;
-      arrays.push({
-        name,
-        kind: "source",
-        live: false,
-        generation: mount.generation,
-        dtype,
-        shape: [...array.shape],
-        byteLength,
-        meta,
-      });
-    }
+    if (room <= 0) break;
+    const files = (await listMount(mount, room, services)).filter((file) => !taken.has(file.name));
+    for (const file of files) taken.add(file.name);
+    room -= files.length;
+    arrays.push(...files);
   }
-  return arrays;
+  sendJson(res, { arrays });
 }
 
 /**
@@ -121,9 +125,11 @@ export async function serveStat(res: ServerResponse, query: URLSearchParams, ser
     const controller = new AbortController();
     res.once("close", () => controller.abort());
     const lease = await services.sources.acquire(entry.generation, name, entry.source, params, controller.signal);
-    const { dtype, shape, totalByteLength, meta } = lease.description;
+    const { dtype, shape, totalByteLength, meta, version } = lease.description;
     lease.release();
-    sendJson(res, { ...info, dtype, shape, byteLength: totalByteLength, meta });
+    // A versioned source (a file) names its content: the generation its header will carry.
+    const generation = version === null ? info.generation : versionGeneration(dtype, shape, version);
+    sendJson(res, { ...info, generation, dtype, shape, byteLength: totalByteLength, meta });
   } catch (err) {
     if (res.destroyed) return;
     const { code, message } = hooks.errorReply(err, `stat of ${JSON.stringify(name)}`);

@@ -226,7 +226,6 @@ export class LiveArray {
       shape: this.shape,
       totalByteLength: byteLength,
       meta: this.meta,
-      // A live array's generation is its publish counter: it has no content version.
       version: null,
     };
     const array: SourceArray = {

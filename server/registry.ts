@@ -4,7 +4,6 @@
  * never reach the file system, except through a mount (publishDirectory), whose resolver maps the
  * rest of a name to a file under its own root and nowhere else.
  */
-import type { Dtype, JsonObject } from "../shared/index.ts";
 import type { LiveArray } from "./live.ts";
 import type { ArraySource } from "./sources.ts";
 
@@ -20,21 +19,10 @@ export interface Entry {
   readonly live: LiveArray | null;
 }
 
-/** One name a mount can list (server/file-sources/directory.ts DirectoryEntry), after the prefix. */
-export interface MountedArray {
-  readonly name: string;
-  readonly dtype: Dtype;
-  readonly shape: readonly number[];
-  readonly byteLength: number;
-  readonly meta: JsonObject | null;
-}
-
 /** Names under a prefix, resolved when they are requested (server/file-sources/directory.ts). */
 export interface NameResolver {
   /** The source for `rest` (the name after the prefix), or undefined when it cannot name one. */
   resolve(rest: string): ArraySource | undefined;
-  /** Optional: the names it serves now, for discovery's listing, at most `maxEntries` of them. */
-  list?(options: { maxEntries: number }): Promise<readonly MountedArray[]>;
 }
 
 /** A published prefix and what resolves the names under it. */
@@ -97,7 +85,7 @@ export class Registry {
     return [...this.#entries.keys()];
   }
 
-  /** Every entry, by name, in publish order (not the names under mounts). */
+  /** Every entry published by itself, by name, in publish order (not the names under mounts). */
   entries(): [string, Entry][] {
     return [...this.#entries];
   }

@@ -1,5 +1,5 @@
 /**
- * The dashboard's Live signal card: subscribe() to the demo server's live array "signal" (rows of
+ * The dashboard's Live signal card: subscribe() to the demo server's live array "live-signal" (rows of
  * samples appended at 20 Hz), received into one resizable buffer that grows in place, and the
  * last ten seconds plotted at each update. When the server starts the signal over (END), the card
  * subscribes again. Tests read window.__arraywireLive.
@@ -71,7 +71,7 @@ async function follow(): Promise<void> {
     let buffer: ArrayBufferLike | null = null;
     state.length = 0;
     try {
-      const result = await subscribe<Float64Array>(ENDPOINT, "signal", {
+      const result = await subscribe<Float64Array>(ENDPOINT, "live-signal", {
         signal: own.signal,
         onAppend: (u) => {
           state.updates++;

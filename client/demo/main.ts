@@ -2,16 +2,28 @@
  * The arraywire demo dashboard: streams `arange` from this page's server into a new typed array,
  * then verifies, checksums and plots every element in the page.
  *
- * URL params preselect the form: ?n=50000000&dtype=float64&name=arange&transport=ws&maxBytes=100000000,
- * and &autostart=1 starts at once. Tests read window.__arraywire (small values only, never the array).
+ * URL params preselect the form: ?n=50000000&dtype=float64&name=arange&transport=ws&maxBytes=100000000
+ * &thread=worker, and &autostart=1 starts at once; ?isolated=1 has the dev server make the page
+ * cross-origin isolated (vite.config.ts), where the worker fills a SharedArrayBuffer. Tests read
+ * window.__arraywire (small values only, never the array).
  */
-import { fetchArray, type Progress, type TypedArray } from "../index.ts";
-import "./live.ts";
-import "./upload.ts";
+import { fetchArray, fetchArrayInWorker, type Progress, type TypedArray } from "../index.ts";
+import {
+  anyPreparing,
+  type DatasetInfo,
+  datasetLength,
+  datasetNamed,
+  markPicked,
+  renderDatasetResult,
+  renderDatasets,
+} from "./datasets.ts";
 import { DEMO_DTYPES, type DtypeInfo, findDtype, isAvailableHere, storedValue } from "./dtypes.ts";
 import { describeFailure } from "./failure.ts";
+import { FrameMeter, type FrameStats } from "./frame-meter.ts";
+import "./live.ts";
 import { drawEnvelope, drawRate, envelopeColumns, type RateSample } from "./plot.ts";
 import { type ScanResult, scanArange } from "./scan.ts";
+import "./upload.ts";
 import {
   renderBusy,
   renderDtypes,
@@ -25,7 +37,9 @@ import {
   SIZE_PRESETS,
   type Status,
   selectedLength,
+  selectedThread,
   selectedTransport,
+  selectThread,
   selectTransport,
   ui,
 } from "./view.ts";
@@ -38,6 +52,14 @@ export interface DemoState {
   name: string;
   dtype: string;
   transport: "ws" | "http";
+  /** Where the array is received: fetchArray here, or fetchArrayInWorker. */
+  thread: "main" | "worker";
+  /** The page is cross-origin isolated (?isolated=1): a worker then fills shared memory. */
+  crossOriginIsolated: boolean;
+  /** Main-thread responsiveness (the frame meter). */
+  frames: FrameStats;
+  /** Elements of the shared target the page has seen final (worker + isolated only). */
+  sharedElementEnd: number;
   /** receivedByteLength of every progress event, in order. */
   progress: number[];
   totalByteLength: number;
@@ -67,6 +89,8 @@ declare global {
      * until the stream has ended, so a click timed from outside can come too late.
      */
     __arraywireAbortAtBytes?: number;
+    /** Tests: values of the last array received at `indices`, as numbers (NaN past its end). */
+    __arraywireValuesAt: (indices: number[]) => number[];
   }
 }
 
@@ -94,18 +118,33 @@ function freshRunState() {
     errorCode: null,
     errorMessage: null,
     elapsedMs: 0,
+    sharedElementEnd: 0,
   } satisfies Partial<DemoState>;
 }
 
+const meter = new FrameMeter({
+  dot: ui.frameDot,
+  recent: ui.frameRecent,
+  transfer: ui.frameTransfer,
+  frames: ui.frameCount,
+});
 const state: DemoState = {
   status: "idle",
   runId: 0,
   name: "",
   dtype: "",
   transport: "http",
+  thread: "main",
+  crossOriginIsolated: globalThis.crossOriginIsolated === true,
+  frames: meter.stats,
   ...freshRunState(),
 };
 window.__arraywire = state;
+window.__arraywireValuesAt = (indices) =>
+  indices.map((i) => (held && i < held.array.length ? Number(held.array[i]) : Number.NaN));
+ui.isolationNote.textContent = state.crossOriginIsolated
+  ? "cross-origin isolated: a worker fills shared memory"
+  : "not isolated (/?isolated=1 shares the worker's memory)";
 
 let controller: AbortController | null = null;
 /** The last array received, kept to re-plot on resize; dropped when the next run starts. */
@@ -122,6 +161,7 @@ const initialDtype = requestedDtype && isAvailableHere(requestedDtype) ? request
 ui.name.value = params.get("name") ?? "arange";
 // HTTP is the default, as in fetchArray ("auto" picks it in browsers with BYOB readers).
 selectTransport(params.get("transport") === "ws" ? "ws" : "http");
+selectThread(params.get("thread") === "worker" ? "worker" : "main");
 if (params.has("maxBytes")) setMaxBytes(params.get("maxBytes") ?? "");
 renderSizes(initialLength);
 renderDtypes(initialDtype, null);
@@ -131,6 +171,7 @@ drawRate(ui.rateChart, []);
 ui.sizes.addEventListener("change", refreshForm);
 ui.transports.addEventListener("change", refreshForm);
 ui.dtype.addEventListener("change", refreshForm);
+ui.name.addEventListener("input", refreshForm);
 ui.form.addEventListener("submit", (event) => {
   event.preventDefault();
   void start();
@@ -143,9 +184,16 @@ void loadServerInfo();
 if (params.get("autostart") === "1") void start();
 
 function refreshForm(): void {
+  // A file dataset has one size and dtype: the arange controls do not apply to it.
+  const dataset = datasetNamed(ui.name.value.trim());
+  for (const input of ui.form.querySelectorAll<HTMLInputElement | HTMLSelectElement>("#sizes input, #dtype")) {
+    input.disabled = dataset !== undefined || (input.id === "dtype" && state.status === "streaming");
+  }
+  markPicked(ui.name.value.trim());
   const info = currentDtype();
   renderSizeBytes(info);
-  renderSummary(selectedLength(), info);
+  if (dataset) renderSummary(datasetLength(dataset), findDtype(dataset.dtype) ?? info);
+  else renderSummary(selectedLength(), info);
   ui.endpointUrl.textContent = ENDPOINTS[selectedTransport()];
 }
 
@@ -158,8 +206,14 @@ async function loadServerInfo(): Promise<void> {
   try {
     const response = await fetch("/api/info", { cache: "no-store" });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const info = (await response.json()) as { names: string[]; dtypes: string[] };
+    const info = (await response.json()) as { names: string[]; dtypes: string[]; datasets?: DatasetInfo[] };
     publishedNames = info.names;
+    renderDatasets(info.datasets ?? [], (name) => {
+      ui.name.value = name;
+      refreshForm();
+    });
+    // A dataset still being written: ask again until it is ready.
+    if (anyPreparing()) setTimeout(() => void loadServerInfo(), 2000);
     setServerState("online", `publishes ${info.names.join(", ") || "nothing"}`);
     if (state.status !== "streaming") {
       renderDtypes(ui.dtype.value, info.dtypes);
@@ -181,9 +235,11 @@ function setServerState(dot: "online" | "offline" | "unknown", note: string): vo
 async function start(): Promise<void> {
   if (controller) return;
   const name = ui.name.value.trim();
-  const dtype = currentDtype();
-  const length = selectedLength();
+  const dataset = datasetNamed(name);
+  const dtype = dataset ? (findDtype(dataset.dtype) ?? currentDtype()) : currentDtype();
+  const length = dataset ? datasetLength(dataset) : selectedLength();
   const transport = selectedTransport();
+  const thread = selectedThread();
   const maxBytes = ui.maxBytes.value === "" ? undefined : Number(ui.maxBytes.value);
   const ownController = new AbortController();
   controller = ownController;
@@ -195,6 +251,9 @@ async function start(): Promise<void> {
     name,
     dtype: dtype.dtype,
     transport,
+    thread,
+    crossOriginIsolated: state.crossOriginIsolated,
+    frames: meter.stats,
     ...freshRunState(),
   } satisfies DemoState);
   renderBusy(true);
@@ -208,15 +267,33 @@ async function start(): Promise<void> {
   ui.plot.getContext("2d")?.clearRect(0, 0, ui.plot.width, ui.plot.height);
 
   const startedAt = performance.now();
-  const meter = { samples: [{ t: startedAt, bytes: 0 }] };
+  const rate = { samples: [{ t: startedAt, bytes: 0 }] };
+  // The demo's own worker, made the usual Vite way (fetchArrayInWorker can also start one itself).
+  const worker =
+    thread === "worker" ? new Worker(new URL("./receive-worker.ts", import.meta.url), { type: "module" }) : null;
+  meter.startTransfer();
   try {
-    const result = await fetchArray(ENDPOINTS[transport], name, {
+    const options = {
       transport,
-      params: { length, dtype: dtype.dtype },
+      params: dataset ? undefined : { length, dtype: dtype.dtype },
       maxBytes,
       signal: ownController.signal,
-      onProgress: (progress) => onProgress(progress, meter, startedAt),
-    });
+      onProgress: (progress: Progress) => onProgress(progress, rate, startedAt),
+    };
+    const result = worker
+      ? await fetchArrayInWorker(ENDPOINTS[transport], name, {
+          ...options,
+          worker,
+          // Isolated: the worker fills shared memory that this page reads as it fills.
+          ...(state.crossOriginIsolated
+            ? {
+                shared: true,
+                onChunk: ({ elementEnd }: { elementEnd: number }) => (state.sharedElementEnd = elementEnd),
+              }
+            : {}),
+        })
+      : await fetchArray(ENDPOINTS[transport], name, options);
+    meter.stopTransfer();
     state.elapsedMs = performance.now() - startedAt;
     const received = findDtype(result.dtype) ?? dtype;
     renderStatus("streaming", "Verifying");
@@ -226,14 +303,17 @@ async function start(): Promise<void> {
     const scan = scanArange(result.array, received.dtype, envelopeColumns(ui.plot));
     const scanMs = performance.now() - scanStartedAt;
     held = { array: result.array, dtype: received };
-    showResult(result.array, received, scan, scanMs);
+    if (dataset && result.array instanceof Float64Array) showDataset(dataset, result.array, scan);
+    else showResult(result.array, received, scan, scanMs);
     setServerState("online", `publishes ${publishedNames.join(", ") || name}`);
     state.status = "done";
     renderStatus("done");
   } catch (err) {
+    meter.stopTransfer();
     state.elapsedMs = performance.now() - startedAt;
     showFailure(err, ownController.signal, length * dtype.bytesPerElement);
   } finally {
+    worker?.terminate();
     controller = null;
     renderBusy(false);
   }
@@ -306,6 +386,31 @@ function showResult(array: TypedArray, info: DtypeInfo, scan: ScanResult, scanMs
   ui.plotEmpty.textContent = "The array is empty";
   ui.plotNote.textContent = `a[i] against i: min / max of all ${length.toLocaleString("en-US")} elements per pixel column`;
   drawEnvelope(ui.plot, scan, length);
+}
+
+/** A dataset arrived: plot it and show what it holds (its bytes were checked by END's checksum). */
+function showDataset(dataset: DatasetInfo, array: Float64Array, scan: ScanResult): void {
+  Object.assign(state, {
+    verified: false,
+    mismatches: 0,
+    checksum: 0,
+    length: array.length,
+    first: Array.from(array.subarray(0, 10)),
+    last: array.length > 0 ? (array[array.length - 1] as number) : null,
+  });
+  renderProgress({
+    receivedByteLength: array.byteLength,
+    totalByteLength: array.byteLength,
+    liveBytesPerSecond: null,
+    peakBytesPerSecond: rateSamples.length > 0 ? Math.max(...rateSamples.map((s) => s.megabytesPerSecond)) * 1e6 : null,
+    meanBytesPerSecond: state.elapsedMs > 0 ? (array.byteLength * 1000) / state.elapsedMs : null,
+    elapsedMs: state.elapsedMs,
+    elementCount: array.length,
+  });
+  drawRate(ui.rateChart, rateSamples);
+  renderDatasetResult(dataset, array);
+  ui.plotEmpty.hidden = array.length > 0;
+  drawEnvelope(ui.plot, scan, array.length);
 }
 
 function showFailure(err: unknown, signal: AbortSignal, expectedByteLength: number): void {
