@@ -74,6 +74,16 @@ describe("arraywire get", () => {
     expect(file.data).toEqual(bytesOf(ramp.subarray(1234, 4000)));
   });
 
+  it("fetches window by window into one reused buffer: a middle range over 13 windows of 250 elements", async () => {
+    const out = join(dir, "windows.npy");
+    // 1001 bytes hold 250 int32: windows end mid-array and the last one is short.
+    const run = await runCli(["get", serve.url, "ramp", "--range", "1234:4321", "--window", "1001", "-o", out, "-q"]);
+    expect(run.code).toBe(0);
+    const file = readNpyWithTs(out);
+    expect(file.shape).toEqual([4321 - 1234]);
+    expect(file.data).toEqual(bytesOf(ramp.subarray(1234, 4321)));
+  });
+
   it.skipIf(!HAS_NUMPY)("writes files numpy loads: a whole array and a range (python3-numpy)", async () => {
     const whole = join(dir, "np-whole.npy");
     const part = join(dir, "np-part.npy");
@@ -172,6 +182,20 @@ describe("arraywire get, slow transfers", () => {
     }
     expect(progress.at(-1)).toMatch(/^arraywire get slow: 100% 16\.8 MB in [\d.]+ s, [\d.]+ MB\/s$/);
     expect(statSync(out).size).toBe(128 + (16 << 20));
+  });
+
+  it("exits 1 with E_GONE, removing the partial file, when the array is republished between windows", async () => {
+    server.publish("changing", slowSource(16 << 20, 250));
+    const out = join(dir, "changing.npy");
+    const run = startCli(["get", server.url, "changing", "--window", "4M", "-o", out]);
+    await waitFor(() => existsSync(`${out}.part`) && statSync(`${out}.part`).size > 128, "the first window on disk");
+    server.publish("changing", slowSource(16 << 20, 250)); // a new generation
+    const result = await run.done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /arraywire get: E_GONE: "changing" changed during the transfer .*generation \d+ became \d+\); get it again\n$/,
+    );
+    expect(existsSync(`${out}.part`) || existsSync(out)).toBe(false);
   });
 
   it("on SIGINT stops, removes the partial file and exits 130", async () => {

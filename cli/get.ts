@@ -1,13 +1,16 @@
 /**
  * `arraywire get <url> <name>`: fetches an array (or rows of it) into a .npy file that numpy
  * loads. The array is stat'ed first (its dtype and shape make the .npy header, written before
- * any data), then fetched with fetchArray; each run of elements that became final in the
- * receive buffer (onChunk) is written to the file as a view of that buffer, so the file fills
- * while the transfer runs and the array is never copied. The file is "<out>.part" until the
- * checksum was verified, then renamed; on any failure or SIGINT it is removed.
+ * any data), then fetched with fetchArray window by window (--window, 64 MiB) into one reused
+ * receive buffer, so memory stays bounded for arrays of any size; each run of elements that
+ * became final in the buffer (onChunk) is written to the file as a view of it, so the file fills
+ * while the transfer runs and no copy of the array is made. Each window's checksum is verified,
+ * and every window must come from the same generation (a changed array fails with E_GONE). The
+ * file is "<out>.part" until the last window was verified, then renamed; on any failure or
+ * SIGINT it is removed.
  */
 import { basename } from "node:path";
-import { type FetchArrayOptions, fetchArray, statArray, type Transport } from "../client/index.ts";
+import { fetchArray, statArray, type Transport, typedArrayConstructor } from "../client/index.ts";
 import { DTYPE_BYTES_PER_ELEMENT, type Dtype, encodeNpyHeader, type NpyDtype } from "../shared/index.ts";
 import {
   byteSizeValue,
@@ -25,6 +28,8 @@ import { createProgress, progressMode, sizeText } from "./progress.ts";
 import { parseRowRange, selectRows } from "./range.ts";
 
 const TRANSPORTS: readonly Transport[] = ["auto", "ws", "http"];
+/** Bytes fetched at a time into the one receive buffer (--window). */
+const DEFAULT_WINDOW = "64M";
 
 const spec: CommandSpec = {
   name: "get",
@@ -36,7 +41,7 @@ const spec: CommandSpec = {
     range: { type: "string", short: "r" },
     transport: { type: "string", short: "t" },
     params: { type: "string" },
-    "max-bytes": { type: "string" },
+    window: { type: "string" },
     retries: { type: "string" },
   },
   help: `Usage: arraywire get <url> <name> [-o out.npy] [--range a:b] [options]
@@ -52,7 +57,9 @@ The file is written as it arrives, as <out>.part, and renamed once verified.
                                (write a negative start as --range=-10:)
   -t, --transport <auto|ws|http>  default auto (ws in Node)
       --params <json>          source parameters, e.g. '{"length": 1000}'
-      --max-bytes <size>       refuse arrays larger than this (default 2G)
+      --window <size>          fetch in ranges of this many bytes into one reused
+                               buffer: the memory used, whatever the array's size
+                               (default 64M)
       --retries <n>            reconnect and resume up to n times (default 5, 0 off)
 ${CLIENT_OPTIONS_HELP}
 
@@ -79,8 +86,8 @@ async function run(parsed: Parameters<Command["run"]>[0], context: Parameters<Co
   const range = rangeText === undefined ? null : parseRowRange(rangeText);
   const paramsText = stringOption(values, "params");
   const params = paramsText === undefined ? undefined : jsonObjectValue("params", paramsText);
-  const maxBytesText = stringOption(values, "max-bytes");
-  const maxBytes = maxBytesText === undefined ? undefined : byteSizeValue("max-bytes", maxBytesText);
+  const windowByteLength = byteSizeValue("window", stringOption(values, "window") ?? DEFAULT_WINDOW);
+  if (windowByteLength === 0) throw new UsageError("--window: expected at least 1 byte, got 0");
   const retries = integerValue("retries", stringOption(values, "retries") ?? "5", 100);
   const headers = headerValues(values.header as string[] | undefined);
   const outPath = stringOption(values, "output") ?? defaultOutputPath(name);
@@ -95,9 +102,8 @@ async function run(parsed: Parameters<Command["run"]>[0], context: Parameters<Co
   const selection = range === null ? null : selectRows(range, info.shape);
   const shape = selection?.shape ?? info.shape;
   const elementCount = shape.reduce((a, b) => a * b, 1);
-  // A live array grows between the stat and the fetch: ask for the rows the stat saw.
+  // Elements the stat saw: a live array that grows meanwhile is fetched as the stat saw it.
   const totalElements = info.shape.reduce((a, b) => a * b, 1);
-  const elementRange = selection?.elementRange ?? (info.live && totalElements > 0 ? [0, totalElements] : undefined);
   const header = encodeNpyHeader({ dtype: dtype as NpyDtype, shape });
 
   const output = await NpyOutput.open(outPath, header);
@@ -105,39 +111,51 @@ async function run(parsed: Parameters<Command["run"]>[0], context: Parameters<Co
   const quiet = values.quiet === true;
   const label = `arraywire get ${name}`;
   const progress = createProgress(progressMode(quiet, context.progressStream), label, context.progressStream);
+  const itemsize = DTYPE_BYTES_PER_ELEMENT[dtype];
+  const byteLength = elementCount * itemsize;
+  const started = performance.now();
+  const rate = (done: number) => {
+    const seconds = (performance.now() - started) / 1000;
+    return seconds > 0 ? done / seconds : 0;
+  };
   try {
-    const options: FetchArrayOptions = {
-      transport: transportText as Transport,
-      headers,
-      signal,
-      resume: retries > 0 ? { attempts: retries } : false,
-      onProgress: (p) => progress.update(p.receivedByteLength, p.totalByteLength, p.bytesPerSecond),
-      onChunk: (chunk) => {
-        if (chunk.array.length !== elementCount) {
-          throw new CommandError(
-            "E_CHANGED",
-            `${JSON.stringify(name)} changed since its stat: expected ${elementCount} elements, got ${chunk.array.length}`,
-          );
-        }
-        const { values: v } = chunk;
-        output.write(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-      },
-      ...(params ? { params } : {}),
-      ...(maxBytes !== undefined ? { maxBytes } : {}),
-      ...(elementRange ? { range: elementRange } : {}),
-    };
-    const started = performance.now();
-    const result = await fetchArray(url, name, options);
-    if (result.dtype !== dtype || result.array.length !== elementCount) {
-      throw new CommandError(
-        "E_CHANGED",
-        `${JSON.stringify(name)} changed since its stat: expected ${elementCount} ${dtype}, got ${result.array.length} ${result.dtype}`,
-      );
+    // One receive buffer of a window, reused: memory stays at the window whatever the array's size.
+    const [first, last] = selection?.elementRange ?? [0, totalElements];
+    const windowElements = Math.max(1, Math.floor(windowByteLength / itemsize));
+    const buffer = new (typedArrayConstructor(dtype))(Math.min(windowElements, elementCount));
+    let generation: number | null = null;
+    for (let start = first; start < last; start += windowElements) {
+      const end = Math.min(last, start + windowElements);
+      const doneBefore = (start - first) * itemsize;
+      const result = await fetchArray(url, name, {
+        transport: transportText as Transport,
+        headers,
+        signal,
+        range: [start, end],
+        into: buffer.subarray(0, end - start),
+        resume: retries > 0 ? { attempts: retries } : false,
+        onProgress: (p) =>
+          progress.update(doneBefore + p.receivedByteLength, byteLength, rate(doneBefore + p.receivedByteLength)),
+        // Final elements of the receive buffer, written as views of it (the buffer is reused
+        // only after every write of the window completed: output.flushed() below).
+        onChunk: ({ values: v }) => output.write(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)),
+        ...(params ? { params } : {}),
+      });
+      const changed =
+        result.dtype !== dtype ||
+        (generation !== null && result.generation !== generation) ||
+        (!info.live && result.arrayShape.join() !== info.shape.join());
+      if (changed) {
+        throw new CommandError(
+          "E_GONE",
+          `${JSON.stringify(name)} changed during the transfer (${dtype} [${info.shape.join(", ")}] became ${result.dtype} [${result.arrayShape.join(", ")}], generation ${generation ?? "-"} became ${result.generation}); get it again`,
+        );
+      }
+      generation = result.generation;
+      await output.flushed();
     }
     await output.finish();
-    const byteLength = elementCount * DTYPE_BYTES_PER_ELEMENT[dtype];
-    const seconds = (performance.now() - started) / 1000;
-    progress.finish(byteLength, byteLength, seconds > 0 ? byteLength / seconds : 0);
+    progress.finish(byteLength, byteLength, rate(byteLength));
     if (!quiet && outPath !== "-") {
       out.err(`${label}: wrote ${outPath} (${dtype} [${shape.join(", ")}], ${sizeText(byteLength)})\n`);
     }

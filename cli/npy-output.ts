@@ -65,6 +65,15 @@ export class NpyOutput {
   }
 
   /**
+   * Waits for every queued write (so that the views written may be reused).
+   * @throws the first write error.
+   */
+  async flushed(): Promise<void> {
+    await this.#lastWrite;
+    if (this.#error) throw this.#error;
+  }
+
+  /**
    * Waits for every queued write, closes the file and renames it to `path`.
    * @throws the first write, close or rename error (the .part file is then removed).
    */

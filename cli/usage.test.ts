@@ -71,10 +71,8 @@ describe("arraywire usage", () => {
     [["get", URL_, "x", "--range", "5"], /--range: expected a:b/],
     [["get", URL_, "x", "--transport", "udp"], /--transport: expected auto, ws or http, got "udp"/],
     [["get", URL_, "x", "--params", "[1]"], /--params: expected a JSON object, got "\[1\]"/],
-    [
-      ["get", URL_, "x", "--max-bytes", "lots"],
-      /--max-bytes: expected a byte count such as 65536, 512M or 4G, got "lots"/,
-    ],
+    [["get", URL_, "x", "--window", "lots"], /--window: expected a byte count such as 65536, 512M or 4G, got "lots"/],
+    [["get", URL_, "x", "--window", "0"], /--window: expected at least 1 byte, got 0/],
     [["get", URL_, "x", "--retries=-1"], /--retries: expected an integer from 0 to 100, got "-1"/],
     [["get", URL_, "x", "--retries", "1.5"], /--retries: expected an integer from 0 to 100, got "1.5"/],
     [["get", URL_, "x", "-H", "no colon"], /--header: expected "Name: value", got "no colon"/],
