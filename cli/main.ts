@@ -7,9 +7,10 @@ import { parseCommandLine } from "./args.ts";
 import type { Command, CommandContext } from "./command.ts";
 import { EXIT_OK, EXIT_USAGE, reportError } from "./errors.ts";
 import { getCommand } from "./get.ts";
-import { lsCommand, statCommand } from "./ls.ts";
+import { lsCommand } from "./ls.ts";
 import { putCommand } from "./put.ts";
 import { serveCommand } from "./serve.ts";
+import { statCommand } from "./stat.ts";
 
 /** Every command, by name. */
 const COMMANDS: Readonly<Record<string, Command>> = {
