@@ -61,6 +61,14 @@ describe("arraywire serve <directory>", () => {
       shape: [8, 8],
       byteLength: 256,
     });
+    const text = await runCli(["stat", serve.url, "a.npy"]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /^name: {7}a\.npy\nkind: {7}source\ndtype: {6}uint16\nshape: {6}\[300\]\nsize: {7}600 bytes \(600 B\)\ngeneration: \d+\n/,
+    );
+    const missing = await runCli(["stat", serve.url, "nope.npy"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^arraywire stat: E_UNKNOWN_NAME: /);
   });
 
   it("get fetches a nested file's middle rows", async () => {
