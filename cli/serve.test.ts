@@ -160,6 +160,37 @@ describe("arraywire serve <zarr dir>", () => {
   });
 });
 
+describe("arraywire serve --allow-origin", () => {
+  it("lets a page of the origin named fetch, and refuses other origins with E_FORBIDDEN_ORIGIN", async () => {
+    const file = join(dir, "origin.npy");
+    writeNpy(file, new Float64Array([4, 5, 6]));
+    const open = await startServe([file, "--allow-origin", "http://localhost:5173"]);
+    const closed = await startServe([file]);
+    try {
+      const page = ["-H", "Origin: http://localhost:5173", "-q", "--retries", "0"];
+      const ok = await runCli(["get", open.url, "origin", "-o", join(dir, "o1.npy"), ...page]);
+      expect(ok.code).toBe(0);
+      const other = await runCli([
+        "get",
+        open.url,
+        "origin",
+        "-o",
+        join(dir, "o2.npy"),
+        ...page.slice(0, 1),
+        "Origin: http://evil.test",
+      ]);
+      expect(other.code).toBe(1);
+      expect(other.stderr).toMatch(/^arraywire get: E_FORBIDDEN_ORIGIN: /);
+      const same = await runCli(["get", closed.url, "origin", "-o", join(dir, "o3.npy"), ...page]);
+      expect(same.code).toBe(1);
+      expect(same.stderr).toMatch(/^arraywire get: E_FORBIDDEN_ORIGIN: /);
+    } finally {
+      await open.stop();
+      await closed.stop();
+    }
+  });
+});
+
 describe("arraywire serve failures", () => {
   it("exits 1 with ENOENT for a path that does not exist", async () => {
     const run = await runCli(["serve", join(dir, "missing.npy"), "--port", "0"]);

@@ -24,6 +24,8 @@ const spec: CommandSpec = {
     path: { type: "string" },
     name: { type: "string", short: "n" },
     prefix: { type: "string" },
+    "allow-origin": { type: "string", multiple: true },
+    "allow-host": { type: "string", multiple: true },
     uploads: { type: "boolean" },
     "max-upload-bytes": { type: "string" },
     quiet: { type: "boolean", short: "q" },
@@ -41,6 +43,10 @@ by relative path ("runs/temps.npy"), files added later included.
   -n, --name <name>            the name of a single file or Zarr array
       --prefix <prefix>        prefix of a directory's names (default none, or
                                "<dir name>/" when several paths are given)
+      --allow-origin <origin>  let pages of this origin fetch (repeatable; "*" for any),
+                               e.g. http://localhost:5173 (default: same origin only)
+      --allow-host <name>      answer to this Host name besides localhost and IP
+                               addresses (repeatable; ".example.org" for subdomains)
       --uploads                accept uploads ("arraywire put"), kept in memory
                                and published under their name
       --max-upload-bytes <size>  memory for uploads at once (default 1G)
@@ -134,11 +140,15 @@ async function run(parsed: Parameters<Command["run"]>[0], context: Parameters<Co
     if (!quiet) context.output.err(`arraywire serve: ${message}\n`);
   };
 
+  const origins = values["allow-origin"] as string[] | undefined;
+  const hosts = values["allow-host"] as string[] | undefined;
   const server = new ArrayServer({
     port,
     host,
     path,
     log,
+    ...(origins ? { allowedOrigins: origins.includes("*") ? "*" : origins } : {}),
+    ...(hosts ? { allowedHosts: hosts } : {}),
     ...(values.uploads === true
       ? {
           upload: {
