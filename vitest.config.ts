@@ -7,6 +7,7 @@ export default defineConfig({
       "server/**/*.test.ts",
       "client/**/*.test.ts",
       "cli/**/*.test.ts",
+      "vite/**/*.test.ts",
       "bench/**/*.test.ts",
       "scripts/**/*.test.ts",
     ],

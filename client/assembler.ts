@@ -3,9 +3,9 @@
  * or the caller's `into`, or the array an earlier attempt filled in part) and the offset of the
  * next byte expected. Bytes come in two ways: {@link Assembler.write} copies a payload in with one
  * bulk Uint8Array.set per 256 KiB piece (hashing each piece while it is in cache), and
- * {@link Assembler.window} / {@link Assembler.commit} let a reader fill the target in place. The
- * typed array over the target is built once, when the target is set up (and again only after a
- * BYOB read transferred its buffer).
+ * {@link Assembler.window} / {@link Assembler.commit} let a reader that never transfers its views
+ * (Node's socket reader) fill the target in place. The typed array over the target is built once,
+ * when the target is set up: the target's buffer is never transferred.
  */
 import {
   type ArrayHeaderMessage,
@@ -19,7 +19,6 @@ import {
   ProtocolError,
   StreamError,
   type TypedArray,
-  type TypedArrayConstructor,
   typedArrayConstructor,
 } from "../shared/index.ts";
 
@@ -46,10 +45,8 @@ const HASH_PIECE_BYTE_LENGTH = 256 * 1024;
 /** The target buffer of one stream (see the module comment); one per fetch, carried across resumed attempts. */
 export class Assembler {
   #header: ArrayHeaderMessage;
-  #target: Uint8Array;
-  #array: TypedArray;
-  /** True when the assembler allocated the target over an ArrayBuffer (so a BYOB reader may transfer it). */
-  readonly ownsTarget: boolean;
+  readonly #target: Uint8Array;
+  readonly #array: TypedArray;
   /** Next byte offset (in the array) expected; payloads must arrive in order without gaps. */
   #nextByteOffset: number;
   readonly #checksum: Checksum | null;
@@ -66,7 +63,6 @@ export class Assembler {
     this.#header = header;
     const ctor = typedArrayConstructor(header.dtype);
     const rangeByteLength = header.rangeByteEnd - header.rangeByteStart;
-    this.ownsTarget = into === undefined && !shared;
     if (into) {
       // By the built-in type, so subclasses (a Node Buffer for uint8) are accepted.
       if (dtypeOf(into) !== header.dtype) {
@@ -182,9 +178,8 @@ export class Assembler {
 
   /**
    * The target's free space from the next expected byte, at most `maxByteLength` long, for a
-   * reader that fills memory in place. A BYOB read transfers (detaches) the buffer of the view it
-   * fills: only a target this assembler owns ({@link ownsTarget}) may be handed to one, and only
-   * when losing it with a failed read is acceptable (no resume).
+   * reader that fills memory in place and never transfers it (never a BYOB read: see
+   * SCRATCH_BYTE_LENGTH in receive-stream.ts).
    */
   window(maxByteLength: number): Uint8Array {
     const start = this.#nextByteOffset - this.#header.rangeByteStart;
@@ -192,29 +187,21 @@ export class Assembler {
   }
 
   /**
-   * Accounts for bytes a read put at the start of the window {@link window} returned. `filled` is
-   * the view the read resolved with. After a BYOB read it lives on a new ArrayBuffer (the old one
-   * was transferred), and the views over the target are derived again from it.
-   * @throws {RangeError} when `filled` is not at the start of the window (a reader bug).
+   * Accounts for bytes a reader put at the start of the window {@link window} returned (or of
+   * the rest of it, window by window, in order), and hashes them while they are in cache.
+   * @throws {RangeError} when `filled` is not the target's memory at the next expected byte, or
+   *   runs past the range (a reader bug).
    */
   commit(filled: Uint8Array): void {
     const start = this.#nextByteOffset - this.#header.rangeByteStart;
-    if (filled.buffer !== this.#target.buffer) {
-      // Transferred: the old views are detached (byteLength 0), so measure against the header.
-      const byteLength = this.rangeByteLength;
-      if (!this.ownsTarget || filled.byteOffset !== start || filled.buffer.byteLength !== byteLength) {
-        throw new RangeError(
-          `commit: expected a view at ${start} of the ${byteLength}-byte target, got one at ${filled.byteOffset} of ${filled.buffer.byteLength}`,
-        );
-      }
-      const ctor = this.#array.constructor as TypedArrayConstructor;
-      this.#target = new Uint8Array(filled.buffer, 0, byteLength);
-      this.#array = new ctor(filled.buffer, 0, byteLength / ctor.BYTES_PER_ELEMENT);
-    } else if (
+    if (
+      filled.buffer !== this.#target.buffer ||
       filled.byteOffset !== this.#target.byteOffset + start ||
       start + filled.byteLength > this.#target.byteLength
     ) {
-      throw new RangeError(`commit: expected a view at ${start} of the target, got another window`);
+      throw new RangeError(
+        `commit: expected a view at byte ${start} of the ${this.#target.byteLength}-byte target, got ${filled.byteLength} bytes at another place`,
+      );
     }
     this.#nextByteOffset += filled.byteLength;
     this.#checksum?.update(filled);

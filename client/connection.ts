@@ -15,6 +15,8 @@
 import {
   assertLittleEndianHost,
   type DataMessage,
+  type Dtype,
+  type DtypeArray,
   decodeMessage,
   type ErrorMessage,
   encodeCancel,
@@ -31,10 +33,11 @@ import {
 } from "../shared/index.ts";
 import type { ArrayResult } from "./assembler.ts";
 import { callUserCode } from "./guard.ts";
+import { openConnection } from "./open-connection.ts";
 import type { ConnectOptions, ConnectSettings, FetchOptions } from "./options.ts";
 import { ReceiveStream } from "./receive-stream.ts";
 import { resolveConnectOptions, resolveEndpoint, resolveFetchOptions } from "./resolve-options.ts";
-import { openSocket, type SocketLike } from "./socket.ts";
+import type { SocketLike } from "./socket.ts";
 import { recordOutcome, startTracking, withProgressRecorder } from "./track.ts";
 
 export type { ConnectOptions, FetchOptions, ResumePoint } from "./options.ts";
@@ -122,23 +125,21 @@ export class ArrayClient {
   }
 
   /**
-   * Opens a connection to an arraywire server (`ws://host:port/arraywire`; http:// works too).
+   * Opens a connection to an arraywire server (`ws://host:port/arraywire`; http:// works too, and
+   * a relative URL in a page). When the WebSocket does not open, the endpoint is probed over HTTP
+   * to say why (client/open-connection.ts).
    * @throws {TypeError} / {@link RangeError} for invalid options, before connecting.
-   * @throws {@link StreamError} `E_CONNECTION_CLOSED` when the connection cannot be opened.
+   * @throws {@link StreamError} E_UNAUTHORIZED, E_FORBIDDEN_ORIGIN, E_FORBIDDEN_HOST or E_NOT_FOUND
+   *   (from the probe: each message says what to change), E_SHUTDOWN; E_CONNECTION_CLOSED or
+   *   E_TIMEOUT (connectTimeoutMs) when the connection cannot be opened for another reason.
    * @throws the signal's reason when aborted; what a caller-supplied WebSocket constructor throws.
    */
   static async connect(url: string | URL, options: ConnectOptions = {}): Promise<ArrayClient> {
     assertLittleEndianHost();
     const settings = resolveConnectOptions(options, SUBPROTOCOL);
-    const endpoint = String(toWebSocketUrl(resolveEndpoint(url)));
-    const socket = await openSocket(endpoint, {
-      WebSocket: settings.WebSocket,
-      protocols: settings.protocols,
-      headers: settings.headers,
-      maxPayload: Math.max(settings.maxChunkByteLength, settings.maxControlByteLength) + 1024,
-      signal: settings.signal,
-    });
-    return new ArrayClient(socket, settings, endpoint);
+    const endpoint = resolveEndpoint(url);
+    const socket = await openConnection(endpoint, settings);
+    return new ArrayClient(socket, settings, String(toWebSocketUrl(endpoint)));
   }
 
   /** False once the connection closed (by either side); fetch() then rejects with E_CONNECTION_CLOSED. */
@@ -153,13 +154,19 @@ export class ArrayClient {
 
   /**
    * Requests `name` and resolves with the array once every byte arrived (and the checksum matched).
+   * With `dtype` the result is typed and checked (E_DTYPE_MISMATCH), as in fetchArray.
    * @throws {TypeError} / {@link RangeError} synchronously for invalid options (a bad range, an
    *   `into` that is not a typed array...), before anything is sent.
    * @throws {@link StreamError} (rejects) with the server's code (E_UNKNOWN_NAME, E_BAD_RANGE...),
-   *   or E_TOO_LARGE, E_TARGET_MISMATCH, E_CHECKSUM, E_INCOMPLETE, E_PROTOCOL, E_TIMEOUT,
+   *   or E_TOO_LARGE, E_TARGET_MISMATCH, E_DTYPE_MISMATCH, E_CHECKSUM, E_INCOMPLETE, E_PROTOCOL, E_TIMEOUT,
    *   E_CONNECTION_CLOSED.
    * @throws (rejects) the signal's reason when aborted; what onProgress throws.
    */
+  fetch<D extends Dtype>(
+    name: string,
+    options: FetchOptions<DtypeArray<D>> & { dtype: D },
+  ): Promise<ArrayResult<DtypeArray<D>>>;
+  fetch<T extends TypedArray = TypedArray>(name: string, options?: FetchOptions<T>): Promise<ArrayResult<T>>;
   fetch<T extends TypedArray = TypedArray>(name: string, options: FetchOptions<T> = {}): Promise<ArrayResult<T>> {
     let request = resolveFetchOptions(name, options);
     // A page-side registry (tests) records the transfer; without one this is one global lookup.
@@ -180,7 +187,7 @@ export class ArrayClient {
 
   #receive(stream: ReceiveStream, ownsConnection: boolean): void {
     if (this.#closed) {
-      stream.fail(new StreamError(this.#closed.code, this.#closed.message, 0, { cause: this.#closed.cause }));
+      stream.fail(new StreamError(this.#closed.wireCode, this.#closed.message, 0, { cause: this.#closed.cause }));
     }
     if (stream.done) {
       if (ownsConnection) this.close();
@@ -398,7 +405,7 @@ export class ArrayClient {
     for (const [streamId, { handler }] of entries) {
       handler.fail(
         error instanceof StreamError
-          ? new StreamError(error.code, error.message, streamId, { cause: error.cause })
+          ? new StreamError(error.wireCode, error.message, streamId, { cause: error.cause })
           : error,
       );
     }

@@ -10,6 +10,8 @@ import {
   DEFAULT_MAX_CHUNK_BYTES,
   DEFAULT_MAX_CONTROL_BYTES,
   DEFAULT_MAX_TOTAL_BYTES,
+  DTYPES,
+  type Dtype,
   dtypeOf,
   elementRangeProblem,
   encodeName,
@@ -112,6 +114,19 @@ function intoOption(into: unknown): TypedArray | undefined {
   return into as TypedArray;
 }
 
+function dtypeOption(dtype: unknown, into: TypedArray | undefined): Dtype | undefined {
+  if (dtype === undefined) return undefined;
+  if (typeof dtype !== "string" || !(DTYPES as readonly string[]).includes(dtype)) {
+    throw new TypeError(`Invalid dtype: expected one of ${DTYPES.join(", ")}, got ${shown(dtype)}`);
+  }
+  if (into !== undefined && dtypeOf(into) !== dtype) {
+    throw new TypeError(
+      `Invalid dtype: expected the dtype of into (${dtypeOf(into)}, a ${into.constructor.name}), got ${shown(dtype)}`,
+    );
+  }
+  return dtype as Dtype;
+}
+
 function sharedOption(shared: unknown): boolean {
   if (shared === undefined || shared === false) return false;
   if (shared !== true) throw new TypeError(`Invalid shared: expected a boolean, got ${shown(shared)}`);
@@ -173,15 +188,17 @@ export function resolveFetchOptions<T extends TypedArray>(name: unknown, options
       `Invalid creditByteLength: expected 0 or >= chunkByteLength (${chunkByteLength}), got ${creditByteLength}`,
     );
   }
+  const into = intoOption(options.into);
   return {
     name: name as string,
+    dtype: dtypeOption(options.dtype, into),
     params: paramsOption(options.params),
     range: rangeOption(options.range),
     chunkByteLength,
     creditByteLength,
     checksum: checksumOption(options.verify),
     maxBytes: integerOption("maxBytes", options.maxBytes, DEFAULT_MAX_TOTAL_BYTES, 0, Number.MAX_SAFE_INTEGER),
-    into: intoOption(options.into),
+    into,
     onProgress: functionOption("onProgress", options.onProgress),
     onChunk: functionOption("onChunk", options.onChunk),
     shared: sharedOption(options.shared),
@@ -194,15 +211,35 @@ export function resolveFetchOptions<T extends TypedArray>(name: unknown, options
 }
 
 /**
- * The endpoint URL; either scheme pair works for either transport.
- * @throws {TypeError} for a URL that does not parse or is not ws:, wss:, http: or https:.
+ * The endpoint URL; either scheme pair works for either transport. A relative URL ("/arraywire")
+ * is resolved against the page's location (browsers and workers).
+ * @throws {TypeError} for a URL that does not parse (a relative one outside a page) or is not
+ *   ws:, wss:, http: or https:.
  */
 export function resolveEndpoint(url: string | URL): URL {
-  const u = new URL(String(url));
+  const base = (globalThis as { location?: { href?: unknown } }).location?.href;
+  let u: URL;
+  try {
+    u = new URL(String(url), typeof base === "string" ? base : undefined);
+  } catch {
+    throw new TypeError(
+      `Invalid url: expected an absolute ws:, wss:, http: or https: URL${typeof base === "string" ? "" : " (a relative one needs a page to resolve against)"}, got ${shown(String(url))}`,
+    );
+  }
   if (!["ws:", "wss:", "http:", "https:"].includes(u.protocol)) {
     throw new TypeError(`Invalid url: expected ws:, wss:, http: or https:, got ${JSON.stringify(u.protocol)}`);
   }
   return u;
+}
+
+const CREDENTIALS = ["omit", "same-origin", "include"] as const;
+
+function credentialsOption(value: unknown): ConnectSettings["credentials"] {
+  if (value === undefined) return "same-origin";
+  if (typeof value === "string" && (CREDENTIALS as readonly string[]).includes(value)) {
+    return value as ConnectSettings["credentials"];
+  }
+  throw new TypeError(`Invalid credentials: expected "omit", "same-origin" or "include", got ${shown(value)}`);
 }
 
 /** Subprotocol tokens (RFC 6455: RFC 7230 tokens). */
@@ -257,6 +294,8 @@ export function resolveConnectOptions(options: ConnectOptions, subprotocol: stri
     ),
     onWarning: onWarning ?? ((message) => console.warn(`[arraywire] ${message}`)),
     signal: signalOption(options.signal),
+    connectTimeoutMs: integerOption("connectTimeoutMs", options.connectTimeoutMs, 10_000, 0, MAX_TIMER_MS),
+    credentials: credentialsOption(options.credentials),
   };
 }
 

@@ -221,9 +221,23 @@ function parseSpec(params: Record<string, unknown>, maxByteLength: number): Aran
   return spec;
 }
 
+/** A number as text that tells -0 from 0 (String() and JSON do not; the sign bit is data). */
+function numberText(value: number): string {
+  return Object.is(value, -0) ? "-0" : String(value);
+}
+
+/**
+ * The version of an arange array: its output is a function of its params alone, so every server
+ * process gives the same array the same generation, and a resume is valid on any of them.
+ */
+function arangeVersion(spec: ArangeSpec): string {
+  return `arange.v1 ${spec.dtype} ${spec.length} start=${numberText(spec.start)} step=${numberText(spec.step)}`;
+}
+
 /**
  * A source of `numpy.arange(start, start + length * step, step)` arrays of any dtype, generated
- * chunk by chunk as streams read them (never held whole, nothing reserved).
+ * chunk by chunk as streams read them (never held whole, nothing reserved). Its arrays carry a
+ * version derived from their params, so their generation is the same on every server process.
  * Params: `{ length: number, dtype?: Dtype = "float64", start?: number = 0, step?: number = 1,
  * shape?: number[] }`. A bigint64/biguint64 arange whose values overflow is E_BAD_REQUEST.
  * @throws {TypeError} for an unknown option; {RangeError} for a maxByteLength that is not a positive safe integer.
@@ -262,6 +276,7 @@ export function arange(options: ArangeOptions = {}): ArraySource {
         dtype: spec.dtype,
         shape: spec.shape,
         meta: { source: "arange", start: spec.start, step: spec.step },
+        version: arangeVersion(spec),
         read(byteOffset, _byteLength, scratch) {
           fillBytes(spec, byteOffset, scratch);
           return scratch;

@@ -13,12 +13,14 @@ export function yieldToEventLoop(): Promise<void> {
 }
 
 /**
- * Checksum of `bytes`, computed in slices of CHECKSUM_SLICE_BYTES with a yield between them.
- * Rejects with a TypeError for "none".
+ * Checksum of `bytes`, computed in slices of CHECKSUM_SLICE_BYTES with a yield between them (and
+ * before the first one when there is more than one, so that the caller, ArrayServer.publish say,
+ * returns before any slice runs). Rejects with a TypeError for "none".
  */
 export async function checksumInSlices(algorithm: ChecksumAlgorithm, bytes: Uint8Array): Promise<number> {
   const checksum = createChecksum(algorithm);
   if (!checksum) throw new TypeError("checksumInSlices needs an algorithm, got none");
+  if (bytes.byteLength > CHECKSUM_SLICE_BYTES) await yieldToEventLoop();
   for (let offset = 0; offset < bytes.byteLength; offset += CHECKSUM_SLICE_BYTES) {
     checksum.update(bytes.subarray(offset, Math.min(offset + CHECKSUM_SLICE_BYTES, bytes.byteLength)));
     if (offset + CHECKSUM_SLICE_BYTES < bytes.byteLength) await yieldToEventLoop();

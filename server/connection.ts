@@ -26,7 +26,7 @@ import {
   ProtocolError,
   peekStreamId,
   type RequestMessage,
-  type StreamErrorCode,
+  type WireErrorCode,
 } from "../shared/index.ts";
 import type { InFlightBudget } from "./budget.ts";
 import { LiveFeed } from "./live-feed.ts";
@@ -312,12 +312,12 @@ export class Connection {
   }
 
   /** Ends a stream (running or being opened) and tells the client why. */
-  #failStream(streamId: number, code: StreamErrorCode, message: string): void {
+  #failStream(streamId: number, code: WireErrorCode, message: string): void {
     this.#drop(streamId);
     this.#sendError(streamId, code, message);
   }
 
-  #sendError(streamId: number, code: StreamErrorCode, message: string): void {
+  #sendError(streamId: number, code: WireErrorCode, message: string): void {
     this.#pump.reply(encodeError(streamId, code, message));
   }
 

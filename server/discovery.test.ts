@@ -49,25 +49,29 @@ describe("listing", () => {
     live.append(new Uint16Array(6));
     const arrays = await listArrays(server.url);
     expect(arrays.map((a) => a.name)).toEqual(["arange", "fixed", "plain", "live"]);
-    expect(arrays[0]).toMatchObject({ kind: "source", live: false, generation: 1, meta: { source: "arange" } });
+    // Every generation is the one a stream of the name carries: the publish's own number for a
+    // source without a version and a live array, the content hash for a typed array.
+    const fetched = async (name: string) => (await fetchArray(server.url, name)).generation;
+    expect(arrays[0]).toMatchObject({ kind: "source", live: false, meta: { source: "arange" } });
+    expect(arrays[0]?.generation).toBeGreaterThan(0);
     expect(arrays[0]?.params).toMatchObject({ required: ["length"], maxByteLength: 1024 });
     expect(arrays[0]).not.toHaveProperty("shape");
     expect(arrays[1]).toEqual({
       name: "fixed",
       kind: "array",
       live: false,
-      generation: 2,
+      generation: await fetched("fixed"),
       dtype: "float32",
       shape: [2, 3],
       byteLength: 24,
       meta: { unit: "m" },
     });
-    expect(arrays[2]).toEqual({ name: "plain", kind: "source", live: false, generation: 3 });
+    expect(arrays[2]).toEqual({ name: "plain", kind: "source", live: false, generation: await fetched("plain") });
     expect(arrays[3]).toEqual({
       name: "live",
       kind: "live",
       live: true,
-      generation: 4,
+      generation: await fetched("live"),
       dtype: "uint16",
       shape: [3, 2],
       byteLength: 12,
@@ -91,7 +95,7 @@ describe("listing", () => {
           name: "fixed",
           kind: "array",
           live: false,
-          generation: 1,
+          generation: (await fetchArray(server.url, "fixed")).generation,
           dtype: "uint8",
           shape: [3],
           byteLength: 3,
@@ -114,12 +118,22 @@ describe("listing", () => {
     const started = performance.now();
     const arrays = await listArrays(server.url);
     expect(performance.now() - started).toBeLessThan(7000); // the hanging one waited 5 s, not forever
+    // Each publish's own number: distinct, never 0.
+    const generations = arrays.map((a) => a.generation);
+    expect(new Set(generations).size).toBe(4);
+    expect(Math.min(...generations)).toBeGreaterThan(0);
     expect(arrays.slice(0, 3)).toEqual([
-      { name: "throws", kind: "source", live: false, generation: 1 },
-      { name: "lies", kind: "source", live: false, generation: 2 },
-      { name: "hangs", kind: "source", live: false, generation: 3 },
+      { name: "throws", kind: "source", live: false, generation: generations[0] },
+      { name: "lies", kind: "source", live: false, generation: generations[1] },
+      { name: "hangs", kind: "source", live: false, generation: generations[2] },
     ]);
-    expect(arrays[3]).toEqual({ name: "partial", kind: "source", live: false, generation: 4, dtype: "int8" });
+    expect(arrays[3]).toEqual({
+      name: "partial",
+      kind: "source",
+      live: false,
+      generation: generations[3],
+      dtype: "int8",
+    });
   }, 15_000);
 });
 
@@ -168,7 +182,8 @@ describe("stat", () => {
       shape: [7],
       byteLength: 56,
       meta: { source: "arange", start: 0, step: 1 },
-      generation: 1,
+      // arange names its content: the generation its stream carries, from its params.
+      generation: (await fetchArray(server.url, "arange", { params: { length: 7 } })).generation,
     });
     await expect(statArray(client, "nope")).rejects.toMatchObject({ code: "E_UNKNOWN_NAME" });
     expect(client.streamCount).toBe(0);
@@ -332,7 +347,7 @@ describe("files: npyFile and publishDirectory", () => {
     const fetched = await fetchArray<Float64Array>(server.url, "files/runs/b.npy");
     expect(Array.from(fetched.array)).toEqual([1.5, 2.5, 3.5]);
     expect(b?.generation).toBe(fetched.generation);
-    // The generation follows the file's content, not the publish counter.
+    // The generation follows the file's content, not the publish's own number.
     const a = await fetchArray(server.url, "files/a.npy");
     expect(arrays[1]?.generation).toBe(a.generation);
     expect(a.generation).not.toBe(b?.generation);
@@ -341,12 +356,14 @@ describe("files: npyFile and publishDirectory", () => {
   it("stats a published .npy file by opening it: its shape and its content's generation", async () => {
     server.publish("a", npyFile(join(temp.dir, "a.npy")));
     const listed = await listArrays(server.url);
-    expect(listed).toEqual([{ name: "a", kind: "source", live: false, generation: 1 }]);
+    const listedGeneration = listed[0]?.generation;
+    expect(listed).toEqual([{ name: "a", kind: "source", live: false, generation: listedGeneration }]);
     const stat = await statArray(server.url, "a");
     const fetched = await fetchArray(server.url, "a");
     expect(stat).toMatchObject({ name: "a", dtype: "int32", shape: [2, 3], byteLength: 24 });
     expect(stat.generation).toBe(fetched.generation);
-    expect(stat.generation).not.toBe(1);
+    // The listing opens nothing: it has the publish's own number, not the content's generation.
+    expect(stat.generation).not.toBe(listedGeneration);
     // A name under a directory is stat'ed the same way; a file that is not an array is unknown.
     server.publishDirectory(temp.dir, { prefix: "files/" });
     expect(await statArray(server.url, "files/runs/b.npy")).toMatchObject({ dtype: "float64", shape: [3] });

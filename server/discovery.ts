@@ -10,17 +10,23 @@
 import type { ServerResponse } from "node:http";
 import { type ArrayInfo, parseJsonObject, StreamError } from "../shared/index.ts";
 import { FileDirectory } from "./file-sources/directory.ts";
-import type { StreamServices } from "./plan.ts";
+import { versionGeneration } from "./generation.ts";
+import { generationOf, type StreamServices } from "./plan.ts";
 import { sendError } from "./refusals.ts";
 import type { Entry, Mount } from "./registry.ts";
-import { versionGeneration } from "./sources.ts";
 
 /** Most names a listing gives for all published directories together. */
 const MAX_LISTED_FILES = 10_000;
 
-/** The JSON of one entry, from what its kind knows without opening anything. */
+/**
+ * The JSON of one entry, from what its kind knows without opening anything. Its generation is the
+ * one a header carries: a published typed array's (from its version, or its content hash, which
+ * this waits for while it is computed), else the publish's id (an ArraySource's arrays that name
+ * a version get theirs when a stat opens them).
+ */
 export async function describeEntry(name: string, entry: Entry, services: StreamServices): Promise<ArrayInfo> {
-  const info: ArrayInfo = { name, kind: entry.kind, live: entry.live !== null, generation: entry.generation };
+  const generation = entry.generation === null ? entry.id : await entry.generation;
+  const info: ArrayInfo = { name, kind: entry.kind, live: entry.live !== null, generation };
   const live = entry.live;
   if (live !== null) {
     return {
@@ -62,7 +68,7 @@ async function listMount(mount: Mount, maxEntries: number, services: StreamServi
       name: mount.prefix + name,
       kind: "source",
       live: false,
-      generation: version ? versionGeneration(dtype, shape, version) : mount.generation,
+      generation: version ? versionGeneration({ dtype, shape, meta }, version) : mount.id,
       dtype,
       shape,
       byteLength,
@@ -124,11 +130,16 @@ export async function serveStat(res: ServerResponse, query: URLSearchParams, ser
     }
     const controller = new AbortController();
     res.once("close", () => controller.abort());
-    const lease = await services.sources.acquire(entry.generation, name, entry.source, params, controller.signal);
-    const { dtype, shape, totalByteLength, meta, version } = lease.description;
-    lease.release();
-    // A versioned source (a file) names its content: the generation its header will carry.
-    const generation = version === null ? info.generation : versionGeneration(dtype, shape, version);
+    const lease = await services.sources.acquire(entry.id, name, entry.source, params, controller.signal);
+    const { dtype, shape, totalByteLength, meta } = lease.description;
+    let generation: number;
+    try {
+      // A versioned source (a file) names its content: the generation its header will carry.
+      const found = generationOf(entry, lease.description, controller.signal);
+      generation = typeof found === "number" ? found : await found;
+    } finally {
+      lease.release();
+    }
     sendJson(res, { ...info, generation, dtype, shape, byteLength: totalByteLength, meta });
   } catch (err) {
     if (res.destroyed) return;

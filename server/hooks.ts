@@ -15,7 +15,7 @@ import {
   type JsonObject,
   ProtocolError,
   StreamError,
-  type StreamErrorCode,
+  type WireErrorCode,
 } from "../shared/index.ts";
 import type { ArrayServerOptions } from "./options.ts";
 import { isOriginAllowed } from "./origins.ts";
@@ -37,7 +37,7 @@ const MINUTE_MS = 60_000;
 
 /** A refusal or failure as the client sees it: a wire error code and a message. */
 export interface ErrorReply {
-  code: StreamErrorCode;
+  code: WireErrorCode;
   message: string;
 }
 
@@ -113,12 +113,30 @@ export class Hooks {
     for (const [kind, window] of [...this.#windows]) this.#flush(kind, window);
   }
 
+  /** True when `allowedOrigins` is "*": CORS answers `*`, never with credentials. */
+  get allowsAnyOrigin(): boolean {
+    return this.#options.allowedOrigins === "*";
+  }
+
   /** The Origin check; a throwing `allowedOrigins` function refuses (false). */
   isOriginAllowed(req: IncomingMessage): boolean {
     try {
       return isOriginAllowed(req, this.#options.allowedOrigins) === true;
     } catch (err) {
       this.logPeer("allowedOrigins", `allowedOrigins threw ${nameOf(err)}; the request is refused with 403`);
+      return false;
+    }
+  }
+
+  /**
+   * Whether the peer at `address` is a proxy whose X-Forwarded-For to believe (`trustProxy`); a
+   * throwing function counts as untrusted (the request is counted under the peer's address).
+   */
+  isProxyTrusted(trust: (address: string) => boolean, address: string): boolean {
+    try {
+      return trust(address) === true;
+    } catch (err) {
+      this.logPeer("trustProxy", `trustProxy threw ${nameOf(err)}; the peer is not trusted`);
       return false;
     }
   }
@@ -222,9 +240,8 @@ export class Hooks {
    * the server called: E_INTERNAL, with one rate-limited log line (no stack) naming `what`.
    */
   errorReply(err: unknown, what: string): ErrorReply {
-    if ((err instanceof StreamError || err instanceof ProtocolError) && isWireErrorCode(err.code)) {
-      return { code: err.code, message: err.message };
-    }
+    const code = err instanceof StreamError ? err.wireCode : err instanceof ProtocolError ? err.code : undefined;
+    if (isWireErrorCode(code)) return { code, message: err instanceof Error ? err.message : "" };
     const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     this.logPeer("E_INTERNAL", `${what} failed: ${detail.split("\n")[0]?.slice(0, 300)}`);
     return { code: "E_INTERNAL", message: "The array source failed; see the server log" };

@@ -3,7 +3,10 @@
  * documented in README.md and SECURITY.md.
  */
 import type { IncomingMessage, Server } from "node:http";
+import type { Http2SecureServer, Http2Server } from "node:http2";
+import type { Server as HttpsServer } from "node:https";
 import { DEFAULT_MAX_CONTROL_BYTES } from "../shared/index.ts";
+import { type ProxyTrust, proxyTrust } from "./client-address.ts";
 import { resolveUploadSettings, type UploadOptions, type UploadSettings } from "./upload-options.ts";
 
 const MiB = 1024 * 1024;
@@ -14,8 +17,14 @@ export interface ArrayServerOptions {
   port?: number;
   /** Address to listen on. Defaults to "127.0.0.1" (loopback only). */
   host?: string;
-  /** An existing http(s) server to attach to instead of listening; its other upgrades are left alone. */
-  server?: Server;
+  /**
+   * An existing server to attach to instead of listening: `http.Server`, `https.Server`, or the
+   * `Http2SecureServer` Vite uses with `server.https` (created with `allowHTTP1`, so that
+   * WebSocket upgrades reach it). Upgrades on other paths are left alone; call
+   * {@link ArrayServer.handleRequest} (or use `middleware`) from its request handler for the
+   * HTTP transport.
+   */
+  server?: Server | HttpsServer | Http2SecureServer | Http2Server;
   /** URL path of the WebSocket and HTTP endpoint. Defaults to "/arraywire". */
   path?: string;
   /**
@@ -41,10 +50,20 @@ export interface ArrayServerOptions {
    */
   authenticate?: (req: IncomingMessage) => boolean | Promise<boolean>;
   /**
-   * WebSocket connections plus HTTP streams open at once from one IP address; more WebSockets are
-   * closed with 1013, more HTTP streams get 429 (E_TOO_MANY_STREAMS). Defaults to 32.
+   * WebSocket connections plus HTTP streams open at once from one IP address (the client's, see
+   * `trustProxy`); more WebSockets are closed with 1013, more HTTP streams get 429
+   * (E_TOO_MANY_STREAMS). Defaults to 32.
    */
   maxConnectionsPerIp?: number;
+  /**
+   * Proxies whose `X-Forwarded-For` the server believes, so that `maxConnectionsPerIp` and the log
+   * count the clients behind a load balancer rather than the balancer: a list of addresses and
+   * CIDR blocks (`["127.0.0.1"]`, `["10.0.0.0/8", "fd00::/8"]`) or a function of the peer's
+   * address (a throw counts as untrusted). A request from a trusted peer is counted under the
+   * rightmost X-Forwarded-For entry that is not itself a trusted proxy; a request from any other
+   * peer under the peer's own address, whatever its headers say. Defaults to none (trust no one).
+   */
+  trustProxy?: string[] | ((address: string) => boolean);
   /** Chunk size when the request names none, in bytes. Defaults to 1_048_576 (1 MiB, best for Chromium here). */
   chunkByteLength?: number;
   /** Largest chunk a request may ask for, in bytes. Defaults to 16_777_216 (16 MiB). */
@@ -127,6 +146,8 @@ export interface ServerSettings {
   maxStreams: number;
   maxControlByteLength: number;
   maxConnectionsPerIp: number;
+  /** The trustProxy option as a predicate (a user function is called through Hooks). */
+  trustProxy: ProxyTrust;
   stallTimeoutMs: number;
   heartbeatIntervalMs: number;
   maxSourceBytes: number;
@@ -156,7 +177,8 @@ function hostList(value: ArrayServerOptions["allowedHosts"]): readonly string[] 
  * Applies defaults and checks every option.
  * @throws {RangeError} for a value out of range.
  * @throws {TypeError} for an allowedHosts that is neither true nor a list of names, a listing
- *   that is not a boolean, or upload options without an onUpload function.
+ *   that is not a boolean, upload options without an onUpload function, or a trustProxy entry
+ *   that is neither an IP address nor a CIDR block.
  */
 export function resolveSettings(options: ArrayServerOptions): ServerSettings {
   const maxChunk = positiveInteger("maxChunkByteLength", options.maxChunkByteLength ?? 16 * MiB, 2 ** 31 - 1);
@@ -178,6 +200,7 @@ export function resolveSettings(options: ArrayServerOptions): ServerSettings {
       1024,
     ),
     maxConnectionsPerIp: positiveInteger("maxConnectionsPerIp", options.maxConnectionsPerIp ?? 32),
+    trustProxy: proxyTrust(options.trustProxy),
     stallTimeoutMs: positiveInteger("stallTimeoutMs", options.stallTimeoutMs ?? 60_000, 2 ** 31 - 1, 0),
     heartbeatIntervalMs: positiveInteger("heartbeatIntervalMs", options.heartbeatIntervalMs ?? 30_000, 2 ** 31 - 1, 0),
     maxSourceBytes: positiveInteger("maxSourceBytes", options.maxSourceBytes ?? 1024 * MiB, Number.MAX_SAFE_INTEGER, 0),

@@ -13,12 +13,13 @@ import {
   StreamError,
   type TypedArray,
 } from "../shared/index.ts";
+import { versionGeneration } from "./generation.ts";
 import type { Hooks } from "./hooks.ts";
 import type { LiveArray } from "./live.ts";
 import type { OpenSources, SourceLease } from "./open-sources.ts";
 import type { ServerSettings } from "./options.ts";
-import type { Registry } from "./registry.ts";
-import { versionGeneration } from "./sources.ts";
+import type { Entry, Registry } from "./registry.ts";
+import type { ArrayDescription } from "./sources.ts";
 import type { UploadStore } from "./upload-store.ts";
 
 /** What both transports need to open streams (and the WebSocket one to take uploads). */
@@ -49,12 +50,54 @@ export interface StreamPlan {
   subscription: { live: LiveArray | null; requestedByteEnd: number } | null;
 }
 
+/** Generations of opened arrays that name a version, computed once per open array. */
+const versionGenerations = new WeakMap<ArrayDescription, number>();
+
+/** Resolves with `promise`, or rejects with the signal's reason once `signal` aborts. */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 /**
- * Resolves `request`: looks the name up, opens (or shares) its array, and checks the generation
- * (after the open: a versioned source's generation comes from its content), the range and the
- * resume point against it. Aborting `signal` gives the array back.
- * A live array is not opened through the shared sources: each stream gets a snapshot of its
- * current length, whose reads are views of its memory.
+ * The generation of an opened array: the publish's (a typed array: its version or its content
+ * hash, which may still be computing), else the array's own version's, else the publish's id (a
+ * live array's too: its content grows, so it names no version).
+ */
+export function generationOf(
+  entry: Entry,
+  description: ArrayDescription,
+  signal: AbortSignal,
+): number | Promise<number> {
+  if (entry.generation !== null) return unlessAborted(entry.generation, signal);
+  if (description.version === null) return entry.id;
+  let generation = versionGenerations.get(description);
+  if (generation === undefined) {
+    generation = versionGeneration(description, description.version);
+    versionGenerations.set(description, generation);
+  }
+  return generation;
+}
+
+/**
+ * Resolves `request`: looks the name up, opens (or shares) its array, finds its generation (a
+ * published typed array's may still be hashing: the request waits for it) and checks the
+ * expected generation, the range and the resume point against it. Aborting `signal` gives the
+ * array back. A live array is not opened through the shared sources: each stream gets a
+ * snapshot of its current length, whose reads are views of its memory.
  * @throws {@link StreamError} E_UNKNOWN_NAME, E_GONE, E_BAD_RANGE, E_BAD_REQUEST, E_BUSY (or the
  *   source's own code); a TypeError or RangeError for a source's bug (E_INTERNAL for the client).
  */
@@ -86,7 +129,7 @@ export async function planStream(
   try {
     lease = entry.live
       ? entry.live.lease()
-      : await services.sources.acquire(entry.generation, name, entry.source, request.params, signal);
+      : await services.sources.acquire(entry.id, name, entry.source, request.params, signal);
   } catch (err) {
     // A name under publishDirectory whose file went away: what a resume of it held is gone.
     if (resuming && err instanceof StreamError && err.code === "E_UNKNOWN_NAME") {
@@ -95,9 +138,10 @@ export async function planStream(
     throw err;
   }
   try {
-    const { dtype, shape, version } = lease.description;
-    // A versioned source (a file) names its content: its generation follows the content.
-    const generation = version === null ? entry.generation : versionGeneration(dtype, shape, version);
+    // A typed array's (its version or content hash), else the opened array's own version's
+    // (a file source names its content), else the publish's per-process id (a live array's).
+    const found = generationOf(entry, lease.description, signal);
+    const generation = typeof found === "number" ? found : await found;
     if (resuming && request.expectedGeneration !== generation) {
       throw new StreamError(
         "E_GONE",

@@ -15,7 +15,6 @@ import {
   type JsonObject,
   MAX_NDIM,
   type TypedArray,
-  xxh32,
 } from "../shared/index.ts";
 import { checksumInSlices } from "./checksum-slices.ts";
 import { checkMeta } from "./meta.ts";
@@ -70,10 +69,13 @@ export interface SourceArray {
   /** Free-form JSON sent in the header (units, labels...). */
   readonly meta?: JsonObject | null;
   /**
-   * Optional content version (up to 256 characters), such as a file's identity and modification
-   * time: when given, the header's generation is derived from it (see {@link versionGeneration})
-   * instead of the publish counter, so that a resume of bytes from another version gets E_GONE
-   * and one of the same content continues, whichever publish or process serves it.
+   * Optional: names this array's content (a file's hash or mtime, an object store's ETag, a
+   * release tag; it may depend on the params open() got). Equal versions (with equal dtype, shape
+   * and meta) promise equal bytes: the generation is derived from them (server/generation.ts), so
+   * every server process that opens this array agrees on it, and a resume is valid on any of
+   * them. Without it, the generation is a number of this process's own: resumes work on this
+   * process only. At most 256 characters. `arange` and the file sources (npyFile, zarrArray:
+   * their file's identity) give one.
    */
   readonly version?: string;
   /**
@@ -99,6 +101,14 @@ export interface PublishOptions {
   shape?: number[];
   /** JSON sent in the header; checked at publish time. */
   meta?: JsonObject;
+  /**
+   * Names the array's content (a release tag, a file's hash, an object store's ETag): the
+   * generation is derived from it, dtype, shape and meta, without reading the bytes. Without it,
+   * {@link ArrayServer.publish} derives the generation from an XXH32 of the bytes, computed once
+   * in slices that yield to the event loop (the first request waits for it). Either way every
+   * process publishing the same array agrees on the generation.
+   */
+  version?: string;
 }
 
 /** A SourceArray checked: what its header says. */
@@ -107,7 +117,7 @@ export interface ArrayDescription {
   shape: number[];
   totalByteLength: number;
   meta: JsonObject | null;
-  /** The source's content version, or null for none (the publish generation applies). */
+  /** SourceArray.version, or null for none. */
   version: string | null;
 }
 
@@ -177,9 +187,23 @@ export function checkDescription(value: unknown): CheckedDescription {
   return out;
 }
 
+/** `version` as given (null for none). @throws {TypeError} for anything but a string or undefined. */
+function checkVersion(version: unknown, what: string): string | null {
+  if (version === undefined) return null;
+  if (typeof version !== "string")
+    throw new TypeError(`Invalid ${what} version: expected a string, got ${typeof version}`);
+  if (version.length > MAX_VERSION_LENGTH) {
+    throw new TypeError(
+      `Invalid ${what} version: expected at most ${MAX_VERSION_LENGTH} characters, got ${version.length}`,
+    );
+  }
+  return version;
+}
+
 /**
  * Checks what a source's open() returned.
- * @throws {TypeError} for an unknown or unsupported dtype, a bad shape, no read(), or bad meta.
+ * @throws {TypeError} for an unknown or unsupported dtype, a bad shape, no read(), bad meta, or a
+ *   version that is not a string.
  */
 export function describeSourceArray(array: unknown): ArrayDescription {
   if (typeof array !== "object" || array === null) {
@@ -190,58 +214,66 @@ export function describeSourceArray(array: unknown): ArrayDescription {
     throw new TypeError(`Invalid SourceArray: dtype ${JSON.stringify(dtype)} is not a dtype this runtime supports`);
   }
   if (typeof read !== "function") throw new TypeError("Invalid SourceArray: expected a read() method");
-  if (version !== undefined && (typeof version !== "string" || version.length > MAX_VERSION_LENGTH)) {
-    throw new TypeError(
-      `Invalid SourceArray: expected version to be a string of at most ${MAX_VERSION_LENGTH} characters, got ${typeof version === "string" ? `${version.length} characters` : typeof version}`,
-    );
-  }
   const checked = checkShape(shape, DTYPE_BYTES_PER_ELEMENT[dtype as Dtype]);
   return {
     dtype: dtype as Dtype,
     shape: checked.shape,
     totalByteLength: checked.byteLength,
     meta: checkMeta(meta),
-    version: version ?? null,
+    version: checkVersion(version, "SourceArray"),
   };
 }
 
+/** A typed array's SourceArray, and its whole-array checksum (the one its checksum() caches). */
+export interface TypedSourceArray {
+  readonly array: SourceArray;
+  /** The checksum of every byte, computed once per algorithm in slices that yield. */
+  wholeChecksum(algorithm: Exclude<ChecksumAlgorithm, "none">): Promise<number>;
+}
+
 /**
- * The generation of a versioned array (docs/DEPLOY.md section 11): the XXH32 of
- * "arraywire.v1\0" + dtype + "\0" + shape joined by "," + "\0" + version, in UTF-8, with 0
- * mapped to 1 (generation 0 never matches).
+ * {@link typedArraySource} with its checksum cache exposed (ArrayServer.publish derives the
+ * generation from the whole-array XXH32, which streams then reuse).
+ * @throws what {@link typedArraySource} throws.
  */
-export function versionGeneration(dtype: Dtype, shape: readonly number[], version: string): number {
-  const hash = xxh32(new TextEncoder().encode(`arraywire.v1\0${dtype}\0${shape.join(",")}\0${version}`));
-  return hash === 0 ? 1 : hash;
+export function describeTypedArray(array: TypedArray, options: PublishOptions = {}): TypedSourceArray {
+  const dtype = dtypeOf(array);
+  const { shape } = checkShape(options.shape ?? [array.length], array.BYTES_PER_ELEMENT, array.length);
+  const meta = checkMeta(options.meta);
+  const version = checkVersion(options.version, "publish");
+  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  const wholeChecksums = new Map<ChecksumAlgorithm, Promise<number>>();
+  const wholeChecksum = (algorithm: ChecksumAlgorithm): Promise<number> => {
+    let sum = wholeChecksums.get(algorithm);
+    if (!sum) {
+      sum = checksumInSlices(algorithm, bytes);
+      wholeChecksums.set(algorithm, sum);
+    }
+    return sum;
+  };
+  return {
+    array: {
+      dtype,
+      shape,
+      meta,
+      ...(version === null ? {} : { version }),
+      read: (byteOffset, byteLength) => bytes.subarray(byteOffset, byteOffset + byteLength),
+      // Ranges are hashed by their own stream as it reads them: a client asking for ever new
+      // ranges cannot grow this cache.
+      checksum: (algorithm, byteStart, byteEnd) =>
+        byteStart === 0 && byteEnd === bytes.byteLength ? wholeChecksum(algorithm) : undefined,
+    },
+    wholeChecksum,
+  };
 }
 
 /**
  * A SourceArray over a typed array's own memory: reads are subarray views (never copies), and
  * whole-array checksums are computed once (in slices that yield) and shared by every stream. Do
- * not mutate the array while it is published.
- * @throws {TypeError} for a non-typed array, a shape that does not match its length, or bad meta.
+ * not mutate the array while it is published. `options.version` becomes the SourceArray's version.
+ * @throws {TypeError} for a non-typed array, a shape that does not match its length, bad meta, or
+ *   a version that is not a string.
  */
 export function typedArraySource(array: TypedArray, options: PublishOptions = {}): SourceArray {
-  const dtype = dtypeOf(array);
-  const { shape } = checkShape(options.shape ?? [array.length], array.BYTES_PER_ELEMENT, array.length);
-  const meta = checkMeta(options.meta);
-  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-  const wholeChecksums = new Map<ChecksumAlgorithm, Promise<number>>();
-  return {
-    dtype,
-    shape,
-    meta,
-    read: (byteOffset, byteLength) => bytes.subarray(byteOffset, byteOffset + byteLength),
-    checksum(algorithm, byteStart, byteEnd) {
-      // Ranges are hashed by their own stream as it reads them: a client asking for ever new
-      // ranges cannot grow this cache.
-      if (byteStart !== 0 || byteEnd !== bytes.byteLength) return undefined;
-      let sum = wholeChecksums.get(algorithm);
-      if (!sum) {
-        sum = checksumInSlices(algorithm, bytes);
-        wholeChecksums.set(algorithm, sum);
-      }
-      return sum;
-    },
-  };
+  return describeTypedArray(array, options).array;
 }

@@ -52,6 +52,12 @@ export interface StreamOptions {
    * running XXH32, shared by every subscription over the whole array).
    */
   endChecksum?: () => number;
+  /**
+   * Where reading stops (an HTTP byte range that ends before the range does); defaults to the
+   * range's end. The checksum (header.checksumAlgorithm) still covers the whole range: only ask
+   * for one when byteEnd is the range's end. Not for a subscription (its range grows).
+   */
+  byteEnd?: number;
 }
 
 /** True for a promise (or any thenable) a source returned. */
@@ -81,7 +87,10 @@ export class OutgoingStream {
   #reading = false;
   #closed = false;
 
-  /** @param creditByteLength the client's initial window; 0 means no credit flow control. */
+  /**
+   * @param creditByteLength the client's initial window; 0 means no credit flow control.
+   * @param options a subscription's growth, an END checksum the array gives, and `byteEnd`.
+   */
   constructor(plan: StreamPlan, creditByteLength: number, hooks: Hooks, options: StreamOptions = {}) {
     const { header } = plan;
     this.streamId = header.streamId;
@@ -89,7 +98,7 @@ export class OutgoingStream {
     this.chunkByteLength = plan.chunkByteLength;
     this.firstByteOffset = header.firstByteOffset;
     this.nextByteOffset = header.firstByteOffset;
-    this.#rangeByteEnd = header.rangeByteEnd;
+    this.#rangeByteEnd = options.byteEnd ?? header.rangeByteEnd;
     this.growth = options.growth ?? null;
     this.credit = creditByteLength === 0 ? Number.POSITIVE_INFINITY : creditByteLength;
     const algorithm = header.checksumAlgorithm;
@@ -102,7 +111,7 @@ export class OutgoingStream {
       this.#sourceChecksum === undefined && this.#endChecksum === undefined ? createChecksum(algorithm) : null;
   }
 
-  /** End of the range as announced so far (it grows with each GROW of a subscription). */
+  /** Where reading stops: the range as announced so far (it grows with each GROW of a subscription), or an HTTP byte range's end. */
   get rangeByteEnd(): number {
     return this.#rangeByteEnd;
   }
@@ -145,7 +154,7 @@ export class OutgoingStream {
     return message;
   }
 
-  /** Bytes this stream sends in all: from firstByteOffset to the end of the range. */
+  /** Bytes this stream sends in all: from firstByteOffset to where it stops. */
   get sentByteLength(): number {
     return this.rangeByteEnd - this.firstByteOffset;
   }
@@ -257,6 +266,7 @@ export class OutgoingStream {
 }
 
 /**
+
  * A subscription's growth, and the live array's running XXH32 as END checksum when the
  * subscription covers the whole array (no RANGE: from byte 0 to wherever the array ends).
  */
@@ -271,6 +281,36 @@ function streamOptions(plan: StreamPlan): StreamOptions {
 }
 
 /**
+ * Starts a planned stream: hashes a resumed stream's prefix (when it sends a checksum). Aborting
+ * `signal` gives the array back and rejects.
+ * @param byteEnd see {@link StreamOptions.byteEnd}.
+ * @throws what the source's read throws while hashing, or the signal's reason.
+ */
+export async function startStream(
+  plan: StreamPlan,
+  creditByteLength: number,
+  services: StreamServices,
+  pool: ScratchPool,
+  signal: AbortSignal,
+  byteEnd?: number,
+): Promise<OutgoingStream> {
+  const options = streamOptions(plan);
+  const stream = new OutgoingStream(
+    plan,
+    creditByteLength,
+    services.hooks,
+    byteEnd === undefined ? options : { ...options, byteEnd },
+  );
+  try {
+    await stream.hashPrefix(pool, signal);
+  } catch (err) {
+    stream.close();
+    throw err;
+  }
+  return stream;
+}
+
+/**
  * Opens a stream for `request`: plans it, then hashes a resumed stream's prefix. Aborting
  * `signal` gives the array back and rejects.
  * @throws what {@link planStream} throws, or what the source's read throws while hashing.
@@ -282,12 +322,5 @@ export async function openStream(
   signal: AbortSignal,
 ): Promise<OutgoingStream> {
   const plan = await planStream(request, services, signal);
-  const stream = new OutgoingStream(plan, request.creditByteLength, services.hooks, streamOptions(plan));
-  try {
-    await stream.hashPrefix(pool, signal);
-  } catch (err) {
-    stream.close();
-    throw err;
-  }
-  return stream;
+  return startStream(plan, request.creditByteLength, services, pool, signal);
 }

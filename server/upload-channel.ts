@@ -21,9 +21,9 @@ import {
   isDtypeSupported,
   readPutFields,
   StreamError,
-  type StreamErrorCode,
   type TypedArray,
   typedArrayConstructor,
+  type WireErrorCode,
 } from "../shared/index.ts";
 import type { Hooks } from "./hooks.ts";
 import type { UploadDecision, UploadResult, UploadSettings } from "./upload-options.ts";
@@ -37,7 +37,7 @@ export interface ChannelContext {
   readonly req: IncomingMessage;
   /** Sends a control reply (ACCEPT, CREDIT, END); false when the peer floods. */
   reply(bytes: Uint8Array): boolean;
-  sendError(streamId: number, code: StreamErrorCode, message: string): void;
+  sendError(streamId: number, code: WireErrorCode, message: string): void;
   /** Closes the connection with 1008: the peer broke a rule no ERROR can answer (credit). */
   violate(reason: string): void;
   /** Publishes a verified upload under its name (ArrayServer.publish). */
@@ -390,7 +390,7 @@ export class UploadChannel {
     this.#ctx.store.discard(attached.upload);
   }
 
-  #fail(streamId: number, code: StreamErrorCode, message: string): void {
+  #fail(streamId: number, code: WireErrorCode, message: string): void {
     this.#discard(streamId);
     this.#ctx.sendError(streamId, code, message);
   }

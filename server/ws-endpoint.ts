@@ -9,6 +9,7 @@ import { type ServerOptions, type WebSocket, WebSocketServer } from "ws";
 import { SUBPROTOCOL } from "../shared/index.ts";
 import { checkAccess } from "./access.ts";
 import type { InFlightBudget } from "./budget.ts";
+import { requestAddress } from "./client-address.ts";
 import { Connection } from "./connection.ts";
 import type { PerIpLimit } from "./per-ip.ts";
 import type { StreamServices } from "./plan.ts";
@@ -100,7 +101,7 @@ export class WsEndpoint {
       if (this.#closing) return refuseUpgrade(socket, 503);
       if (refusal) {
         // Only the address and the code: never the Origin, cookies or tokens.
-        hooks.logPeer("refused", `refused an upgrade from ${req.socket.remoteAddress}: ${refusal.code}`);
+        hooks.logPeer("refused", `refused an upgrade from ${requestAddress(req, this.#services)}: ${refusal.code}`);
         return refuseUpgrade(socket, refusal.status);
       }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#wss.emit("connection", ws, req));
@@ -146,7 +147,7 @@ export class WsEndpoint {
       ws.terminate(); // its handshake finished while shutdown() ran
       return;
     }
-    const ip = req.socket.remoteAddress ?? "unknown";
+    const ip = requestAddress(req, this.#services);
     const allowed = this.#perIp.enter(ip);
     ws.on("close", () => {
       this.#perIp.leave(ip);

@@ -59,6 +59,7 @@ describe("arraywire/protocol public API", () => {
         "hasDataType",
         "headerByteLength",
         "isDtypeSupported",
+        "isStreamErrorCode",
         "isWireErrorCode",
         "nameLengthProblem",
         "parseJsonObject",

@@ -10,7 +10,7 @@ export { crc32c } from "./crc32c.ts";
 export { decodeMessage } from "./decode.ts";
 export type { ArrayInfo, ArrayKind } from "./discovery.ts";
 export { checkArrayInfo } from "./discovery.ts";
-export type { Dtype, TypedArray, TypedArrayConstructor } from "./dtype.ts";
+export type { Dtype, DtypeArray, DtypeArrays, DtypeOf, TypedArray, TypedArrayConstructor } from "./dtype.ts";
 export {
   assertLittleEndianHost,
   DTYPE_BYTES_PER_ELEMENT,
@@ -32,8 +32,8 @@ export {
   encodeGrow,
   encodeRequest,
 } from "./encode.ts";
-export type { ProtocolErrorCode, StreamErrorCode } from "./errors.ts";
-export { ProtocolError, StreamError, TOO_BIG_CODES } from "./errors.ts";
+export type { ProtocolErrorCode, StreamErrorCode, StreamErrorOptions, WireErrorCode } from "./errors.ts";
+export { isStreamErrorCode, ProtocolError, StreamError, TOO_BIG_CODES } from "./errors.ts";
 export { headerByteLength } from "./http-body.ts";
 export type { JsonObject, JsonValue } from "./json.ts";
 export { MAX_JSON_DEPTH, parseJsonObject } from "./json.ts";

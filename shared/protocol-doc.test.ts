@@ -189,7 +189,8 @@ const ARRAY_HEADER: ArrayHeaderMessage = {
   rangeByteStart: 0,
   rangeByteEnd: 32,
   firstByteOffset: 0,
-  generation: 1,
+  // What the server's arange source gives { length: 4 } (server/generation.test.ts checks it).
+  generation: 0xf2b1dbb3,
   checksumAlgorithm: "xxh32",
   name: "arange",
   // What server/sources.ts arange() puts in the header for start 0, step 1.
@@ -205,7 +206,8 @@ const REQUEST_RESUME: RequestMessage = {
   range: { elementStart: 10, elementEnd: 20 },
   resumeByteOffset: 16,
   creditByteLength: 0,
-  expectedGeneration: 1,
+  // What the server's arange source gives { length: 1000 } (server/generation.test.ts checks it).
+  expectedGeneration: 0xbaa4effc,
   checksum: "crc32c",
 };
 
