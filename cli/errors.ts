@@ -44,10 +44,15 @@ export class CommandError extends Error {
   }
 }
 
-/** The stable code of an error: its `code` when it is a string (StreamError, NpyError, errno), else none. */
+/**
+ * The stable code of an error: its `code` when it is a string (StreamError, NpyError, errno),
+ * else none. A server's own code (StreamError E_REMOTE) is told as it was sent: "E_REMOTE
+ * (E_QUOTA)".
+ */
 export function errorCode(err: unknown): string | null {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && code.length > 0 ? code : null;
+  const { code, remoteCode } = (err ?? {}) as { code?: unknown; remoteCode?: unknown };
+  if (typeof code !== "string" || code.length === 0) return null;
+  return code === "E_REMOTE" && typeof remoteCode === "string" ? `${code} (${remoteCode})` : code;
 }
 
 /** Where a command's messages go: stderr in the real command, a buffer in tests. */

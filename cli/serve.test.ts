@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeNpyHeader, swapBytesInPlace } from "../shared/index.ts";
+import { ArrayServer } from "../server/index.ts";
+import { encodeNpyHeader, StreamError, type StreamErrorCode, swapBytesInPlace } from "../shared/index.ts";
 import { readNpyWithTs, runCli, type ServeChild, startServe, writeNpy } from "./test-helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "arraywire-cli-serve-"));
@@ -132,6 +133,29 @@ describe("arraywire put", () => {
       expect(run.stderr).toMatch(/^arraywire put: E_UNEXPECTED_MESSAGE: .*"arraywire serve --uploads" does\)\n$/);
     } finally {
       await plain.stop();
+    }
+  });
+});
+
+describe("arraywire put against a server's own refusal", () => {
+  it("prints E_REMOTE with the hook's own code, and exits 1", async () => {
+    const server = new ArrayServer({
+      log: () => {},
+      upload: {
+        onUpload: () => {
+          throw new StreamError("E_QUOTA" as StreamErrorCode, "over your quota");
+        },
+      },
+    });
+    await server.listen();
+    try {
+      const file = join(dir, "quota.npy");
+      writeNpy(file, new Float64Array(8));
+      const run = await runCli(["put", server.url, "q", file, "--retries", "0"]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^arraywire put: E_REMOTE \(E_QUOTA\): .*over your quota/);
+    } finally {
+      await server.close();
     }
   });
 });
