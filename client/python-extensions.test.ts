@@ -8,6 +8,7 @@ import { execFile, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArrayServer, arange, type LiveArray } from "../server/index.ts";
+import { fetchArray } from "./index.ts";
 
 const CLIENT = fileURLToPath(new URL("../docs/examples/arraywire_client.py", import.meta.url));
 
@@ -57,7 +58,8 @@ describe.skipIf(python === null)("Python client: discovery and subscriptions", (
       name: "small",
       kind: "array",
       live: false,
-      generation: 1,
+      // The content generation a stream of it carries.
+      generation: (await fetchArray(server.url, "small")).generation,
       dtype: "int16",
       shape: [2, 3],
       byteLength: 12,
