@@ -94,9 +94,13 @@ export async function serveList(res: ServerResponse, services: StreamServices): 
   const entries = services.registry.entries();
   const arrays = await Promise.all(entries.map(([name, entry]) => describeEntry(name, entry, services)));
   let room = MAX_LISTED_FILES;
+  // A name is listed as a request resolves it: a name published by itself wins over a directory's
+  // file of that name, and a longer prefix (listed first) over a shorter one.
+  const taken = new Set(entries.map(([name]) => name));
   for (const mount of services.registry.mounts()) {
     if (room <= 0) break;
-    const files = await listMount(mount, room, services);
+    const files = (await listMount(mount, room, services)).filter((file) => !taken.has(file.name));
+    for (const file of files) taken.add(file.name);
     room -= files.length;
     arrays.push(...files);
   }
