@@ -9,12 +9,14 @@
  */
 import {
   type ArrayHeaderMessage,
+  byteWindow,
   type Checksum,
   createChecksum,
   DTYPE_BYTES_PER_ELEMENT,
   type Dtype,
   dtypeOf,
   type EndMessage,
+  forEachByteWindow,
   type JsonObject,
   ProtocolError,
   StreamError,
@@ -46,7 +48,7 @@ const HASH_PIECE_BYTE_LENGTH = 256 * 1024;
 /** The target buffer of one stream (see the module comment); one per fetch, carried across resumed attempts. */
 export class Assembler {
   #header: ArrayHeaderMessage;
-  #target: Uint8Array;
+  /** The target, exactly the range long. Its bytes are viewed window by window (shared/byte-windows.ts: no Uint8Array spans an array past 4 GiB on Node 20). */
   #array: TypedArray;
   /** True when the assembler allocated the target over an ArrayBuffer (so a BYOB reader may transfer it). */
   readonly ownsTarget: boolean;
@@ -58,7 +60,8 @@ export class Assembler {
    * @param into caller's array to write into (recv_into), or undefined to allocate from the header.
    * @param heldByteLength bytes of the range `into` already holds (a resume), hashed again here.
    * @param shared allocate the target over a SharedArrayBuffer (without `into`): never transferred.
-   * @throws {@link StreamError} `E_TARGET_MISMATCH` when `into` has another dtype or is too small.
+   * @throws {@link StreamError} `E_TARGET_MISMATCH` when `into` has another dtype or is too small;
+   *   `E_ALLOCATION_FAILED` when the runtime cannot allocate a target of the range's size.
    * @throws {@link ProtocolError} `E_UNSUPPORTED_DTYPE` when the runtime lacks the dtype's TypedArray;
    *   `E_BAD_RANGE` when the header's firstByteOffset is not where the held bytes end.
    */
@@ -87,17 +90,16 @@ export class Assembler {
         into.byteLength === rangeByteLength
           ? into
           : new ctor(into.buffer, into.byteOffset, rangeByteLength / ctor.BYTES_PER_ELEMENT);
-    } else if (shared) {
-      this.#array = new ctor(new SharedArrayBuffer(rangeByteLength), 0, rangeByteLength / ctor.BYTES_PER_ELEMENT);
     } else {
-      this.#array = new ctor(rangeByteLength / ctor.BYTES_PER_ELEMENT);
+      this.#array = allocateTarget(header, ctor, rangeByteLength, shared);
     }
-    this.#target = new Uint8Array(this.#array.buffer, this.#array.byteOffset, rangeByteLength);
     this.#nextByteOffset = header.rangeByteStart + heldByteLength;
     this.#expectFirstByte(header);
-    // A resumed stream's checksum covers the whole range: start from the bytes already held.
-    this.#checksum = createChecksum(header.checksumAlgorithm);
-    this.#checksum?.update(this.#target.subarray(0, heldByteLength));
+    // A resumed stream's checksum covers the whole range: start from the bytes already held
+    // (window by window: past 4 GiB no single view holds them).
+    const checksum = createChecksum(header.checksumAlgorithm);
+    this.#checksum = checksum;
+    if (checksum) forEachByteWindow(this.#array, 0, heldByteLength, (w) => checksum.update(w));
   }
 
   /**
@@ -165,16 +167,17 @@ export class Assembler {
       );
     }
     const start = byteOffset - this.#header.rangeByteStart;
+    const target = byteWindow(this.#array, start, payload.byteLength);
     const checksum = this.#checksum;
     if (checksum === null) {
-      this.#target.set(payload, start);
+      target.set(payload);
     } else {
       // Copy and hash in cache-sized pieces, so the bytes are still in cache when hashed. Hashed
       // from the target, whose alignment follows the stream position (fast word reads).
       for (let p = 0; p < payload.byteLength; p += HASH_PIECE_BYTE_LENGTH) {
         const piece = payload.subarray(p, p + HASH_PIECE_BYTE_LENGTH);
-        this.#target.set(piece, start + p);
-        checksum.update(this.#target.subarray(start + p, start + p + piece.byteLength));
+        target.set(piece, p);
+        checksum.update(target.subarray(p, p + piece.byteLength));
       }
     }
     this.#nextByteOffset = end;
@@ -188,7 +191,7 @@ export class Assembler {
    */
   window(maxByteLength: number): Uint8Array {
     const start = this.#nextByteOffset - this.#header.rangeByteStart;
-    return this.#target.subarray(start, Math.min(this.#target.byteLength, start + maxByteLength));
+    return byteWindow(this.#array, start, Math.min(this.#array.byteLength - start, maxByteLength));
   }
 
   /**
@@ -199,7 +202,7 @@ export class Assembler {
    */
   commit(filled: Uint8Array): void {
     const start = this.#nextByteOffset - this.#header.rangeByteStart;
-    if (filled.buffer !== this.#target.buffer) {
+    if (filled.buffer !== this.#array.buffer) {
       // Transferred: the old views are detached (byteLength 0), so measure against the header.
       const byteLength = this.rangeByteLength;
       if (!this.ownsTarget || filled.byteOffset !== start || filled.buffer.byteLength !== byteLength) {
@@ -208,11 +211,10 @@ export class Assembler {
         );
       }
       const ctor = this.#array.constructor as TypedArrayConstructor;
-      this.#target = new Uint8Array(filled.buffer, 0, byteLength);
       this.#array = new ctor(filled.buffer, 0, byteLength / ctor.BYTES_PER_ELEMENT);
     } else if (
-      filled.byteOffset !== this.#target.byteOffset + start ||
-      start + filled.byteLength > this.#target.byteLength
+      filled.byteOffset !== this.#array.byteOffset + start ||
+      start + filled.byteLength > this.#array.byteLength
     ) {
       throw new RangeError(`commit: expected a view at ${start} of the target, got another window`);
     }
@@ -258,5 +260,32 @@ export class Assembler {
   /** The target array, for a caller that resumes into it. */
   get array(): TypedArray {
     return this.#array;
+  }
+}
+
+/**
+ * A new target of `byteLength` bytes. The runtime refuses lengths past its typed array cap (Node
+ * 20: 2^32 elements) or memory it cannot get with a RangeError, thrown before anything is
+ * held; that becomes a StreamError E_ALLOCATION_FAILED naming the size, so the stream fails at
+ * its header with nothing allocated, instead of with a bare RangeError.
+ * @throws {@link StreamError} E_ALLOCATION_FAILED.
+ */
+function allocateTarget(
+  header: ArrayHeaderMessage,
+  ctor: TypedArrayConstructor,
+  byteLength: number,
+  shared: boolean,
+): TypedArray {
+  const length = byteLength / ctor.BYTES_PER_ELEMENT;
+  try {
+    return shared ? new ctor(new SharedArrayBuffer(byteLength), 0, length) : new ctor(length);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new StreamError(
+      "E_ALLOCATION_FAILED",
+      `Cannot allocate the target: expected room for ${byteLength} bytes (${length} ${header.dtype} elements${shared ? ", shared" : ""}), but this runtime refused (${err.message}). Its limit is the largest typed array it makes (Node 20: 2^32 elements, buffer.constants.MAX_LENGTH) or the memory it can get; fetch a range of the array instead`,
+      header.streamId,
+      { cause: err },
+    );
   }
 }

@@ -6,6 +6,7 @@
  * (see arange.ts), and file or live sources read the range they are asked for.
  */
 import {
+  byteWindow,
   type ChecksumAlgorithm,
   DTYPE_BYTES_PER_ELEMENT,
   DTYPES,
@@ -169,20 +170,20 @@ export function typedArraySource(array: TypedArray, options: PublishOptions = {}
   const dtype = dtypeOf(array);
   const { shape } = checkShape(options.shape ?? [array.length], array.BYTES_PER_ELEMENT, array.length);
   const meta = checkMeta(options.meta);
-  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
   const wholeChecksums = new Map<ChecksumAlgorithm, Promise<number>>();
   return {
     dtype,
     shape,
     meta,
-    read: (byteOffset, byteLength) => bytes.subarray(byteOffset, byteOffset + byteLength),
+    // A window per read, never one view of the whole: past 4 GiB Node 20 has no such Uint8Array.
+    read: (byteOffset, byteLength) => byteWindow(array, byteOffset, byteLength),
     checksum(algorithm, byteStart, byteEnd) {
       // Ranges are hashed by their own stream as it reads them: a client asking for ever new
       // ranges cannot grow this cache.
-      if (byteStart !== 0 || byteEnd !== bytes.byteLength) return undefined;
+      if (byteStart !== 0 || byteEnd !== array.byteLength) return undefined;
       let sum = wholeChecksums.get(algorithm);
       if (!sum) {
-        sum = checksumInSlices(algorithm, bytes);
+        sum = checksumInSlices(algorithm, array);
         wholeChecksums.set(algorithm, sum);
       }
       return sum;

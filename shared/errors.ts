@@ -66,6 +66,7 @@ export type StreamErrorCode =
   | "E_CHECKSUM" // the trailer checksum does not match the bytes received
   | "E_INCOMPLETE" // the trailer arrived before every byte of the range
   | "E_TARGET_MISMATCH" // the caller's `into` array has another dtype or is too small
+  | "E_ALLOCATION_FAILED" // the runtime refused to allocate the target (past its typed array cap, or out of memory)
   | "E_UNAUTHORIZED" // the server's authenticate hook refused the request (HTTP 401)
   | "E_FORBIDDEN_ORIGIN" // the page's Origin is not in the server's allowedOrigins (HTTP 403)
   | "E_FORBIDDEN_HOST" // the Host header is not one the server answers to (HTTP 403, DNS rebinding)
