@@ -5,13 +5,14 @@
  * crosses 2^32, checked value by value and against the END checksum. The 4 GiB transfers that do
  * allocate are in arrays-past-4gib.test.ts.
  */
+import { constants as bufferConstants } from "node:buffer";
 import { closeSync, openSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, npyBytes } from "../server/file-sources/test-helpers.ts";
 import { ArrayServer, arange, npyFile } from "../server/index.ts";
 import { CuttingProxy } from "../server/test-helpers.ts";
-import { fetchArray } from "./index.ts";
+import { ArrayClient, fetchArray } from "./index.ts";
 
 const TWO_32 = 2 ** 32;
 /** 2^30 float64 elements: an 8 GiB array, so 2^32 is in its middle. */
@@ -54,6 +55,7 @@ describe("byte offsets past 2^32 (an 8 GiB array the server never holds)", () =>
     port = (await server.listen()).port;
     server.publish("arange", arange({ maxByteLength: LENGTH * 8 }));
     server.publish("sparse", npyFile(path));
+    server.publish("huge", arange({ maxByteLength: 2 ** 50 }));
   });
 
   afterAll(async () => {
@@ -131,4 +133,60 @@ describe("byte offsets past 2^32 (an 8 GiB array the server never holds)", () =>
       expect([...tail.array]).toEqual([0, 3.5]);
     });
   }
+
+  describe("a target the runtime cannot allocate", () => {
+    it.each([
+      ["1 PiB of float64 (past any runtime's memory)", "float64", 2 ** 47, false],
+      ["1 PiB of float64 over a SharedArrayBuffer", "float64", 2 ** 47, true],
+    ] as const)(
+      "fails %s with E_ALLOCATION_FAILED at the header, and the connection goes on",
+      async (_, dtype, length, shared) => {
+        const client = await ArrayClient.connect(`ws://127.0.0.1:${port}/arraywire`);
+        try {
+          const byteLength = length * 8;
+          const err = await client
+            .fetch("huge", { params: { length, dtype }, maxBytes: byteLength, shared })
+            .catch((e: unknown) => e);
+          expect(err).toMatchObject({ name: "StreamError", code: "E_ALLOCATION_FAILED" });
+          expect((err as Error).message).toMatch(
+            new RegExp(
+              `^Cannot allocate the target: expected room for ${byteLength} bytes \\(${length} float64 elements${shared ? ", shared" : ""}\\), but this runtime refused \\(.+\\)\\. Its limit is`,
+            ),
+          );
+          expect((err as Error).cause).toBeInstanceOf(RangeError);
+          // The stream was cancelled at its header: the same connection serves the next one.
+          const next = await client.fetch("arange", { params: { length: 4 }, range: [1, 3] });
+          expect([...next.array]).toEqual([1, 2]);
+        } finally {
+          client.close();
+        }
+      },
+    );
+
+    it.skipIf(bufferConstants.MAX_LENGTH >= 2 ** 32 + 8)(
+      "fails 4 GiB + 8 bytes of uint8 with E_ALLOCATION_FAILED where typed arrays stop at 2^32 elements (Node 20), allocating nothing",
+      async () => {
+        const before = process.memoryUsage().arrayBuffers;
+        const err = await fetchArray(`ws://127.0.0.1:${port}/arraywire`, "huge", {
+          params: { length: 2 ** 32 + 8, dtype: "uint8" },
+          maxBytes: 2 ** 32 + 8,
+        }).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: "E_ALLOCATION_FAILED" });
+        expect((err as Error).message).toContain(
+          `expected room for ${2 ** 32 + 8} bytes (${2 ** 32 + 8} uint8 elements)`,
+        );
+        expect((err as Error).message).toContain("Invalid typed array length");
+        expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+      },
+    );
+
+    it("serves a range of that uint8 array past the limit, across byte 2^32 (what the error suggests)", async () => {
+      // Past the limit, a range is the way: the same array, 16 bytes of it across 2^32.
+      const result = await fetchArray(`ws://127.0.0.1:${port}/arraywire`, "huge", {
+        params: { length: 2 ** 32 + 8, dtype: "uint8" },
+        range: [2 ** 32 - 8, 2 ** 32 + 8],
+      });
+      expect([...result.array]).toEqual(Array.from({ length: 16 }, (_, i) => (2 ** 32 - 8 + i) % 256));
+    });
+  });
 });
