@@ -122,7 +122,9 @@ async function mainFiles(): Promise<void> {
 /** --big: only the 4 GiB rows (bench/big-array.ts), written to results/tmp/big/; --no-browser skips Chromium's. */
 async function mainBig(): Promise<void> {
   const machine = describeMachine();
-  console.log(`arraywire bench --big: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, Chromium ${machine.chromium}`);
+  console.log(
+    `arraywire bench --big: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, Chromium ${machine.chromium}`,
+  );
   const rows = await runBigArray(options.runs ? Number(options.runs) : 3, !options["no-browser"]);
   const table = bigArrayTable(rows);
   console.log(table.join("\n"));
