@@ -163,6 +163,21 @@ describe("byte offsets past 2^32 (an 8 GiB array the server never holds)", () =>
       },
     );
 
+    it("does not retry E_ALLOCATION_FAILED under resume: one connection, one refusal", async () => {
+      const proxy = await CuttingProxy.start(port, []);
+      try {
+        const err = await fetchArray(`ws://127.0.0.1:${proxy.port}/arraywire`, "huge", {
+          params: { length: 2 ** 47 },
+          maxBytes: 2 ** 50,
+          resume: { initialDelayMs: 1 },
+        }).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: "E_ALLOCATION_FAILED" });
+        expect(proxy.connectionCount).toBe(1);
+      } finally {
+        await proxy.close();
+      }
+    });
+
     it.skipIf(bufferConstants.MAX_LENGTH >= 2 ** 32 + 8)(
       "fails 4 GiB + 8 bytes of uint8 with E_ALLOCATION_FAILED where typed arrays stop at 2^32 elements (Node 20), allocating nothing",
       async () => {
