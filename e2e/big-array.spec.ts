@@ -31,7 +31,10 @@ test.describe("arrays past 4 GiB in Chromium", () => {
     await page.goto("/?dtype=float64");
     const warning = page.locator("#size-warning");
     await expect(warning).toBeHidden();
-    await page.locator('#sizes input[value="500000000"]').check();
+    const size = (count: number) =>
+      page.locator("#sizes label").filter({ has: page.locator(`input[value="${count}"]`) });
+    await size(500_000_000).click();
+    await expect(page.getByRole("radio", { name: /^500M/ })).toBeChecked();
     await expect(page.locator('#sizes input[value="500000000"] ~ .seg-sub')).toHaveText("4.00 GB");
     await expect(warning).toBeVisible();
     await expect(warning).toContainText("4.00 GB must fit in this tab's memory");
@@ -40,7 +43,7 @@ test.describe("arrays past 4 GiB in Chromium", () => {
     await expect(warning).toBeVisible();
     await expect(warning).not.toContainText("Raise the client limit");
     // 200M float64 (1.6 GB) is under the 2 GiB default: no warning.
-    await page.locator('#sizes input[value="200000000"]').check();
+    await size(200_000_000).click();
     await expect(warning).toBeHidden();
   });
 
