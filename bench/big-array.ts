@@ -237,7 +237,12 @@ async function runBrowser(server: ChildProcess, pageUrl: string): Promise<Client
   }
   chromium.kill("SIGTERM");
   await new Promise((r) => chromium.once("exit", r));
-  rmSync(profile, { recursive: true, force: true });
+  // Chromium's helpers may still be writing to the profile for a moment after it exits.
+  try {
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  } catch (err) {
+    console.warn(`big-array: could not remove ${profile}: ${(err as Error).message}`);
+  }
   return { ...report, rssBefore: best.baseline, hwm: best.hwm };
 }
 
