@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--sweep] [--files] [--live] [--runs N] [--only REGEX] [--sizes MB,MB] [--out DIR]`: the
+ * `npm run bench [-- --quick] [--sweep] [--files] [--live] [--big] [--runs N] [--only REGEX] [--sizes MB,MB] [--out DIR]`: the
  * arraywire benchmark. `npm run bench -- --render bench/results/latest.json` rewrites the tables,
  * targets and charts from a results file without measuring anything.
  *
@@ -16,6 +16,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { bigArrayTable, runBigArray } from "./big-array.ts";
 import { buildBench } from "./build.ts";
 import { memorySvg, throughputSvg } from "./charts.ts";
 import { fileServingTable, runFileServing } from "./file-serving.ts";
@@ -48,6 +49,8 @@ const { values: options } = parseArgs({
     sweep: { type: "boolean", default: false },
     files: { type: "boolean", default: false },
     live: { type: "boolean", default: false },
+    big: { type: "boolean", default: false },
+    "no-browser": { type: "boolean", default: false },
   },
 });
 const plan = makePlan(options.quick ?? false, options.runs ? Number(options.runs) : undefined, options.sweep);
@@ -131,9 +134,25 @@ async function mainLive(): Promise<void> {
   writeFileSync(join(dir, "live.md"), `${table.join("\n")}\n`);
 }
 
+/** --big: only the 4 GiB rows (bench/big-array.ts), written to results/tmp/big/; --no-browser skips Chromium's. */
+async function mainBig(): Promise<void> {
+  const machine = describeMachine();
+  console.log(
+    `arraywire bench --big: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, Chromium ${machine.chromium}`,
+  );
+  const rows = await runBigArray(options.runs ? Number(options.runs) : 3, !options["no-browser"]);
+  const table = bigArrayTable(rows);
+  console.log(table.join("\n"));
+  const dir = options.out ?? fileURLToPath(new URL("./results/tmp/big/", import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "big.json"), `${JSON.stringify({ machine, rows }, null, 2)}\n`);
+  writeFileSync(join(dir, "big.md"), `${table.join("\n")}\n`);
+}
+
 async function main(): Promise<void> {
   if (options.files) return mainFiles();
   if (options.live) return mainLive();
+  if (options.big) return mainBig();
   const built = await buildBench();
   buildDir = built.dir;
   const machine = describeMachine();

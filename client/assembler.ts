@@ -9,16 +9,19 @@
  */
 import {
   type ArrayHeaderMessage,
+  byteWindow,
   type Checksum,
   createChecksum,
   DTYPE_BYTES_PER_ELEMENT,
   type Dtype,
   dtypeOf,
   type EndMessage,
+  forEachByteWindow,
   type JsonObject,
   ProtocolError,
   StreamError,
   type TypedArray,
+  type TypedArrayConstructor,
   typedArrayConstructor,
 } from "../shared/index.ts";
 
@@ -45,7 +48,7 @@ const HASH_PIECE_BYTE_LENGTH = 256 * 1024;
 /** The target buffer of one stream (see the module comment); one per fetch, carried across resumed attempts. */
 export class Assembler {
   #header: ArrayHeaderMessage;
-  readonly #target: Uint8Array;
+  /** The target, exactly the range long. Its bytes are viewed window by window (shared/byte-windows.ts: no Uint8Array spans an array past 4 GiB on Node 20). */
   readonly #array: TypedArray;
   /** Next byte offset (in the array) expected; payloads must arrive in order without gaps. */
   #nextByteOffset: number;
@@ -55,7 +58,8 @@ export class Assembler {
    * @param into caller's array to write into (recv_into), or undefined to allocate from the header.
    * @param heldByteLength bytes of the range `into` already holds (a resume), hashed again here.
    * @param shared allocate the target over a SharedArrayBuffer (without `into`): never transferred.
-   * @throws {@link StreamError} `E_TARGET_MISMATCH` when `into` has another dtype or is too small.
+   * @throws {@link StreamError} `E_TARGET_MISMATCH` when `into` has another dtype or is too small;
+   *   `E_ALLOCATION_FAILED` when the runtime cannot allocate a target of the range's size.
    * @throws {@link ProtocolError} `E_UNSUPPORTED_DTYPE` when the runtime lacks the dtype's TypedArray;
    *   `E_BAD_RANGE` when the header's firstByteOffset is not where the held bytes end.
    */
@@ -83,17 +87,16 @@ export class Assembler {
         into.byteLength === rangeByteLength
           ? into
           : new ctor(into.buffer, into.byteOffset, rangeByteLength / ctor.BYTES_PER_ELEMENT);
-    } else if (shared) {
-      this.#array = new ctor(new SharedArrayBuffer(rangeByteLength), 0, rangeByteLength / ctor.BYTES_PER_ELEMENT);
     } else {
-      this.#array = new ctor(rangeByteLength / ctor.BYTES_PER_ELEMENT);
+      this.#array = allocateTarget(header, ctor, rangeByteLength, shared);
     }
-    this.#target = new Uint8Array(this.#array.buffer, this.#array.byteOffset, rangeByteLength);
     this.#nextByteOffset = header.rangeByteStart + heldByteLength;
     this.#expectFirstByte(header);
-    // A resumed stream's checksum covers the whole range: start from the bytes already held.
-    this.#checksum = createChecksum(header.checksumAlgorithm);
-    this.#checksum?.update(this.#target.subarray(0, heldByteLength));
+    // A resumed stream's checksum covers the whole range: start from the bytes already held
+    // (window by window: past 4 GiB no single view holds them).
+    const checksum = createChecksum(header.checksumAlgorithm);
+    this.#checksum = checksum;
+    if (checksum) forEachByteWindow(this.#array, 0, heldByteLength, (w) => checksum.update(w));
   }
 
   /**
@@ -161,16 +164,17 @@ export class Assembler {
       );
     }
     const start = byteOffset - this.#header.rangeByteStart;
+    const target = byteWindow(this.#array, start, payload.byteLength);
     const checksum = this.#checksum;
     if (checksum === null) {
-      this.#target.set(payload, start);
+      target.set(payload);
     } else {
       // Copy and hash in cache-sized pieces, so the bytes are still in cache when hashed. Hashed
       // from the target, whose alignment follows the stream position (fast word reads).
       for (let p = 0; p < payload.byteLength; p += HASH_PIECE_BYTE_LENGTH) {
         const piece = payload.subarray(p, p + HASH_PIECE_BYTE_LENGTH);
-        this.#target.set(piece, start + p);
-        checksum.update(this.#target.subarray(start + p, start + p + piece.byteLength));
+        target.set(piece, p);
+        checksum.update(target.subarray(p, p + piece.byteLength));
       }
     }
     this.#nextByteOffset = end;
@@ -183,7 +187,7 @@ export class Assembler {
    */
   window(maxByteLength: number): Uint8Array {
     const start = this.#nextByteOffset - this.#header.rangeByteStart;
-    return this.#target.subarray(start, Math.min(this.#target.byteLength, start + maxByteLength));
+    return byteWindow(this.#array, start, Math.min(this.#array.byteLength - start, maxByteLength));
   }
 
   /**
@@ -195,12 +199,12 @@ export class Assembler {
   commit(filled: Uint8Array): void {
     const start = this.#nextByteOffset - this.#header.rangeByteStart;
     if (
-      filled.buffer !== this.#target.buffer ||
-      filled.byteOffset !== this.#target.byteOffset + start ||
-      start + filled.byteLength > this.#target.byteLength
+      filled.buffer !== this.#array.buffer ||
+      filled.byteOffset !== this.#array.byteOffset + start ||
+      start + filled.byteLength > this.#array.byteLength
     ) {
       throw new RangeError(
-        `commit: expected a view at byte ${start} of the ${this.#target.byteLength}-byte target, got ${filled.byteLength} bytes at another place`,
+        `commit: expected a view at byte ${start} of the ${this.#array.byteLength}-byte target, got ${filled.byteLength} bytes at another place`,
       );
     }
     this.#nextByteOffset += filled.byteLength;
@@ -245,5 +249,32 @@ export class Assembler {
   /** The target array, for a caller that resumes into it. */
   get array(): TypedArray {
     return this.#array;
+  }
+}
+
+/**
+ * A new target of `byteLength` bytes. The runtime refuses lengths past its typed array cap (Node
+ * 20: 2^32 elements) or memory it cannot get with a RangeError, thrown before anything is
+ * held; that becomes a StreamError E_ALLOCATION_FAILED naming the size, so the stream fails at
+ * its header with nothing allocated, instead of with a bare RangeError.
+ * @throws {@link StreamError} E_ALLOCATION_FAILED.
+ */
+function allocateTarget(
+  header: ArrayHeaderMessage,
+  ctor: TypedArrayConstructor,
+  byteLength: number,
+  shared: boolean,
+): TypedArray {
+  const length = byteLength / ctor.BYTES_PER_ELEMENT;
+  try {
+    return shared ? new ctor(new SharedArrayBuffer(byteLength), 0, length) : new ctor(length);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new StreamError(
+      "E_ALLOCATION_FAILED",
+      `Cannot allocate the target: expected room for ${byteLength} bytes (${length} ${header.dtype} elements${shared ? ", shared" : ""}), but this runtime refused (${err.message}). Its limit is the largest typed array it makes (Node 20: 2^32 elements, buffer.constants.MAX_LENGTH) or the memory it can get; fetch a range of the array instead`,
+      header.streamId,
+      { cause: err },
+    );
   }
 }

@@ -13,6 +13,7 @@ import {
   HEADER_FIXED_BYTE_LENGTH,
   HTTP_CONTENT_TYPE,
   headerByteLength,
+  MAX_BYTE_WINDOW_LENGTH,
   ProtocolError,
   StreamError,
   toHttpUrl,
@@ -238,8 +239,10 @@ async function receiveRead(reader: ByteReader, stream: ReceiveStream): Promise<v
  * the next read tells which it was.
  */
 async function receiveFilled(reader: ByteReader, stream: ReceiveStream): Promise<void> {
-  // The rest of the range, filled in place: a filling reader never transfers its views.
-  const region = stream.window(stream.remainingByteLength, false);
+  // The rest of the range, filled in place: a filling reader never transfers its views. In
+  // regions of at most 1 GiB: past 4 GiB no one Uint8Array spans the target (Node 20).
+  const nextRegion = () => stream.window(Math.min(stream.remainingByteLength, MAX_BYTE_WINDOW_LENGTH), false);
+  let region = nextRegion();
   const pending: { read: Promise<Uint8Array>; view: Uint8Array }[] = [];
   let next = 0;
   const readNext = () => {
@@ -255,7 +258,10 @@ async function receiveFilled(reader: ByteReader, stream: ReceiveStream): Promise
     const held = current && (reader.filledByteLength?.(current) ?? 0);
     return current && held ? current.subarray(0, held) : null;
   });
-  while (pending.length < FILL_PENDING_COUNT && next < region.byteLength) readNext();
+  const refill = () => {
+    while (pending.length < FILL_PENDING_COUNT && next < region.byteLength) readNext();
+  };
+  refill();
   for (let window = pending.shift(); window !== undefined; window = pending.shift()) {
     current = window.view;
     const filled = await window.read;
@@ -269,6 +275,11 @@ async function receiveFilled(reader: ByteReader, stream: ReceiveStream): Promise
       throw endedEarly(stream);
     }
     if (next < region.byteLength) readNext();
+    else if (pending.length === 0 && stream.remainingByteLength > 0) {
+      region = nextRegion(); // every window of the last region is committed: the next one starts there
+      next = 0;
+      refill();
+    }
   }
 }
 

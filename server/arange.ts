@@ -9,6 +9,7 @@ import {
   DTYPE_BYTES_PER_ELEMENT,
   DTYPES,
   type Dtype,
+  forEachByteWindow,
   isDtypeSupported,
   MAX_NDIM,
   StreamError,
@@ -160,7 +161,10 @@ function fillBytes(spec: ArangeSpec, byteOffset: number, out: Uint8Array): void 
  */
 export function fillArange(dtype: Dtype, length: number, start = 0, step = 1): TypedArray {
   const array = new (typedArrayConstructor(dtype))(length);
-  fillBytes({ dtype, length, start, step }, 0, new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+  // Window by window: past 4 GiB no single Uint8Array spans the array on Node 20.
+  forEachByteWindow(array, 0, array.byteLength, (window, byteOffset) =>
+    fillBytes({ dtype, length, start, step }, byteOffset, window),
+  );
   return array;
 }
 

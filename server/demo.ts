@@ -26,10 +26,12 @@ import { parseTarget } from "./request-target.ts";
 
 const DEFAULT_PORT = 5173;
 /**
- * Largest array `arange` generates: 2 GiB (arange's default is 256 MiB), so the 200M float64
- * preset (1.6 GB) fits. Generated chunk by chunk, it costs the server no memory per request.
+ * Largest array `arange` generates: 32 GiB (arange's default is 256 MiB), so the 500M float64
+ * preset (4 GB) fits, and so does a request past what a browser tab can allocate (which the
+ * client refuses with E_ALLOCATION_FAILED at the header). Generated chunk by chunk, it costs the
+ * server no memory per request.
  */
-const MAX_ARANGE_BYTE_LENGTH = 2 ** 31;
+const MAX_ARANGE_BYTE_LENGTH = 2 ** 35;
 const ENDPOINT_PATH = "/arraywire";
 const INFO_PATH = "/api/info";
 /** Uploads the demo takes: names under this prefix, within this budget. */

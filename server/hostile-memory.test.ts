@@ -108,7 +108,7 @@ describe("hostile peers against memory and the event loop", () => {
     const MARGIN_BYTES = 160 * MiB;
     const GROW_MIB = 64;
     const GROW_REQUESTS = 10;
-    const ARANGE_LENGTH = (256 * MiB) / 8; // 256 MiB each, the demo would allow 2 GiB
+    const ARANGE_LENGTH = (256 * MiB) / 8; // 256 MiB each, the demo would allow far more
     child = await ServerChild.start({
       options: { maxSourceBytes: MAX_SOURCE_BYTES, maxConnectionsPerIp: 64, heartbeatIntervalMs: 0 },
       arangeMaxByteLength: 2 ** 31,

@@ -6,6 +6,7 @@
  * (see arange.ts), and file or live sources read the range they are asked for.
  */
 import {
+  byteWindow,
   type ChecksumAlgorithm,
   DTYPE_BYTES_PER_ELEMENT,
   DTYPES,
@@ -241,12 +242,11 @@ export function describeTypedArray(array: TypedArray, options: PublishOptions = 
   const { shape } = checkShape(options.shape ?? [array.length], array.BYTES_PER_ELEMENT, array.length);
   const meta = checkMeta(options.meta);
   const version = checkVersion(options.version, "publish");
-  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
   const wholeChecksums = new Map<ChecksumAlgorithm, Promise<number>>();
   const wholeChecksum = (algorithm: ChecksumAlgorithm): Promise<number> => {
     let sum = wholeChecksums.get(algorithm);
     if (!sum) {
-      sum = checksumInSlices(algorithm, bytes);
+      sum = checksumInSlices(algorithm, array);
       wholeChecksums.set(algorithm, sum);
     }
     return sum;
@@ -257,11 +257,12 @@ export function describeTypedArray(array: TypedArray, options: PublishOptions = 
       shape,
       meta,
       ...(version === null ? {} : { version }),
-      read: (byteOffset, byteLength) => bytes.subarray(byteOffset, byteOffset + byteLength),
+      // A window per read, never one view of the whole: past 4 GiB Node 20 has no such Uint8Array.
+      read: (byteOffset, byteLength) => byteWindow(array, byteOffset, byteLength),
       // Ranges are hashed by their own stream as it reads them: a client asking for ever new
       // ranges cannot grow this cache.
       checksum: (algorithm, byteStart, byteEnd) =>
-        byteStart === 0 && byteEnd === bytes.byteLength ? wholeChecksum(algorithm) : undefined,
+        byteStart === 0 && byteEnd === array.byteLength ? wholeChecksum(algorithm) : undefined,
     },
     wholeChecksum,
   };

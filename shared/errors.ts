@@ -72,6 +72,7 @@ export type StreamErrorCode =
   | "E_INCOMPLETE" // the trailer arrived before every byte of the range
   | "E_TARGET_MISMATCH" // the caller's `into` array has another dtype or is too small
   | "E_DTYPE_MISMATCH" // the server's dtype is not the `dtype` the caller asked for
+  | "E_ALLOCATION_FAILED" // the runtime refused to allocate the target (past its typed array cap, or out of memory)
   | "E_UNAUTHORIZED" // the server's authenticate hook refused the request (HTTP 401)
   | "E_FORBIDDEN_ORIGIN" // the page's Origin is not in the server's allowedOrigins (HTTP 403)
   | "E_FORBIDDEN_HOST" // the Host header is not one the server answers to (HTTP 403, DNS rebinding)
@@ -120,6 +121,7 @@ const KNOWN_CODES: Readonly<Record<StreamErrorCode, true>> = {
   E_INCOMPLETE: true,
   E_TARGET_MISMATCH: true,
   E_DTYPE_MISMATCH: true,
+  E_ALLOCATION_FAILED: true,
   E_UNAUTHORIZED: true,
   E_FORBIDDEN_ORIGIN: true,
   E_FORBIDDEN_HOST: true,

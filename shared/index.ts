@@ -4,6 +4,7 @@
  */
 
 export { swapBytesInPlace } from "./byte-swap.ts";
+export { byteWindow, forEachByteWindow, MAX_BYTE_WINDOW_LENGTH } from "./byte-windows.ts";
 export type { Checksum } from "./checksum.ts";
 export { createChecksum } from "./checksum.ts";
 export { crc32c } from "./crc32c.ts";

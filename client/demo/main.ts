@@ -32,6 +32,7 @@ import {
   renderResult,
   renderSizeBytes,
   renderSizes,
+  renderSizeWarning,
   renderStatus,
   renderSummary,
   SIZE_PRESETS,
@@ -171,6 +172,7 @@ drawRate(ui.rateChart, []);
 ui.sizes.addEventListener("change", refreshForm);
 ui.transports.addEventListener("change", refreshForm);
 ui.dtype.addEventListener("change", refreshForm);
+ui.maxBytes.addEventListener("change", refreshForm);
 ui.name.addEventListener("input", refreshForm);
 ui.form.addEventListener("submit", (event) => {
   event.preventDefault();
@@ -194,6 +196,8 @@ function refreshForm(): void {
   renderSizeBytes(info);
   if (dataset) renderSummary(datasetLength(dataset), findDtype(dataset.dtype) ?? info);
   else renderSummary(selectedLength(), info);
+  const maxBytes = ui.maxBytes.value === "" ? undefined : Number(ui.maxBytes.value);
+  renderSizeWarning(dataset ? 0 : selectedLength() * info.bytesPerElement, maxBytes);
   ui.endpointUrl.textContent = ENDPOINTS[selectedTransport()];
 }
 
