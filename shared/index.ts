@@ -6,6 +6,7 @@
 export { swapBytesInPlace } from "./byte-swap.ts";
 export type { Checksum } from "./checksum.ts";
 export { createChecksum } from "./checksum.ts";
+export { checkEncodedPayload, decodeChunkInto } from "./chunk-decode.ts";
 export { crc32c } from "./crc32c.ts";
 export { decodeMessage } from "./decode.ts";
 export type { Dtype, TypedArray, TypedArrayConstructor } from "./dtype.ts";
@@ -24,6 +25,7 @@ export {
   encodeCancel,
   encodeCredit,
   encodeData,
+  encodeDataEncoded,
   encodeEnd,
   encodeError,
   encodeRequest,
@@ -37,6 +39,7 @@ export type {
   ArrayHeaderMessage,
   CancelMessage,
   CreditMessage,
+  DataEncodedMessage,
   DataMessage,
   DecodeLimits,
   EndMessage,
@@ -64,9 +67,11 @@ export type {
 export { DEFAULT_NPY_MAX_HEADER_SIZE, encodeNpyHeader, NPY_MAX_NDIM, parseNpyHeader } from "./npy.ts";
 export type { NpyErrorCode } from "./npy-errors.ts";
 export { NpyError } from "./npy-errors.ts";
-export type { ChecksumAlgorithm } from "./protocol.ts";
+export type { ChecksumAlgorithm, ChunkCodec, ChunkFilter } from "./protocol.ts";
 export {
   CHECKSUM_ALGORITHMS,
+  CHUNK_CODECS,
+  CHUNK_FILTERS,
   DEFAULT_MAX_CHUNK_BYTES,
   DEFAULT_MAX_CONTROL_BYTES,
   DEFAULT_MAX_TOTAL_BYTES,
@@ -76,6 +81,7 @@ export {
   MAGIC,
   MAX_NAME_BYTES,
   MAX_NDIM,
+  MAX_ZSTD_WINDOW_BYTES,
   MESSAGE_TYPES,
   PROTOCOL_VERSION,
   SUBPROTOCOL,
@@ -83,3 +89,7 @@ export {
 export { shuffleBytes, unshuffleBytes } from "./shuffle.ts";
 export { hasDataType, peekStreamId } from "./wire.ts";
 export { Xxh32, xxh32 } from "./xxh32.ts";
+export type { ZstdCodec } from "./zstd.ts";
+export { loadZstd } from "./zstd.ts";
+export type { ZstdFrameHeader } from "./zstd-frame.ts";
+export { readZstdFrameHeader, ZSTD_MAGIC } from "./zstd-frame.ts";

@@ -12,6 +12,7 @@ import {
   encodeCancel,
   encodeCredit,
   encodeData,
+  encodeDataEncoded,
   encodeEnd,
   encodeError,
   encodeRequest,
@@ -170,6 +171,8 @@ export function encodeMessage(m: Message): Uint8Array {
       return encodeArrayHeader(m);
     case "DATA":
       return encodeData(m.streamId, m.byteOffset, m.payloadByteLength);
+    case "DATA_ENCODED":
+      return encodeDataEncoded(m);
     case "END":
       return encodeEnd(m);
     case "ERROR":
