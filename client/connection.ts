@@ -9,6 +9,7 @@
  */
 import {
   assertLittleEndianHost,
+  type DataEncodedMessage,
   type DataMessage,
   decodeMessage,
   encodeCancel,
@@ -22,8 +23,10 @@ import {
   SUBPROTOCOL,
   type TypedArray,
   toWebSocketUrl,
+  type ZstdCodec,
 } from "../shared/index.ts";
 import type { ArrayResult } from "./assembler.ts";
+import { loadCodec } from "./codec.ts";
 import { callUserCode } from "./guard.ts";
 import type { ConnectOptions, ConnectSettings, FetchOptions } from "./options.ts";
 import { ReceiveStream } from "./receive-stream.ts";
@@ -61,8 +64,10 @@ export class ArrayClient {
   readonly #settings: ConnectSettings;
   readonly #url: string;
   readonly #streams = new Map<number, Entry>();
-  /** Set by a DATA message: the next message is its payload. */
-  #payloadFor: DataMessage | null = null;
+  /** Set by a DATA or DATA_ENCODED message: the next message is its payload. */
+  #payloadFor: DataMessage | DataEncodedMessage | null = null;
+  /** The codec offered in every REQUEST, or null: offer none. */
+  readonly #zstd: ZstdCodec | null;
   #nextStreamId = 1;
   #closed: StreamError | null = null;
   #warningCount = 0;
@@ -71,10 +76,11 @@ export class ArrayClient {
     receiveOn = (client, stream, ownsConnection) => client.#receive(stream, ownsConnection);
   }
 
-  private constructor(socket: SocketLike, settings: ConnectSettings, url: string) {
+  private constructor(socket: SocketLike, settings: ConnectSettings, url: string, zstd: ZstdCodec | null) {
     this.#socket = socket;
     this.#settings = settings;
     this.#url = url;
+    this.#zstd = zstd;
     socket.onmessage = (data) => this.#onMessage(data);
     socket.onclose = (code, reason) => this.#onClose(code, reason);
   }
@@ -89,6 +95,8 @@ export class ArrayClient {
     assertLittleEndianHost();
     const settings = resolveConnectOptions(options, SUBPROTOCOL);
     const endpoint = String(toWebSocketUrl(resolveEndpoint(url)));
+    // Before the socket opens: a connection never waits on the codec with a stream in flight.
+    const zstd = await loadCodec(settings, new URL(endpoint).hostname);
     const socket = await openSocket(endpoint, {
       WebSocket: settings.WebSocket,
       protocols: settings.protocols,
@@ -96,12 +104,17 @@ export class ArrayClient {
       maxPayload: Math.max(settings.maxChunkByteLength, settings.maxControlByteLength) + 1024,
       signal: settings.signal,
     });
-    return new ArrayClient(socket, settings, endpoint);
+    return new ArrayClient(socket, settings, endpoint, zstd);
   }
 
   /** False once the connection closed (by either side); fetch() then rejects with E_CONNECTION_CLOSED. */
   get connected(): boolean {
     return this.#closed === null;
+  }
+
+  /** True when this connection offers zstd in its requests (see ConnectOptions.compression). */
+  get compressionOffered(): boolean {
+    return this.#zstd !== null;
   }
 
   /** Streams in flight. */
@@ -146,7 +159,7 @@ export class ArrayClient {
     }
     const streamId = this.#allocateStreamId();
     stream.streamId = streamId;
-    const request = encodeRequest({ streamId, ...stream.requestFields() });
+    const request = encodeRequest({ streamId, ...stream.requestFields(), codecs: this.#zstd ? ["zstd"] : [] });
     const entry: Entry = { stream, window: stream.request.creditByteLength, consumedSinceGrant: 0, ownsConnection };
     this.#streams.set(streamId, entry);
     stream.onRelease((failed) => {
@@ -201,6 +214,15 @@ export class ArrayClient {
       case "DATA":
         this.#payloadFor = message;
         return;
+      case "DATA_ENCODED":
+        this.#payloadFor = message;
+        // Never offered: the payload is skipped (its framing kept) and the stream fails.
+        if (this.#zstd === null) {
+          entry?.stream.fail(
+            new ProtocolError("E_UNEXPECTED_MESSAGE", "Unexpected DATA_ENCODED: no codec was offered"),
+          );
+        }
+        return;
       case "END":
         entry?.stream.end(message);
         return;
@@ -220,11 +242,14 @@ export class ArrayClient {
     }
   }
 
-  #onPayload(data: DataMessage, payload: Uint8Array): void {
+  #onPayload(data: DataMessage | DataEncodedMessage, payload: Uint8Array): void {
     const entry = this.#streams.get(data.streamId);
     if (!entry) return; // cancelled or failed: drop the payload, keep the framing
     const { stream } = entry;
-    if (payload.byteLength !== data.payloadByteLength) {
+    if (data.type === "DATA_ENCODED") {
+      // #zstd is set: the stream failed at the announcement otherwise (and is gone).
+      if (this.#zstd !== null) stream.writeEncoded(data, payload, this.#zstd);
+    } else if (payload.byteLength !== data.payloadByteLength) {
       stream.fail(
         new ProtocolError(
           "E_BAD_LENGTH",
@@ -232,9 +257,11 @@ export class ArrayClient {
         ),
       );
       return;
+    } else {
+      stream.write(data.byteOffset, payload);
     }
-    stream.write(data.byteOffset, payload);
     if (stream.done) return;
+    // Credit counts bytes on the wire: the encoded length of an encoded chunk.
     entry.consumedSinceGrant += payload.byteLength;
     if (entry.window > 0 && entry.consumedSinceGrant >= entry.window / 4) {
       this.#send(encodeCredit(data.streamId, entry.consumedSinceGrant));

@@ -115,7 +115,19 @@ export interface ConnectOptions {
   onWarning?: (message: string) => void;
   /** Aborts the connection attempt (a stalled handshake too); rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Whether to offer zstd in each REQUEST (WebSocket only), so that the server may send chunks
+   * compressed when that pays (it decides per chunk; checksums stay over the raw bytes): "on"
+   * always, "off" never, "auto" unless the server's host is loopback (localhost, 127.0.0.0/8,
+   * ::1), where compression costs more time than it saves. The codec (WebAssembly, about 250 KB)
+   * is loaded when the connection opens; if it cannot be, onWarning is told and chunks come raw.
+   * Defaults to "auto".
+   */
+  compression?: Compression;
 }
+
+/** See {@link ConnectOptions.compression}. */
+export type Compression = "auto" | "off" | "on";
 
 /** How {@link fetchArray} retries after a lost connection. */
 export interface ResumeOptions {
@@ -161,6 +173,7 @@ export interface ConnectSettings {
   readonly maxChunkByteLength: number;
   readonly onWarning: (message: string) => void;
   readonly signal: AbortSignal | undefined;
+  readonly compression: Compression;
 }
 
 /** Validated resume options. */

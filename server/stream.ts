@@ -5,8 +5,9 @@
  * cache) unless the source offers one. A resumed stream first hashes the bytes before its
  * resume point, in slices that yield to the event loop.
  */
-import { type Checksum, createChecksum, type RequestMessage } from "../shared/index.ts";
+import { type Checksum, createChecksum, DTYPE_BYTES_PER_ELEMENT, type RequestMessage } from "../shared/index.ts";
 import { yieldToEventLoop } from "./checksum-slices.ts";
+import { ChunkChooser, encoderFor } from "./chunk-encoder.ts";
 import type { Hooks } from "./hooks.ts";
 import { planStream, type StreamPlan, type StreamServices } from "./plan.ts";
 import type { ScratchPool } from "./scratch-pool.ts";
@@ -39,6 +40,8 @@ export class OutgoingStream {
   nextByteOffset: number;
   /** Bytes the client still allows; Infinity without credit flow control. */
   credit: number;
+  /** Chooses and encodes each chunk when the client offered a codec and the server compresses; else null. */
+  chooser: ChunkChooser | null = null;
   /** Time (performance.now) of the last chunk read or credit received, for stall detection. */
   lastProgressAt = performance.now();
   readonly #hash: Checksum | null;
@@ -169,6 +172,14 @@ export class OutgoingStream {
     return this.#hash === null ? null : Promise.resolve(this.#hash.digest());
   }
 
+  /**
+   * Gives back credit a chunk did not use: credit counts bytes on the wire, and an encoded chunk
+   * is smaller than the raw length {@link readChunk} took.
+   */
+  refund(byteLength: number): void {
+    this.credit += byteLength;
+  }
+
   /** Adds credit granted by the client. */
   grant(byteLength: number): void {
     this.credit += byteLength;
@@ -202,6 +213,17 @@ export async function openStream(
   const plan = await planStream(request, services, signal);
   const stream = new OutgoingStream(plan, request.creditByteLength, services.hooks);
   try {
+    const { compression, log } = services.settings;
+    if (compression.enabled && request.codecs?.includes("zstd")) {
+      try {
+        const itemByteLength = DTYPE_BYTES_PER_ELEMENT[plan.header.dtype];
+        stream.chooser = new ChunkChooser(await encoderFor(compression), itemByteLength);
+      } catch (err) {
+        // The stream still works, uncompressed.
+        log(`compression unavailable, sending raw chunks: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      signal.throwIfAborted();
+    }
     await stream.hashPrefix(pool, signal);
   } catch (err) {
     stream.close();
