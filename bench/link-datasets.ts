@@ -67,7 +67,10 @@ const GENERATORS = {
   "uniform-random-f64": (n: number) => {
     // 53 random bits per value.
     const u = uniform(5);
-    return Float64Array.from({ length: n }, () => (Math.floor(u() * 2 ** 21) * 2 ** 32 + Math.floor(u() * 2 ** 32)) / 2 ** 53);
+    return Float64Array.from(
+      { length: n },
+      () => (Math.floor(u() * 2 ** 21) * 2 ** 32 + Math.floor(u() * 2 ** 32)) / 2 ** 53,
+    );
   },
   "random-bits-f64": (n: number) => {
     // Every bit random (incompressible): the server must send it raw.

@@ -23,8 +23,19 @@ export interface LinkServer {
  * Starts bench/link-server.ts in the link's namespace with `names` of `elements` elements.
  * @throws {Error} when it does not print its port within 120 s (generating 10M-element datasets takes a while).
  */
-export async function startLinkServer(link: ShapedLink, elements: number, names: readonly string[]): Promise<LinkServer> {
-  const child = link.spawn(process.execPath, ["--import", "tsx", SERVER_SCRIPT, link.serverAddress, String(elements), ...names]);
+export async function startLinkServer(
+  link: ShapedLink,
+  elements: number,
+  names: readonly string[],
+): Promise<LinkServer> {
+  const child = link.spawn(process.execPath, [
+    "--import",
+    "tsx",
+    SERVER_SCRIPT,
+    link.serverAddress,
+    String(elements),
+    ...names,
+  ]);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const stop = async () => {
     child.stdin?.end();

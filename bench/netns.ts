@@ -106,10 +106,14 @@ export class ShapedLink {
 
   /** Bytes the namespace side has sent (its veth's TX counter, from /sys). */
   sentByteLength(): number {
-    const out = execFileSync("ip", ["netns", "exec", this.namespace, "cat", `/sys/class/net/${this.#inside}/statistics/tx_bytes`], {
-      encoding: "utf8",
-      timeout: 5000,
-    });
+    const out = execFileSync(
+      "ip",
+      ["netns", "exec", this.namespace, "cat", `/sys/class/net/${this.#inside}/statistics/tx_bytes`],
+      {
+        encoding: "utf8",
+        timeout: 5000,
+      },
+    );
     return Number(out.trim());
   }
 

@@ -320,7 +320,15 @@ export function resolveTransport(
   if (transport !== undefined && transport !== "auto" && transport !== "ws" && transport !== "http") {
     throw new TypeError(`Invalid transport: expected "auto", "ws" or "http", got ${shown(transport)}`);
   }
-  const needsWs = connect.protocols !== undefined ? "protocols" : connect.WebSocket !== undefined ? "WebSocket" : null;
+  // Only the WebSocket transport compresses (so far): compression "on" picks it.
+  const needsWs =
+    connect.protocols !== undefined
+      ? "protocols"
+      : connect.WebSocket !== undefined
+        ? "WebSocket"
+        : connect.compression === "on"
+          ? 'compression "on"'
+          : null;
   const needsHttp = connect.headers !== undefined && !ws.canSendHeaders ? "headers" : null;
   if (transport === "http" && needsWs) {
     throw new TypeError(`Invalid options: ${needsWs} needs the "ws" transport, got transport "http"`);
