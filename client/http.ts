@@ -17,7 +17,9 @@ import {
   toHttpUrl,
 } from "../shared/index.ts";
 import { type ByteReader, byobReader, nodeStreamReader } from "./byte-reader.ts";
+import type { Compression } from "./options.ts";
 import type { ReceiveStream, RequestFields } from "./receive-stream.ts";
+import { isLoopbackHost } from "./resolve-options.ts";
 import { isNodeRuntime } from "./runtime.ts";
 
 /** Largest window offered to one BYOB read that fills the target in place. */
@@ -46,6 +48,12 @@ export type HttpOpener = (
 export interface HttpSettings {
   headers: Record<string, string> | undefined;
   maxControlByteLength: number;
+  /**
+   * ConnectOptions.compression: with fetch (browsers), "on", or "auto" to a host that is not
+   * loopback, asks for a `Content-Encoding: zstd` body (`compress=zstd`), which the browser
+   * decodes itself (off the page's thread) when its Accept-Encoding lists zstd. Default "off".
+   */
+  compression?: Compression;
 }
 
 /** Browsers (and runtimes without node:http): fetch, read with a BYOB reader. */
@@ -80,8 +88,9 @@ export const openWithNodeHttp: HttpOpener = async (url, headers, signal) => {
 };
 
 /** The GET for a request: `ws://host/path` -> `http://host/path?name=...` (docs/PROTOCOL.md §12.7). */
-function requestUrl(url: string | URL, fields: RequestFields): URL {
+function requestUrl(url: string | URL, fields: RequestFields, compress: boolean): URL {
   const u = toHttpUrl(url);
+  if (compress) u.searchParams.set("compress", "zstd");
   u.searchParams.set("name", fields.name);
   if (fields.params) u.searchParams.set("params", JSON.stringify(fields.params));
   if (fields.range) {
@@ -106,7 +115,12 @@ export async function receiveHttp(
   settings: HttpSettings,
   open: HttpOpener = isNodeRuntime() ? openWithNodeHttp : openWithFetch,
 ): Promise<void> {
-  const target = requestUrl(url, stream.requestFields());
+  // Only a reader whose runtime decodes Content-Encoding (fetch) may ask for a zstd body.
+  const compression = settings.compression ?? "off";
+  const compress =
+    open === openWithFetch &&
+    (compression === "on" || (compression === "auto" && !isLoopbackHost(toHttpUrl(url).hostname)));
+  const target = requestUrl(url, stream.requestFields(), compress);
   let response: HttpResponse;
   try {
     response = await open(target, settings.headers, stream.signal);

@@ -320,15 +320,7 @@ export function resolveTransport(
   if (transport !== undefined && transport !== "auto" && transport !== "ws" && transport !== "http") {
     throw new TypeError(`Invalid transport: expected "auto", "ws" or "http", got ${shown(transport)}`);
   }
-  // Only the WebSocket transport compresses (so far): compression "on" picks it.
-  const needsWs =
-    connect.protocols !== undefined
-      ? "protocols"
-      : connect.WebSocket !== undefined
-        ? "WebSocket"
-        : connect.compression === "on"
-          ? 'compression "on"'
-          : null;
+  const needsWs = connect.protocols !== undefined ? "protocols" : connect.WebSocket !== undefined ? "WebSocket" : null;
   const needsHttp = connect.headers !== undefined && !ws.canSendHeaders ? "headers" : null;
   if (transport === "http" && needsWs) {
     throw new TypeError(`Invalid options: ${needsWs} needs the "ws" transport, got transport "http"`);
@@ -344,5 +336,7 @@ export function resolveTransport(
       `Invalid options: ${needsWs} needs the "ws" transport and headers need "http" here; pass a token in protocols or a cookie instead of headers`,
     );
   }
-  return needsWs ? "ws" : needsHttp ? "http" : fallback;
+  // Compression "on" prefers the WebSocket, which compresses in every runtime (over HTTP only
+  // browsers decode a zstd body); an explicit transport "http" keeps HTTP.
+  return needsWs ? "ws" : needsHttp ? "http" : connect.compression === "on" ? "ws" : fallback;
 }

@@ -127,6 +127,26 @@ export class ChunkEncoder {
     return n / bytes.byteLength < minRatio ? null : { bytes, filter };
   }
 
+  /**
+   * The chunk as one plain zstd frame (no shuffle: for a body the browser decodes itself), or
+   * null when its middle sample, then the whole chunk, compress less than minRatio.
+   */
+  encodePlain(payload: Uint8Array): Uint8Array | null {
+    const { minRatio, minChunkByteLength, level, sampleByteLength } = this.settings;
+    const n = payload.byteLength;
+    if (n < minChunkByteLength) return null;
+    const sampleLength = Math.min(n, sampleByteLength);
+    const start = Math.floor((n - sampleLength) / 2);
+    if (
+      sampleLength / this.#zstd.compress(payload.subarray(start, start + sampleLength), level).byteLength <
+      minRatio
+    ) {
+      return null;
+    }
+    const bytes = this.#zstd.compress(payload, level);
+    return n / bytes.byteLength < minRatio ? null : bytes;
+  }
+
   /** Which form the sample favours, or null when neither reaches minRatio. */
   #chooseFilter(payload: Uint8Array, itemByteLength: number): EncodedChunk["filter"] | null {
     const { sampleByteLength, minRatio, level } = this.settings;
