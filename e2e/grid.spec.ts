@@ -218,4 +218,37 @@ test.describe("compression over WebSocket in Chromium", () => {
     expect(auto.wireByteLength).toBeGreaterThan(raw);
     expect(errors).toEqual([]);
   });
+
+  test('compression "on" over HTTP: a Content-Encoding zstd body decoded by Chromium, every value and the SHA-256 checked', async ({
+    page,
+  }) => {
+    const errors = await openPage(page);
+    const on = await run(page, {
+      endpoint: "/arraywire",
+      name: "f64",
+      range,
+      check: "float64",
+      transport: "http",
+      compression: "on",
+      sha256: true,
+      bodySizes: true,
+    });
+    expect(on, JSON.stringify(on)).toMatchObject({ ok: true, length: range[1] - range[0], mismatches: 0 });
+    expect(on.sha256).toBe(expectedSha256);
+    expect(on.bodyUrl).toContain("compress=zstd");
+    expect(on.decodedBodySize).toBeGreaterThan(raw);
+    expect(on.encodedBodySize).toBeLessThan(raw / 1.2);
+    const off = await run(page, {
+      endpoint: "/arraywire",
+      name: "f64",
+      range,
+      check: "float64",
+      transport: "http",
+      bodySizes: true,
+    });
+    expect(off, JSON.stringify(off)).toMatchObject({ ok: true, mismatches: 0 });
+    expect(off.bodyUrl).not.toContain("compress=");
+    expect(off.encodedBodySize).toBeGreaterThan(raw);
+    expect(errors).toEqual([]);
+  });
 });

@@ -37,6 +37,8 @@ export interface GridCase {
   countWire?: boolean;
   /** Compute the SHA-256 of the received bytes in the page (crypto.subtle). */
   sha256?: boolean;
+  /** Report the HTTP response's encoded and decoded body sizes (Resource Timing). */
+  bodySizes?: boolean;
 }
 
 /** What the page reports. */
@@ -66,6 +68,10 @@ export interface GridSummary {
   wireByteLength?: number;
   /** sha256 cases: hex SHA-256 of the received array's bytes. */
   sha256?: string;
+  /** bodySizes cases: the last fetch's body on the wire and decoded (Resource Timing), and its URL. */
+  encodedBodySize?: number;
+  decodedBodySize?: number;
+  bodyUrl?: string;
   /** Uncaught errors and unhandled rejections seen by the page so far. */
   pageErrors: string[];
 }
@@ -164,6 +170,7 @@ async function run(c: GridCase): Promise<GridSummary> {
       ...(c.check ? checkElements(result.array, c.check, start) : {}),
       ...(c.countWire ? { wireByteLength } : {}),
       ...(c.sha256 ? { sha256: await sha256Hex(result.array) } : {}),
+      ...(c.bodySizes ? lastFetchSizes() : {}),
       ...common,
     };
   } catch (err) {
@@ -181,6 +188,15 @@ async function run(c: GridCase): Promise<GridSummary> {
       ...common,
     };
   }
+}
+
+function lastFetchSizes(): Pick<GridSummary, "encodedBodySize" | "decodedBodySize" | "bodyUrl"> {
+  const entries = performance.getEntriesByType("resource") as PerformanceResourceTiming[];
+  const last = entries.filter((e) => e.initiatorType === "fetch" && e.name.includes("name=")).at(-1);
+  performance.clearResourceTimings();
+  return last
+    ? { encodedBodySize: last.encodedBodySize, decodedBodySize: last.decodedBodySize, bodyUrl: last.name }
+    : {};
 }
 
 async function sha256Hex(array: TypedArray): Promise<string> {
