@@ -8,6 +8,7 @@
 import type { WebSocket } from "ws";
 import { encodeData, encodeDataEncoded, encodeEnd, encodeError } from "../shared/index.ts";
 import type { InFlightBudget } from "./budget.ts";
+import type { EncodedChunk } from "./chunk-encoder.ts";
 import type { StreamServices } from "./plan.ts";
 import { ScratchPool } from "./scratch-pool.ts";
 import { SendQueue } from "./send-queue.ts";
@@ -180,7 +181,7 @@ export class StreamPump {
    */
   #sendPayload(stream: OutgoingStream, chunk: Chunk, countedByteLength: number): void {
     const { streamId } = stream;
-    let encoded: ReturnType<NonNullable<OutgoingStream["chooser"]>["encode"]> = null;
+    let encoded: EncodedChunk | null = null;
     try {
       encoded = stream.chooser?.encode(chunk.payload) ?? null;
     } catch (err) {

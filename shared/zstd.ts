@@ -3,7 +3,8 @@
  * alone, the same code in Node and browsers), loaded on first use with a dynamic import so that
  * streams without compression never load it. In Node the package reads its .wasm file from disk;
  * in a browser bundle it fetches it from the URL the bundler gives `new URL("./zstd.wasm",
- * import.meta.url)` inside the package.
+ * import.meta.url)` inside the package (Vite and webpack 5 emit the file; with esbuild, serve
+ * `@bokuweb/zstd-wasm/dist/web/zstd.wasm` next to the bundle).
  */
 
 /** One-shot zstd over whole chunks. */
@@ -23,18 +24,35 @@ interface ZstdWasm {
   decompress(buf: Uint8Array, opts?: { defaultHeapSize: number }): Uint8Array;
 }
 
+/**
+ * Longest wait for the codec to load, in ms. The package's loader never settles when its .wasm
+ * cannot be fetched (a bundler that did not emit it next to the script): give up instead.
+ */
+export const ZSTD_LOAD_TIMEOUT_MS = 15_000;
+
 let loading: Promise<ZstdCodec> | null = null;
 
 /**
- * The codec, loaded once per process (or page); a failed load is retried on the next call.
- * @throws (rejects) when the package or its .wasm cannot be loaded.
+ * The codec, loaded once per process (or page). A failed load is not retried: every later call
+ * rejects with the same error (a missing .wasm does not appear by itself).
+ * @throws (rejects) when the package or its .wasm cannot be loaded within
+ *   {@link ZSTD_LOAD_TIMEOUT_MS}.
  */
 export function loadZstd(): Promise<ZstdCodec> {
   if (loading === null) {
-    loading = load();
-    loading.catch(() => {
-      loading = null;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `zstd codec did not load within ${ZSTD_LOAD_TIMEOUT_MS} ms (is zstd.wasm served next to the script?)`,
+            ),
+          ),
+        ZSTD_LOAD_TIMEOUT_MS,
+      );
     });
+    loading = Promise.race([load(), timeout]).finally(() => clearTimeout(timer));
   }
   return loading;
 }
