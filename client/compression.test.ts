@@ -53,6 +53,10 @@ for (let i = 0; i < N; i++) smooth[i] = Math.sin(i / 500) * 100 + ((i * 26544357
 const random = new Float64Array(N);
 fillPseudoRandom(bytesOf(random), 7);
 
+const mixed = new Float64Array(N);
+mixed.set(random.subarray(0, N / 2));
+mixed.set(smooth.subarray(N / 2), N / 2);
+
 let server: ArrayServer;
 let port: number;
 beforeAll(async () => {
@@ -60,6 +64,7 @@ beforeAll(async () => {
   port = (await server.listen()).port;
   server.publish("smooth", smooth);
   server.publish("random", random);
+  server.publish("mixed", mixed);
 });
 afterAll(async () => {
   await server.close();
@@ -116,6 +121,14 @@ describe("compression over WebSocket (real server and client, loopback)", () => 
     expect(sameBytes(bytesOf(array), bytesOf(random))).toBe(true);
     expect(wire).toBeGreaterThanOrEqual(N * 8);
     expect(wire).toBeLessThan(N * 8 * 1.01);
+  });
+
+  it("mixes raw and encoded chunks in one stream (random first half, smooth second half) and gets every byte", async () => {
+    const { array, wire } = await fetchCounted("mixed", "on", { chunkByteLength: 256 * 1024 });
+    expect(sameBytes(bytesOf(array), bytesOf(mixed))).toBe(true);
+    // The random half goes raw (~4 MB), the smooth half at ~1.5x: well under raw, well over half.
+    expect(wire).toBeLessThan(N * 8 * 0.9);
+    expect(wire).toBeGreaterThan((N * 8) / 2);
   });
 
   it("counts credit in wire bytes: a small window with small chunks completes (no stall, no over-send)", async () => {
