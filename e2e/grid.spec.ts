@@ -235,7 +235,7 @@ test.describe("compression over WebSocket in Chromium", () => {
     });
     expect(on, JSON.stringify(on)).toMatchObject({ ok: true, length: range[1] - range[0], mismatches: 0 });
     expect(on.sha256).toBe(expectedSha256);
-    expect(on.bodyUrl).toContain("compress=zstd");
+    expect(on.bodyUrl, JSON.stringify(on)).toContain("compress=zstd");
     expect(on.decodedBodySize).toBeGreaterThan(raw);
     expect(on.encodedBodySize).toBeLessThan(raw / 1.2);
     const off = await run(page, {

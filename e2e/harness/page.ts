@@ -72,6 +72,8 @@ export interface GridSummary {
   encodedBodySize?: number;
   decodedBodySize?: number;
   bodyUrl?: string;
+  /** bodySizes cases without an entry: the resources the page has entries for (a diagnosis). */
+  resourceNames?: string[];
   /** Uncaught errors and unhandled rejections seen by the page so far. */
   pageErrors: string[];
 }
@@ -170,7 +172,7 @@ async function run(c: GridCase): Promise<GridSummary> {
       ...(c.check ? checkElements(result.array, c.check, start) : {}),
       ...(c.countWire ? { wireByteLength } : {}),
       ...(c.sha256 ? { sha256: await sha256Hex(result.array) } : {}),
-      ...(c.bodySizes ? lastFetchSizes() : {}),
+      ...(c.bodySizes ? await lastFetchSizes() : {}),
       ...common,
     };
   } catch (err) {
@@ -190,13 +192,23 @@ async function run(c: GridCase): Promise<GridSummary> {
   }
 }
 
-function lastFetchSizes(): Pick<GridSummary, "encodedBodySize" | "decodedBodySize" | "bodyUrl"> {
-  const entries = performance.getEntriesByType("resource") as PerformanceResourceTiming[];
-  const last = entries.filter((e) => e.initiatorType === "fetch" && e.name.includes("name=")).at(-1);
-  performance.clearResourceTimings();
-  return last
-    ? { encodedBodySize: last.encodedBodySize, decodedBodySize: last.decodedBodySize, bodyUrl: last.name }
-    : {};
+/**
+ * The Resource Timing entry of the last fetch of an array. Chromium adds it once the body
+ * completed, which may be a moment after the reader got its last byte: wait up to 5 s for it.
+ */
+async function lastFetchSizes(): Promise<
+  Pick<GridSummary, "encodedBodySize" | "decodedBodySize" | "bodyUrl" | "resourceNames">
+> {
+  for (let waited = 0; waited < 5000; waited += 50) {
+    const entries = performance.getEntriesByType("resource") as PerformanceResourceTiming[];
+    const last = entries.filter((e) => e.name.includes("name=")).at(-1);
+    if (last) {
+      performance.clearResourceTimings();
+      return { encodedBodySize: last.encodedBodySize, decodedBodySize: last.decodedBodySize, bodyUrl: last.name };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { resourceNames: performance.getEntriesByType("resource").map((e) => e.name) };
 }
 
 async function sha256Hex(array: TypedArray): Promise<string> {
