@@ -6,6 +6,8 @@ export default defineConfig({
       "shared/**/*.test.ts",
       "server/**/*.test.ts",
       "client/**/*.test.ts",
+      "cli/**/*.test.ts",
+      "vite/**/*.test.ts",
       "bench/**/*.test.ts",
       "scripts/**/*.test.ts",
     ],

@@ -4,6 +4,8 @@
  *
  *   npm run loadtest                                  # 8 clients, 10/100/400 MB, 30 s, ws
  *   npm run loadtest -- --clients 16 --seconds 60 --sizes 10,100 --transport mixed
+ *   npm run loadtest -- --balanced --proxy haproxy      # the balanced setup instead: bench/balanced.ts
+ *   npm run loadtest:balanced -- --proxy nginx --kill-every 4   # the same
  *
  * Flags: --clients N (1..64, default 8), --seconds T (1..600, default 30), --sizes MB,MB,...
  * (float64 arrays of that many 1e6 bytes, each 0.008..2000, at most 8; default 10,100,400),
@@ -22,6 +24,9 @@
  * the server process and of this (client) process: baseline after startup and a GC, peak from
  * VmHWM after `clear_refs` plus a 50 ms VmRSS sampler. Prints a table and writes
  * loadtest.json and loadtest.md to the output directory.
+ *
+ * With `--balanced` the other flags go to bench/balanced.ts (several backend processes behind nginx
+ * or HAProxy, or none; aggregate MB/s, errors by code and per-backend RSS), see its comment.
  *
  * It stops by itself after T seconds (a watchdog ends it at T + 60 s). Ctrl+C stops early and
  * still reports (marked interrupted); a second Ctrl+C exits at once. The server child runs in its
@@ -492,5 +497,10 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-if (process.argv[2] === "--serve") await serve(JSON.parse(process.argv[3] ?? "{}") as ServeConfig);
-else await main();
+const argv = process.argv.slice(2);
+if (argv[0] === "--serve") await serve(JSON.parse(argv[1] ?? "{}") as ServeConfig);
+else if (argv.includes("--balanced")) {
+  // The balanced setup (bench/balanced.ts): backends behind nginx or HAProxy, its own flags.
+  const { runBalanced } = await import("./balanced.ts");
+  await runBalanced(argv.filter((a) => a !== "--balanced"));
+} else await main();

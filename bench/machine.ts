@@ -50,11 +50,19 @@ function transparentHugePages(file: "enabled" | "defrag"): string {
   }
 }
 
-/** "3.11.7, numpy 2.4.6" (or "numpy absent"), from the interpreter the Python rows use. */
+/** "/usr/bin/python3 3.11.2, numpy 1.24.2, xxhash 3.2.0" (or "... absent"), from the interpreter the Python rows use. */
 function pythonVersion(): string {
   try {
-    const script =
-      "import sys\ntry:\n import numpy; n = 'numpy ' + numpy.__version__\nexcept ImportError:\n n = 'numpy absent'\nprint(sys.version.split()[0] + ', ' + n)";
+    const script = [
+      "import sys",
+      "def version(name):",
+      " try:",
+      "  m = __import__(name)",
+      "  return name + ' ' + str(getattr(m, '__version__', None) or getattr(m, 'VERSION', '?'))",
+      " except ImportError:",
+      "  return name + ' absent'",
+      "print(sys.executable + ' ' + sys.version.split()[0] + ', ' + version('numpy') + ', ' + version('xxhash'))",
+    ].join("\n");
     return execFileSync(pythonPath(), ["-c", script], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   } catch {
     return "unavailable";

@@ -72,12 +72,18 @@ export interface NodeClientArgs {
   writeByteLength?: number;
   /** recv-into: bytes offered to one socket read; 0 = the whole rest of the target. */
   windowByteLength?: number;
-  /** python: "none", or "crc32" (zlib.crc32 of each piece while hot). */
-  hash?: "none" | "crc32";
+  /**
+   * python: "xxh32" (C XXH32 of each piece while hot, checked against END; zlib.crc32 when the
+   * xxhash module is missing), "crc32" (zlib.crc32 of each piece), or "none".
+   */
+  hash?: "none" | "crc32" | "xxh32";
   /** arraywire ws: chunk size and credit window to ask for (the sweep); undefined keeps the defaults. */
   chunkByteLength?: number;
   creditByteLength?: number;
 }
+
+/** Response header of `GET /raw?...&hash=1`: the XXH32 of the array's bytes, 8 lowercase hex digits. */
+export const RAW_CHECKSUM_HEADER = "x-xxh32";
 
 /** Prefix of the line a Node client process prints its {@link RunReport} on. */
 export const REPORT_PREFIX = "BENCH_REPORT ";

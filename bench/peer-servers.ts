@@ -2,8 +2,9 @@
  * Server ends of the peer methods the bench compares arraywire with. Each sends the same
  * Float64Array memory the ArrayServer publishes, as views (never copies), with the same kind of
  * backpressure arraywire uses, so the comparison is about the transport and the receiver:
- * - raw HTTP body (`GET /raw?n=[&write=]`): the bytes alone in writes of `write` bytes (default
- *   1 MiB), for the browser's fetch + BYOB loop;
+ * - raw HTTP body (`GET /raw?n=[&write=][&hash=1]`): the bytes alone in writes of `write` bytes
+ *   (default 1 MiB), for the browser's fetch + BYOB loop; `hash=1` adds the array's XXH32
+ *   (computed at start) as the RAW_CHECKSUM_HEADER, for the verified loop;
  * - JSON numbers (`GET /json?n=`) and an Arrow IPC stream (`GET /arrow?n=`), encoded once at start;
  * - `/wsloop?n=[&chunk=]` WebSocket: the array as binary messages of `chunk` bytes (default 1 MiB),
  *   at most max(8 MiB, 2 messages) queued (what the bare browser ws loop reads);
@@ -72,8 +73,10 @@ export async function sendBody(
   bytes: Uint8Array,
   contentType: string,
   writeByteLength = BROWSER_CHUNK_BYTE_LENGTH,
+  extraHeaders: Record<string, string> = {},
 ): Promise<void> {
   res.writeHead(200, {
+    ...extraHeaders,
     "content-type": contentType,
     "content-length": bytes.byteLength,
     "cache-control": "no-store",

@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
 """The bench's Python recv_into client: one arraywire HTTP GET over a raw socket, the body read with
 sock.recv_into(memoryview(arr)[offset:]) straight into the target (the seed's loop), written from
-docs/PROTOCOL.md section 12.7. Stdlib + numpy (optional). It asks for checksum=none: the stdlib has
-no XXH32 or CRC-32C, so with hash "crc32" it computes zlib.crc32 (CRC-32/IEEE, C speed) of each
-piece while it is hot, as the cost of a C-speed hash, compared with nothing; every element is
-checked after the clock stops. Without numpy the target is a bytearray (no madvise huge pages).
+docs/PROTOCOL.md section 12.7. Stdlib + numpy (optional) + xxhash (optional, the C XXH32).
+
+hash "xxh32": asks for checksum=xxh32 and verifies end to end as arraywire does: the C XXH32
+(python-xxhash) of each piece right after recv_into put it in the target (while it is in cache),
+checked against the END trailer. Without the xxhash module it falls back to zlib.crc32 of each
+piece (C speed, the same cost class, but nothing to compare it with) and says so in its report.
+hash "none": checksum=none, nothing hashed: an upper bound that verifies nothing.
+hash "crc32": zlib.crc32 of each piece (checksum=none), as the fallback does.
+Every element is checked after the clock stops. Without numpy the target is a bytearray (no
+madvise huge pages).
 
 Usage: recv_into_client.py '<NodeClientArgs JSON>'; prints one "BENCH_REPORT {json}" line.
 """
@@ -15,6 +21,11 @@ try:
     import numpy as np
 except ImportError:
     np = None
+
+try:
+    import xxhash
+except ImportError:
+    xxhash = None
 
 MAGIC, ARRAY_HEADER, END, HEADER_FIXED, END_BYTE_LENGTH = 0x52575241, 0x10, 0x12, 56, 32
 
@@ -48,10 +59,34 @@ def reset(arr):
         mv[i : i + step] = b"\xff" * len(mv[i : i + step])
 
 
-def fetch(port, name, into, hashed):
+class Crc32:
+    """zlib.crc32 behind xxhash's update/intdigest."""
+
+    def __init__(self):
+        self.crc = 0
+
+    def update(self, data):
+        self.crc = zlib.crc32(data, self.crc)
+
+    def intdigest(self):
+        return self.crc
+
+
+def hasher(hash_name):
+    """(hash object or None, checksum to ask the server for, what the report calls it)."""
+    if hash_name == "xxh32" and xxhash is not None:
+        return xxhash.xxh32(), "xxh32", "xxh32 (C, python-xxhash), checked against END"
+    if hash_name in ("xxh32", "crc32"):
+        what = "zlib.crc32 (xxhash module missing: nothing checked)" if hash_name == "xxh32" else "zlib.crc32"
+        return Crc32(), "none", what
+    return None, "none", "none"
+
+
+def fetch(port, name, into, hash_name):
+    h, checksum, _ = hasher(hash_name)
     sock = socket.create_connection(("127.0.0.1", port), timeout=120)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.sendall(f"GET /arraywire?name={name}&checksum=none HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    sock.sendall(f"GET /arraywire?name={name}&checksum={checksum} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                  "Accept: application/vnd.arraywire\r\nConnection: close\r\n\r\n".encode())  # fmt: skip
     held = b""
     while b"\r\n\r\n" not in held:
@@ -72,18 +107,24 @@ def fetch(port, name, into, hashed):
     mv = memoryview(arr).cast("B")[:byte_length]
     early = held[header_length : header_length + byte_length]  # body bytes read with the head (< 4 KiB)
     mv[: len(early)] = early
-    offset, crc = len(early), zlib.crc32(early) if hashed else 0
+    offset = len(early)
+    if h is not None:
+        h.update(early)
     while offset < byte_length:
         n = sock.recv_into(mv[offset:])  # the kernel writes straight into the target
         if n == 0:
             raise EOFError(f"the body ended after {offset} of {byte_length} bytes")
-        if hashed:
-            crc = zlib.crc32(mv[offset : offset + n], crc)
+        if h is not None:
+            h.update(mv[offset : offset + n])  # right after it landed: still in cache
         offset += n
     trailer = read_more(sock, held[header_length + len(early) :], END_BYTE_LENGTH)
     magic, _version, mtype = struct.unpack_from("<IBB", trailer, 0)
     if magic != MAGIC or mtype != END or struct.unpack_from("<Q", trailer, 16)[0] != byte_length:
         raise RuntimeError("END: expected the trailer of this range")
+    if checksum == "xxh32":
+        sent = struct.unpack_from("<Q", trailer, 24)[0]  # the 32-bit XXH32 in the low half
+        if trailer[6] != 2 or sent != h.intdigest():  # 2 = xxh32
+            raise RuntimeError(f"END: checksum mismatch: computed xxh32 0x{h.intdigest():08x}, trailer says {trailer[6]} 0x{sent:08x}")
     sock.close()
     return arr
 
@@ -99,21 +140,21 @@ def verify(arr, n):
 
 def main(args):
     baseline = status_kb("VmRSS")
-    n, port, hashed = args["elementCount"], args["httpPort"], args.get("hash") == "crc32"
+    n, port, hash_name = args["elementCount"], args["httpPort"], args.get("hash") or "none"
     name = args.get("name") or f"f64-{n}"
     into = None
     if args["target"] == "reused":  # a repeat transfer into a touched target
         into = new_target(n * 8)
         reset(into)
-        fetch(port, name, into, hashed)
+        fetch(port, name, into, hash_name)
         reset(into)
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     started = time.perf_counter()
-    arr = fetch(port, name, into, hashed)
+    arr = fetch(port, name, into, hash_name)
     ms = (time.perf_counter() - started) * 1000
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
     peak = status_kb("VmHWM")
-    detail = {"python": sys.version.split()[0], "hash": "zlib.crc32" if hashed else "none",
+    detail = {"python": sys.version.split()[0], "hash": hasher(hash_name)[2],
               "numpy": np.__version__ if np is not None else "absent"}  # fmt: skip
     if np is not None:
         core = getattr(np, "_core", None) or getattr(np, "core")

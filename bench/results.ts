@@ -2,6 +2,7 @@
  * Result types of a bench run and their summaries: median of the runs with min-max,
  * MB/s = 1e6 bytes per second of array bytes.
  */
+import type { LiveAppendsRow } from "./live-appends.ts";
 import { type Env, MB } from "./methods.ts";
 
 /** One measured run. */
@@ -116,6 +117,8 @@ export interface BenchResults {
   methods: { id: string; env: string; label: string; description: string }[];
   cells: Cell[];
   targets: TargetResult[];
+  /** The live-appends rows (bench/live-appends.ts); absent in results from before them. */
+  liveAppends?: LiveAppendsRow[];
 }
 
 /** One target of the issue, judged on this run's medians. */

@@ -1,12 +1,14 @@
 /**
- * `npm run bench [-- --quick] [--sweep] [--files] [--link] [--runs N] [--only REGEX] [--sizes MB,MB] [--out DIR]`: the
+ * `npm run bench [-- --quick] [--sweep] [--files] [--live] [--big] [--link] [--runs N] [--only REGEX] [--sizes MB,MB] [--out DIR]`: the
  * arraywire benchmark. `npm run bench -- --render bench/results/latest.json` rewrites the tables,
  * targets and charts from a results file without measuring anything.
  *
  * Builds the page and child programs, starts the server process, then for each array size runs
  * every method `runs` times, alternating them (round r runs the methods rotated by r), so machine
  * drift hits all of them; at the reference size that includes every point of the ceiling sweeps.
- * Then the many-clients runs. Prints the tables and the targets and writes latest.json, latest.md,
+ * Then the many-clients runs, then one live-appends row (bench/live-appends.ts: 1 MiB rows at
+ * 100 Hz to 20 subscribers; 2 s in quick mode, 3 s otherwise; `--live` runs only those rows, at
+ * 100, 50, 25 and 10 Hz). Prints the tables and the targets and writes latest.json, latest.md,
  * throughput.svg and memory.svg (to bench/results/; --sweep to bench/results/sweep/; quick and
  * partial runs to bench/results/tmp/quick|partial/ so they never overwrite the reference results).
  */
@@ -14,9 +16,11 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { bigArrayTable, runBigArray } from "./big-array.ts";
 import { buildBench } from "./build.ts";
 import { memorySvg, throughputSvg } from "./charts.ts";
 import { fileServingTable, runFileServing } from "./file-serving.ts";
+import { type LiveAppendsRow, liveAppendsTable, runLiveAppends, runLiveAppendsRates } from "./live-appends.ts";
 import { describeMachine } from "./machine.ts";
 import {
   ARROW_BATCH_ROW_COUNT,
@@ -47,6 +51,9 @@ const { values: options } = parseArgs({
     link: { type: "boolean", default: false },
     rounds: { type: "string" },
     rates: { type: "string" },
+    live: { type: "boolean", default: false },
+    big: { type: "boolean", default: false },
+    "no-browser": { type: "boolean", default: false },
   },
 });
 if (options.link) {
@@ -82,7 +89,7 @@ function notes(p: BenchPlan): string[] {
     `Arrays are Float64Array arange (a[i] = i), published once in the server process; sizes ${p.elementCounts.map(sizeLabel).join(", ")}; targets are judged at ${sizeLabel(p.referenceElementCount)}${p.quick ? " (quick mode: the reference 400 MB is not run, and only a few sweep points)" : ""}.`,
     "Server process and client process are separate (2 cores: one each); browser runs start a fresh Chromium (fresh profile) per run, launched directly with --headless=new (no DevTools attached); Playwright rows use chromium.launch() on the same page.",
     `Methods alternate: each round runs every method of a size once (at the reference size every sweep point too), the order rotated by one per round; ${p.runCount} round(s) per size; one untimed arraywire warm-up per size primes the server (checksum cache) and the page cache.`,
-    "Ceilings: each CEILING row is the best point (highest median) of its sweep, every point measured in the same alternation as arraywire: fetch + BYOB (read window x server write size), the bare browser ws loop (server message size), and the bare Node net.Socket recv_into loop (receive window x server write size, fresh and reused). The Python recv_into client reads from the ArrayServer's HTTP transport (its own write size) with checksum=none; its 'no hash' rows are the baseline (an upper bound for Python + a C XXH32); the zlib.crc32 rows show what a C-speed stdlib hash costs.",
+    "Ceilings: each CEILING row is the best point (highest median) of its sweep, every point measured in the same alternation as arraywire: fetch + BYOB (reads x server write size), fetch + BYOB + XXH32, the bare browser ws loop (server message size), and the bare Node net.Socket recv_into loop (receive window x server write size, fresh and reused). The fetch + BYOB sweep includes loops reading into a scratch buffer (copied into the target), and a second sweep adds an XXH32 of every piece checked against the server's (the verified loop). The Python recv_into client reads from the ArrayServer's HTTP transport (its own write size): with checksum=xxh32 and the C XXH32 of each piece checked against END (the verified baseline), and with no hash (an upper bound that verifies nothing). Targets compare verified rows with verified baselines, and arraywire verify:false with the ceilings that verify nothing.",
     `JSON is capped at ${sizeLabel(JSON_MAX_ELEMENT_COUNT)} of array (${(JSON_MAX_ELEMENT_COUNT / 1e6).toFixed(1)}M values; integers here, so ~1.05 text bytes per array byte: real doubles would be ~2x slower); its MB/s counts array bytes. ws one-message, the ws loop and Arrow stop at 400 MB.`,
     `Arrow IPC: stream format, one Float64 column in record batches of ${ARROW_BATCH_ROW_COUNT.toLocaleString("en-US")} rows (8 MiB), encoded once at server start; the page times fetch -> RecordBatchReader.from -> each batch's column copied into a preallocated Float64Array.`,
     "arraywire runs use the library defaults (transport 'auto'; verify: true, so the client computes an XXH32 of every byte) unless the row says otherwise. Browser targets are fresh (the method allocates). Node and Python 'fresh' is a new process's first transfer, into memory the method allocates (first-touch page faults and a cold JIT/allocator are part of it; numpy asks for transparent huge pages with madvise, V8 does not); 'reused' is a repeat transfer: the target is allocated and touched, one untimed transfer runs into it, the target is reset to -1, then the timed transfer runs.",
@@ -125,8 +132,36 @@ async function mainFiles(): Promise<void> {
   writeFileSync(join(dir, "files.md"), `${table.join("\n")}\n`);
 }
 
+/** --live: only the live-appends rows, at every rate, written to results/tmp/live/. */
+async function mainLive(): Promise<void> {
+  const rows = await runLiveAppendsRates();
+  const table = liveAppendsTable(rows);
+  console.log(table.join("\n"));
+  const dir = options.out ?? fileURLToPath(new URL("./results/tmp/live/", import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "live.json"), `${JSON.stringify({ machine: describeMachine(), rows }, null, 2)}\n`);
+  writeFileSync(join(dir, "live.md"), `${table.join("\n")}\n`);
+}
+
+/** --big: only the 4 GiB rows (bench/big-array.ts), written to results/tmp/big/; --no-browser skips Chromium's. */
+async function mainBig(): Promise<void> {
+  const machine = describeMachine();
+  console.log(
+    `arraywire bench --big: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, Chromium ${machine.chromium}`,
+  );
+  const rows = await runBigArray(options.runs ? Number(options.runs) : 3, !options["no-browser"]);
+  const table = bigArrayTable(rows);
+  console.log(table.join("\n"));
+  const dir = options.out ?? fileURLToPath(new URL("./results/tmp/big/", import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "big.json"), `${JSON.stringify({ machine, rows }, null, 2)}\n`);
+  writeFileSync(join(dir, "big.md"), `${table.join("\n")}\n`);
+}
+
 async function main(): Promise<void> {
   if (options.files) return mainFiles();
+  if (options.live) return mainLive();
+  if (options.big) return mainBig();
   const built = await buildBench();
   buildDir = built.dir;
   const machine = describeMachine();
@@ -203,6 +238,17 @@ async function main(): Promise<void> {
     }
   }
   await server.kill();
+  // Live appends (issue 9, part 3): its own server and client processes, after the others.
+  const liveAppends: LiveAppendsRow[] = [];
+  if (!plan.sweep && (!only || only.test("live-appends"))) {
+    try {
+      const row = await runLiveAppends({ seconds: plan.quick ? 2 : 3 });
+      liveAppends.push(row);
+      console.log(liveAppendsTable([row]).join("\n"));
+    } catch (err) {
+      console.log(`live appends FAILED: ${(err as Error).message}`);
+    }
+  }
   for (const cell of cells) summarize(cell);
   const largest = Math.max(...plan.elementCounts);
   const results: BenchResults = {
@@ -224,6 +270,7 @@ async function main(): Promise<void> {
     ),
     cells,
     targets: plan.sweep ? [] : evaluateTargets(cells, plan.referenceElementCount, largest),
+    liveAppends,
   };
   writeOutputs(results);
 }
@@ -233,10 +280,13 @@ function writeOutputs(results: BenchResults, dir = resultsDir): void {
   const m = results.machine;
   const subtitle = `${results.date.slice(0, 10)}, ${m.cpu} (${m.cores} cores), Node ${m.node}, Chromium ${m.chromium}; median of ${results.runCount} run(s)${results.quick ? ", QUICK MODE" : ""}`;
   writeFileSync(join(dir, "latest.json"), `${JSON.stringify(results, null, 1)}\n`);
-  writeFileSync(join(dir, "latest.md"), markdownReport(results));
+  const live = results.liveAppends?.length
+    ? `\n## Live appends\n\n${liveAppendsTable(results.liveAppends).join("\n")}\n`
+    : "";
+  writeFileSync(join(dir, "latest.md"), markdownReport(results) + live);
   writeFileSync(join(dir, "throughput.svg"), throughputSvg(results.cells, results.referenceElementCount, subtitle));
   writeFileSync(join(dir, "memory.svg"), memorySvg(results.cells, results.referenceElementCount, subtitle));
-  console.log(`\n${textReport(results)}`);
+  console.log(`\n${textReport(results)}${live}`);
   console.log(
     `\nwrote ${join(dir, "/")}{latest.json,latest.md,throughput.svg,memory.svg} in ${results.durationSeconds.toFixed(0)} s`,
   );

@@ -5,7 +5,7 @@
  * polling VmRSS every 20 ms where the kernel refuses the reset; minor page faults and CPU time
  * from /proc/PID/stat.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { type BenchBrowser, launchChromium, launchPlaywright, rendererPids } from "./chromium.ts";
 import type { FromServer, NodeClientArgs, RunReport, ServerConfig, ToServer } from "./messages.ts";
 import { REPORT_PREFIX } from "./messages.ts";
@@ -149,9 +149,21 @@ export class ServerProcess {
   }
 }
 
-/** The Python interpreter of the Python rows: ARRAYWIRE_PYTHON, else python3 on the PATH. */
+/** Interpreters tried for the Python rows, in order, when ARRAYWIRE_PYTHON is not set. */
+const PYTHON_CANDIDATES = ["python3", "/usr/bin/python3"];
+let chosenPython: string | undefined;
+
+/**
+ * The Python interpreter of the Python rows: ARRAYWIRE_PYTHON, else the first of python3 on the
+ * PATH and /usr/bin/python3 that has the xxhash module (the C XXH32 the verified rows need), else
+ * python3 (whose verified rows then fall back to zlib.crc32 and say so in their detail).
+ */
 export function pythonPath(): string {
-  return process.env.ARRAYWIRE_PYTHON || "python3";
+  if (process.env.ARRAYWIRE_PYTHON) return process.env.ARRAYWIRE_PYTHON;
+  chosenPython ??=
+    PYTHON_CANDIDATES.find((python) => spawnSync(python, ["-c", "import xxhash"], { stdio: "ignore" }).status === 0) ??
+    "python3";
+  return chosenPython;
 }
 
 /** Runs one client process (`command script <args JSON>`) and returns its report. */

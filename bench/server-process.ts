@@ -3,7 +3,8 @@
  * argv[2], an IPC channel to the orchestrator). One loopback http server carries:
  * - the ArrayServer at /arraywire (WebSocket, and GET for the HTTP transport), publishing
  *   `f64-<n>` (0..n-1 as float64) for each configured size;
- * - the peer endpoints of peer-servers.ts (/raw, /json, /arrow, /wsloop, /wsone), plus a raw TCP port;
+ * - the peer endpoints of peer-servers.ts (/raw, /json, /arrow, /wsloop, /wsone), plus a raw TCP port
+ *   (the XXH32 of each array, for /raw's hash=1, is computed once at start);
  * - up to MAX_CONNECTIONS_PER_IP connections from the one loopback address (the many-clients runs);
  * - the bench page (/page/...), and the page's handshake: POST /ready?run= is held until the
  *   orchestrator has sampled the renderer's baseline RSS and says "go"; POST /result carries the
@@ -15,8 +16,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { extname, join } from "node:path";
 import { ArrayServer, fillArange } from "../server/index.ts";
+import { xxh32 } from "../shared/index.ts";
 import type { FromServer, RunReport, ServerConfig, ToServer } from "./messages.ts";
-import { arrayName } from "./messages.ts";
+import { arrayName, RAW_CHECKSUM_HEADER } from "./messages.ts";
 import {
   bytesOf,
   createRawTcpServer,
@@ -40,7 +42,13 @@ const send = (message: FromServer) => process.send?.(message);
 const arrays = new Map<number, Float64Array>();
 const jsonBodies = new Map<number, Uint8Array>();
 const arrowBodies = new Map<number, Uint8Array>();
-for (const n of config.elementCounts) arrays.set(n, fillArange("float64", n) as Float64Array);
+/** XXH32 of each array, 8 hex digits: what the verified hand-written BYOB loop checks against. */
+const checksums = new Map<number, string>();
+for (const n of config.elementCounts) {
+  const array = fillArange("float64", n) as Float64Array;
+  arrays.set(n, array);
+  checksums.set(n, xxh32(bytesOf(array)).toString(16).padStart(8, "0"));
+}
 for (const n of config.jsonElementCounts) jsonBodies.set(n, encodeJson(arrays.get(n) ?? new Float64Array()));
 for (const n of config.arrowElementCounts) {
   arrowBodies.set(n, encodeArrow(arrays.get(n) ?? new Float64Array(), config.arrowBatchRowCount));
@@ -73,6 +81,7 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
           arrays.get(n) && bytesOf(arrays.get(n) as Float64Array),
           "application/octet-stream",
           writeSize(url.searchParams.get("write"), MiB),
+          url.searchParams.get("hash") === "1" ? { [RAW_CHECKSUM_HEADER]: checksums.get(n) ?? "" } : {},
         );
       case "/json":
         return await sendOr404(res, jsonBodies.get(n), "application/json");
@@ -104,8 +113,9 @@ async function sendOr404(
   body: Uint8Array | undefined,
   contentType: string,
   writeByteLength?: number,
+  extraHeaders?: Record<string, string>,
 ): Promise<void> {
-  if (body) await sendBody(res, body, contentType, writeByteLength);
+  if (body) await sendBody(res, body, contentType, writeByteLength, extraHeaders);
   else res.writeHead(404).end();
 }
 

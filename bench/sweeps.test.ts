@@ -28,8 +28,12 @@ describe("sweep points", () => {
     }
   });
 
-  it("cover the issue's grids: 5 read windows x 4 writes, 5 ws message sizes", () => {
+  it("cover the issue's grids: 5 ways of reading x 4 writes (3 x 2 verified), 5 ws message sizes", () => {
     expect(METHODS.filter((m) => m.sweep?.group === "byob")).toHaveLength(20);
+    expect(METHODS.filter((m) => m.sweep?.group === "byob").map((m) => m.sweep?.row)).toContain("scratch 1 MiB + copy");
+    const verified = METHODS.filter((m) => m.sweep?.group === "byob-verified");
+    expect(verified).toHaveLength(6);
+    expect(verified.every((m) => m.pageParams?.hash === "1")).toBe(true);
     expect(METHODS.filter((m) => m.sweep?.group === "ws-loop").map((m) => m.sweep?.row)).toEqual([
       "64 KiB",
       "256 KiB",
@@ -76,39 +80,52 @@ describe("bestOfGroup", () => {
       cell("browser-byob-rall-w64k", [sample(500), sample(900), sample(510)]), // median 510
       cell("browser-byob-r16m-w1m", [sample(600), sample(620), sample(580)]), // median 600
       cell("browser-byob-r1m-w4m", [{ ok: false, ms: 0, mbps: 0, verified: false }]),
-      cell("browser-byob-r4m-w64k", [sample(5000)], 12_500_000), // other size
+      cell("browser-byob-s256k-w64k", [sample(5000)], 12_500_000), // other size
       cell("browser-ws-loop-m1m", [sample(9000)]), // other group
     ];
     expect(bestOfGroup(cells, METHODS, "byob", REF)?.methodId).toBe("browser-byob-r16m-w1m");
-    expect(bestOfGroup(cells, METHODS, "byob", 12_500_000)?.methodId).toBe("browser-byob-r4m-w64k");
+    expect(bestOfGroup(cells, METHODS, "byob", 12_500_000)?.methodId).toBe("browser-byob-s256k-w64k");
     expect(bestOfGroup(cells, METHODS, "recv-reused", REF)).toBeUndefined();
   });
 });
 
 describe("targets against the ceilings", () => {
-  it("judges the browser against the best BYOB point, not the fixed one", () => {
+  it("judges the browser like with like, each against the best point of its sweep, not the fixed one", () => {
     const cells = [
       cell("browser-aw-auto", [sample(700)]),
+      cell("browser-aw-auto-noverify", [sample(780)]),
       cell("browser-byob-rall-w64k", [sample(500)]),
-      cell("browser-byob-r64m-w256k", [sample(800)]),
+      cell("browser-byob-s1m-w256k", [sample(800)]),
+      cell("browser-byobv-rall-w64k", [sample(600)]),
+      cell("browser-byobv-s256k-w1m", [sample(720)]),
     ];
-    const target = evaluateTargets(cells, REF, REF).find((t) => t.id === "browser-vs-byob");
-    expect(target?.value).toBeCloseTo(700 / 800);
-    expect(target?.pass).toBe(false);
-    expect(target?.measured).toContain("browser-byob-r64m-w256k");
+    const targets = evaluateTargets(cells, REF, REF);
+    const verified = targets.find((t) => t.id === "browser-vs-byob-verified");
+    expect(verified?.value).toBeCloseTo(700 / 720);
+    expect(verified).toMatchObject({ pass: true, info: false });
+    expect(verified?.measured).toContain("browser-byobv-s256k-w1m");
+    const plain = targets.find((t) => t.id === "browser-noverify-vs-byob");
+    expect(plain?.value).toBeCloseTo(780 / 800);
+    expect(plain).toMatchObject({ pass: true, info: false });
+    expect(plain?.measured).toContain("browser-byob-s1m-w256k");
+    // The mixed comparison (verify on against a loop that verifies nothing) is shown, not judged.
+    const mixed = targets.find((t) => t.id === "browser-vs-byob");
+    expect(mixed?.value).toBeCloseTo(700 / 800);
+    expect(mixed).toMatchObject({ pass: false, info: true });
   });
 
   it("passes at exactly 0.95x and names the page faults of both sides for fresh Node targets", () => {
     const cells = [
       cell("browser-aw-auto", [sample(950)]),
-      cell("browser-byob-rall-w64k", [sample(1000)]),
+      cell("browser-byobv-rall-w64k", [sample(1000)]),
       { ...cell("node-arraywire-fresh", [sample(1000, { minorFaults: 97_000 })]), env: "node" as const },
+      { ...cell("node-arraywire-noverify-fresh", [sample(1000, { minorFaults: 97_000 })]), env: "node" as const },
       { ...cell("node-recv-fresh-r16m-w4m", [sample(1250, { minorFaults: 98_000 })]), env: "node" as const },
-      { ...cell("python-recv-fresh", [sample(999, { minorFaults: 900 })]), env: "python" as const },
+      { ...cell("python-recv-xxh32-fresh", [sample(999, { minorFaults: 900 })]), env: "python" as const },
     ];
     const targets = evaluateTargets(cells, REF, REF);
-    expect(targets.find((t) => t.id === "browser-vs-byob")?.pass).toBe(true);
-    const vsRecv = targets.find((t) => t.id === "node-fresh-vs-recv-into");
+    expect(targets.find((t) => t.id === "browser-vs-byob-verified")?.pass).toBe(true);
+    const vsRecv = targets.find((t) => t.id === "node-noverify-fresh-vs-recv-into");
     expect(vsRecv).toMatchObject({ pass: false, value: 0.8 });
     expect(vsRecv?.measured).toContain("97,000 minor faults/run vs 98,000 minor faults/run");
     const vsPython = targets.find((t) => t.id === "node-fresh-vs-python");
@@ -116,16 +133,21 @@ describe("targets against the ceilings", () => {
     expect(vsPython?.measured).toContain("vs 900 minor faults/run");
   });
 
-  it("judges Node against the faster of the two Python rows", () => {
+  it("judges Node's default against the verified Python row and verify:false against the one that hashes nothing", () => {
     const node = (id: string, v: number, env: "node" | "python" = "node") => ({ ...cell(id, [sample(v)]), env });
     const cells = [
       node("node-arraywire-reused", 2000),
-      node("python-recv-reused", 1900, "python"),
-      node("python-recv-crc32-reused", 2100, "python"),
+      node("node-arraywire-noverify-reused", 2400),
+      node("python-recv-xxh32-reused", 1900, "python"),
+      node("python-recv-reused", 2500, "python"),
     ];
-    const target = evaluateTargets(cells, REF, REF).find((t) => t.id === "node-reused-vs-python");
-    expect(target).toMatchObject({ pass: false });
-    expect(target?.value).toBeCloseTo(2000 / 2100);
+    const targets = evaluateTargets(cells, REF, REF);
+    const verified = targets.find((t) => t.id === "node-reused-vs-python");
+    expect(verified).toMatchObject({ pass: true });
+    expect(verified?.value).toBeCloseTo(2000 / 1900);
+    const plain = targets.find((t) => t.id === "node-noverify-reused-vs-python");
+    expect(plain).toMatchObject({ pass: false });
+    expect(plain?.value).toBeCloseTo(2400 / 2500);
   });
 
   it("judges many-clients server growth against 64 MB + 4 MiB per client, on both sides of the bound", () => {

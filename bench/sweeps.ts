@@ -39,9 +39,21 @@ function idPart(byteLength: number): string {
 }
 
 const KiB = 1024;
-/** fetch + BYOB: read windows (0 = the whole remaining range) x the server's write size. */
-const BYOB_WINDOWS = [0, 64 * MiB, 16 * MiB, 4 * MiB, MiB];
+/**
+ * fetch + BYOB: how reads land (a window of the target, 0 = the whole remaining range; or a
+ * scratch buffer copied into the target) x the server's write size.
+ */
+const BYOB_READS: ByobRead[] = [
+  { window: 0 },
+  { window: 16 * MiB },
+  { window: MiB },
+  { scratch: MiB },
+  { scratch: 256 * KiB },
+];
 const BYOB_WRITES = [64 * KiB, 256 * KiB, MiB, 4 * MiB];
+/** The verified loop (XXH32 of each piece, checked): fewer points, the ones that matter. */
+const BYOB_VERIFIED_READS: ByobRead[] = [{ window: 0 }, { scratch: MiB }, { scratch: 256 * KiB }];
+const BYOB_VERIFIED_WRITES = [64 * KiB, MiB];
 /** Bare browser ws loop: the server's message size. */
 const WS_MESSAGES = [64 * KiB, 256 * KiB, MiB, 4 * MiB, 16 * MiB];
 /** Bare Node recv_into loop: the server's write size x the receive window (0 = the whole rest). */
@@ -58,7 +70,18 @@ export const SWEEP_GROUPS: SweepGroup[] = [
     columnName: "server write",
     ceiling: true,
     description:
-      "fetch() of the raw bytes (GET /raw), a BYOB reader reading straight into the target; each read offers the window (or the whole remaining range); the server writes views of the array of the given size, waiting for 'drain'.",
+      "fetch() of the raw bytes (GET /raw), a BYOB reader reading straight into the target, each read offered the window (or the whole remaining range), or reading into a scratch buffer whose bytes are copied into the target in 256 KiB pieces (a read then transfers the scratch's ArrayBuffer, not the target's); the server writes views of the array of the given size, waiting for 'drain'.",
+  },
+  {
+    id: "byob-verified",
+    env: "browser",
+    title: "browser: fetch + BYOB + XXH32 (verified)",
+    ceilingLabel: "fetch + BYOB + XXH32, best hand-written verified loop",
+    rowName: "reads",
+    columnName: "server write",
+    ceiling: true,
+    description:
+      "The fetch + BYOB loop plus what arraywire's verify does: the XXH32 of every 256 KiB piece right after it landed in the target (a direct read's bytes, or each piece copied from the scratch buffer), checked at the end against the server's (a response header of /raw?hash=1).",
   },
   {
     id: "ws-loop",
@@ -113,20 +136,38 @@ function point(method: Method, sweep: Method["sweep"], fixed: boolean, quick: bo
   return { ...method, sweep, referenceOnly: !fixed, quick };
 }
 
-function byobPoints(): Method[] {
-  return BYOB_WINDOWS.flatMap((window) =>
-    BYOB_WRITES.map((write) => {
-      const fixed = window === 0 && write === 64 * KiB;
-      const settings = `reads ${bytesLabel(window)}, writes ${bytesLabel(write)}`;
+/** How a BYOB loop's reads land: a window of the target (0 = the whole rest), or a scratch buffer. */
+type ByobRead = { window: number; scratch?: undefined } | { scratch: number; window?: undefined };
+
+function byobReadLabel(read: ByobRead): string {
+  return read.scratch !== undefined ? `scratch ${bytesLabel(read.scratch)} + copy` : bytesLabel(read.window);
+}
+
+function byobReadId(read: ByobRead): string {
+  return read.scratch !== undefined ? `s${idPart(read.scratch)}` : `r${idPart(read.window)}`;
+}
+
+function byobPoints(verified: boolean): Method[] {
+  const reads = verified ? BYOB_VERIFIED_READS : BYOB_READS;
+  const writes = verified ? BYOB_VERIFIED_WRITES : BYOB_WRITES;
+  return reads.flatMap((read) =>
+    writes.map((write) => {
+      const fixed = read.window === 0 && write === 64 * KiB;
+      const readText = read.scratch !== undefined ? byobReadLabel(read) : `reads ${bytesLabel(read.window)}`;
+      const settings = `${readText}, writes ${bytesLabel(write)}${verified ? ", XXH32" : ""}`;
+      const pageParams: Record<string, string> = { write: String(write) };
+      if (read.scratch !== undefined) pageParams.scratch = String(read.scratch);
+      else pageParams.window = String(read.window);
+      if (verified) pageParams.hash = "1";
       return point(
         {
           ...pageMethod("browser", "fetch-byob", `fetch + BYOB (${settings})`, ANY, `fetch + BYOB, ${settings}.`),
-          id: `browser-byob-r${idPart(window)}-w${idPart(write)}`,
-          pageParams: { window: String(window), write: String(write) },
+          id: `browser-byob${verified ? "v" : ""}-${byobReadId(read)}-w${idPart(write)}`,
+          pageParams,
         },
-        { group: "byob", row: bytesLabel(window), column: bytesLabel(write) },
+        { group: verified ? "byob-verified" : "byob", row: byobReadLabel(read), column: bytesLabel(write) },
         fixed,
-        fixed || (window === 16 * MiB && write === MiB),
+        fixed || (read.scratch === MiB && write === 64 * KiB),
       );
     }),
   );
@@ -236,7 +277,8 @@ function awChunkPoints(): Method[] {
 
 /** Every sweep point, in group order. */
 export const SWEEP_METHODS: Method[] = [
-  ...byobPoints(),
+  ...byobPoints(false),
+  ...byobPoints(true),
   ...wsLoopPoints(),
   ...recvPoints("reused"),
   ...recvPoints("fresh"),

@@ -3,18 +3,20 @@
  * or the caller's `into`, or the array an earlier attempt filled in part) and the offset of the
  * next byte expected. Bytes come in two ways: {@link Assembler.write} copies a payload in with one
  * bulk Uint8Array.set per 256 KiB piece (hashing each piece while it is in cache), and
- * {@link Assembler.window} / {@link Assembler.commit} let a reader fill the target in place. The
- * typed array over the target is built once, when the target is set up (and again only after a
- * BYOB read transferred its buffer).
+ * {@link Assembler.window} / {@link Assembler.commit} let a reader that never transfers its views
+ * (Node's socket reader) fill the target in place. The typed array over the target is built once,
+ * when the target is set up: the target's buffer is never transferred.
  */
 import {
   type ArrayHeaderMessage,
+  byteWindow,
   type Checksum,
   createChecksum,
   DTYPE_BYTES_PER_ELEMENT,
   type Dtype,
   dtypeOf,
   type EndMessage,
+  forEachByteWindow,
   type JsonObject,
   ProtocolError,
   StreamError,
@@ -46,10 +48,8 @@ const HASH_PIECE_BYTE_LENGTH = 256 * 1024;
 /** The target buffer of one stream (see the module comment); one per fetch, carried across resumed attempts. */
 export class Assembler {
   #header: ArrayHeaderMessage;
-  #target: Uint8Array;
-  #array: TypedArray;
-  /** True when the assembler allocated the target over an ArrayBuffer (so a BYOB reader may transfer it). */
-  readonly ownsTarget: boolean;
+  /** The target, exactly the range long. Its bytes are viewed window by window (shared/byte-windows.ts: no Uint8Array spans an array past 4 GiB on Node 20). */
+  readonly #array: TypedArray;
   /** Next byte offset (in the array) expected; payloads must arrive in order without gaps. */
   #nextByteOffset: number;
   readonly #checksum: Checksum | null;
@@ -58,7 +58,8 @@ export class Assembler {
    * @param into caller's array to write into (recv_into), or undefined to allocate from the header.
    * @param heldByteLength bytes of the range `into` already holds (a resume), hashed again here.
    * @param shared allocate the target over a SharedArrayBuffer (without `into`): never transferred.
-   * @throws {@link StreamError} `E_TARGET_MISMATCH` when `into` has another dtype or is too small.
+   * @throws {@link StreamError} `E_TARGET_MISMATCH` when `into` has another dtype or is too small;
+   *   `E_ALLOCATION_FAILED` when the runtime cannot allocate a target of the range's size.
    * @throws {@link ProtocolError} `E_UNSUPPORTED_DTYPE` when the runtime lacks the dtype's TypedArray;
    *   `E_BAD_RANGE` when the header's firstByteOffset is not where the held bytes end.
    */
@@ -66,7 +67,6 @@ export class Assembler {
     this.#header = header;
     const ctor = typedArrayConstructor(header.dtype);
     const rangeByteLength = header.rangeByteEnd - header.rangeByteStart;
-    this.ownsTarget = into === undefined && !shared;
     if (into) {
       // By the built-in type, so subclasses (a Node Buffer for uint8) are accepted.
       if (dtypeOf(into) !== header.dtype) {
@@ -87,17 +87,16 @@ export class Assembler {
         into.byteLength === rangeByteLength
           ? into
           : new ctor(into.buffer, into.byteOffset, rangeByteLength / ctor.BYTES_PER_ELEMENT);
-    } else if (shared) {
-      this.#array = new ctor(new SharedArrayBuffer(rangeByteLength), 0, rangeByteLength / ctor.BYTES_PER_ELEMENT);
     } else {
-      this.#array = new ctor(rangeByteLength / ctor.BYTES_PER_ELEMENT);
+      this.#array = allocateTarget(header, ctor, rangeByteLength, shared);
     }
-    this.#target = new Uint8Array(this.#array.buffer, this.#array.byteOffset, rangeByteLength);
     this.#nextByteOffset = header.rangeByteStart + heldByteLength;
     this.#expectFirstByte(header);
-    // A resumed stream's checksum covers the whole range: start from the bytes already held.
-    this.#checksum = createChecksum(header.checksumAlgorithm);
-    this.#checksum?.update(this.#target.subarray(0, heldByteLength));
+    // A resumed stream's checksum covers the whole range: start from the bytes already held
+    // (window by window: past 4 GiB no single view holds them).
+    const checksum = createChecksum(header.checksumAlgorithm);
+    this.#checksum = checksum;
+    if (checksum) forEachByteWindow(this.#array, 0, heldByteLength, (w) => checksum.update(w));
   }
 
   /**
@@ -165,16 +164,17 @@ export class Assembler {
       );
     }
     const start = byteOffset - this.#header.rangeByteStart;
+    const target = byteWindow(this.#array, start, payload.byteLength);
     const checksum = this.#checksum;
     if (checksum === null) {
-      this.#target.set(payload, start);
+      target.set(payload);
     } else {
       // Copy and hash in cache-sized pieces, so the bytes are still in cache when hashed. Hashed
       // from the target, whose alignment follows the stream position (fast word reads).
       for (let p = 0; p < payload.byteLength; p += HASH_PIECE_BYTE_LENGTH) {
         const piece = payload.subarray(p, p + HASH_PIECE_BYTE_LENGTH);
-        this.#target.set(piece, start + p);
-        checksum.update(this.#target.subarray(start + p, start + p + piece.byteLength));
+        target.set(piece, p);
+        checksum.update(target.subarray(p, p + piece.byteLength));
       }
     }
     this.#nextByteOffset = end;
@@ -194,7 +194,7 @@ export class Assembler {
       );
     }
     const start = byteOffset - this.#header.rangeByteStart;
-    const window = this.#target.subarray(start, start + byteLength);
+    const window = byteWindow(this.#array, start, byteLength);
     fill(window);
     this.#checksum?.update(window);
     this.#nextByteOffset = end;
@@ -202,39 +202,30 @@ export class Assembler {
 
   /**
    * The target's free space from the next expected byte, at most `maxByteLength` long, for a
-   * reader that fills memory in place. A BYOB read transfers (detaches) the buffer of the view it
-   * fills: only a target this assembler owns ({@link ownsTarget}) may be handed to one, and only
-   * when losing it with a failed read is acceptable (no resume).
+   * reader that fills memory in place and never transfers it (never a BYOB read: see
+   * SCRATCH_BYTE_LENGTH in receive-stream.ts).
    */
   window(maxByteLength: number): Uint8Array {
     const start = this.#nextByteOffset - this.#header.rangeByteStart;
-    return this.#target.subarray(start, Math.min(this.#target.byteLength, start + maxByteLength));
+    return byteWindow(this.#array, start, Math.min(this.#array.byteLength - start, maxByteLength));
   }
 
   /**
-   * Accounts for bytes a read put at the start of the window {@link window} returned. `filled` is
-   * the view the read resolved with. After a BYOB read it lives on a new ArrayBuffer (the old one
-   * was transferred), and the views over the target are derived again from it.
-   * @throws {RangeError} when `filled` is not at the start of the window (a reader bug).
+   * Accounts for bytes a reader put at the start of the window {@link window} returned (or of
+   * the rest of it, window by window, in order), and hashes them while they are in cache.
+   * @throws {RangeError} when `filled` is not the target's memory at the next expected byte, or
+   *   runs past the range (a reader bug).
    */
   commit(filled: Uint8Array): void {
     const start = this.#nextByteOffset - this.#header.rangeByteStart;
-    if (filled.buffer !== this.#target.buffer) {
-      // Transferred: the old views are detached (byteLength 0), so measure against the header.
-      const byteLength = this.rangeByteLength;
-      if (!this.ownsTarget || filled.byteOffset !== start || filled.buffer.byteLength !== byteLength) {
-        throw new RangeError(
-          `commit: expected a view at ${start} of the ${byteLength}-byte target, got one at ${filled.byteOffset} of ${filled.buffer.byteLength}`,
-        );
-      }
-      const ctor = this.#array.constructor as TypedArrayConstructor;
-      this.#target = new Uint8Array(filled.buffer, 0, byteLength);
-      this.#array = new ctor(filled.buffer, 0, byteLength / ctor.BYTES_PER_ELEMENT);
-    } else if (
-      filled.byteOffset !== this.#target.byteOffset + start ||
-      start + filled.byteLength > this.#target.byteLength
+    if (
+      filled.buffer !== this.#array.buffer ||
+      filled.byteOffset !== this.#array.byteOffset + start ||
+      start + filled.byteLength > this.#array.byteLength
     ) {
-      throw new RangeError(`commit: expected a view at ${start} of the target, got another window`);
+      throw new RangeError(
+        `commit: expected a view at byte ${start} of the ${this.#array.byteLength}-byte target, got ${filled.byteLength} bytes at another place`,
+      );
     }
     this.#nextByteOffset += filled.byteLength;
     this.#checksum?.update(filled);
@@ -278,5 +269,32 @@ export class Assembler {
   /** The target array, for a caller that resumes into it. */
   get array(): TypedArray {
     return this.#array;
+  }
+}
+
+/**
+ * A new target of `byteLength` bytes. The runtime refuses lengths past its typed array cap (Node
+ * 20: 2^32 elements) or memory it cannot get with a RangeError, thrown before anything is
+ * held; that becomes a StreamError E_ALLOCATION_FAILED naming the size, so the stream fails at
+ * its header with nothing allocated, instead of with a bare RangeError.
+ * @throws {@link StreamError} E_ALLOCATION_FAILED.
+ */
+function allocateTarget(
+  header: ArrayHeaderMessage,
+  ctor: TypedArrayConstructor,
+  byteLength: number,
+  shared: boolean,
+): TypedArray {
+  const length = byteLength / ctor.BYTES_PER_ELEMENT;
+  try {
+    return shared ? new ctor(new SharedArrayBuffer(byteLength), 0, length) : new ctor(length);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new StreamError(
+      "E_ALLOCATION_FAILED",
+      `Cannot allocate the target: expected room for ${byteLength} bytes (${length} ${header.dtype} elements${shared ? ", shared" : ""}), but this runtime refused (${err.message}). Its limit is the largest typed array it makes (Node 20: 2^32 elements, buffer.constants.MAX_LENGTH) or the memory it can get; fetch a range of the array instead`,
+      header.streamId,
+      { cause: err },
+    );
   }
 }

@@ -4,9 +4,9 @@
  *   buffer of the view it fills and resolves with a view of the same memory on a new ArrayBuffer;
  *   a read that fails never gives its buffer back (the pull-into is discarded).
  * - {@link chunkReader}: a fetch body without byte-stream support, copied from its chunks.
- * - {@link nodeStreamReader}: a node:http response, copied from its 'data' chunks.
- * Failures of the connection (fetch's TypeError "network error" / "terminated", a reset socket)
- * reject with StreamError E_CONNECTION_CLOSED, the original as `cause`. A window that breaks a
+ * (Node's reader, over a raw socket, is in client/http-node.ts.)
+ * Failures of the connection (fetch's TypeError "network error" / "terminated") reject with
+ * StreamError E_CONNECTION_CLOSED, the original as `cause`. A window that breaks a
  * reader's preconditions (empty or detached) is a client bug and throws a RangeError before any
  * read, so it is never mistaken for a lost connection (and retried).
  */
@@ -24,6 +24,14 @@ export interface ByteReader {
   read(view: Uint8Array): Promise<Uint8Array>;
   /** True when a read transfers (detaches) the buffer of the view it fills: BYOB. */
   readonly transfers: boolean;
+  /**
+   * True when each read fills its whole view (shorter only where the body ends, or just before a
+   * failure, which the next read then reports) and several reads may be pending, filled in call
+   * order: the caller can keep the next window pending (Node's socket reader).
+   */
+  readonly fills?: boolean;
+  /** Filling readers: bytes a pending read of `view` already holds (see SocketReader#filledByteLength). */
+  filledByteLength?(view: Uint8Array): number;
   /** Stops reading and releases the connection; never throws. */
   cancel(): void;
 }
@@ -97,69 +105,5 @@ export function chunkReader(next: () => Promise<Uint8Array | null>, cancel: () =
     },
     transfers: false,
     cancel,
-  };
-}
-
-/** Most bytes queued from a Node stream before it is paused (backpressure to TCP). */
-const NODE_QUEUE_BYTE_LENGTH = 4 * 1024 * 1024;
-
-/**
- * Reads a node:http response through its 'data' events (its async iterator costs ~3x more per
- * chunk here) into the caller's views: each read copies as many queued chunks as fit, one copy each.
- */
-export function nodeStreamReader(res: import("node:http").IncomingMessage): ByteReader {
-  const queue: Uint8Array[] = [];
-  let queuedByteLength = 0;
-  let ended = false;
-  let failure: StreamError | null = null;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-  res.on("data", (chunk: Uint8Array) => {
-    queue.push(chunk);
-    queuedByteLength += chunk.byteLength;
-    if (queuedByteLength > NODE_QUEUE_BYTE_LENGTH) res.pause();
-    notify();
-  });
-  res.on("end", () => {
-    ended = true;
-    notify();
-  });
-  const onFailure = (err: unknown) => {
-    failure ??= connectionLost(err);
-    notify();
-  };
-  res.on("error", onFailure);
-  res.on("aborted", () => onFailure(new Error("the response was aborted")));
-  res.on("close", () => {
-    if (!res.complete) onFailure(new Error("the connection closed before the body ended"));
-  });
-  return {
-    async read(view) {
-      checkWindow(view);
-      while (queue.length === 0 && !ended) {
-        if (failure) throw failure;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-      }
-      let n = 0;
-      while (queue.length > 0 && n < view.byteLength) {
-        const chunk = queue[0] as Uint8Array;
-        const take = Math.min(chunk.byteLength, view.byteLength - n);
-        view.set(take === chunk.byteLength ? chunk : chunk.subarray(0, take), n);
-        n += take;
-        if (take === chunk.byteLength) queue.shift();
-        else queue[0] = chunk.subarray(take);
-        queuedByteLength -= take;
-      }
-      if (queuedByteLength <= NODE_QUEUE_BYTE_LENGTH && res.isPaused()) res.resume();
-      return view.subarray(0, n);
-    },
-    transfers: false,
-    cancel: () => quietly(() => res.destroy()),
   };
 }

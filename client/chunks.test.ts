@@ -305,9 +305,11 @@ describe("the BYOB path", () => {
     expect(result.array.byteLength).toBe(LENGTH * 8); // never detached by a later read
   });
 
-  it("without onChunk reads into the target itself (the buffer moves with each read)", async () => {
+  it("without onChunk fills the target through the scratch buffer too: the target is its own, whole", async () => {
     const result = await receiveByob({});
     expect((result.array as Float64Array).every((v, i) => v === i + 1)).toBe(true);
+    expect(result.array.byteOffset).toBe(0);
+    expect(result.array.buffer.byteLength).toBe(LENGTH * 8);
   });
 
   it("reads a SharedArrayBuffer target through the scratch buffer (a BYOB read cannot transfer a SAB)", async () => {

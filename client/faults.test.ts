@@ -304,7 +304,7 @@ describe("a client facing a broken or hostile server", () => {
 });
 
 describe("a client facing a broken HTTP server", () => {
-  it("says plainly when the endpoint is not an arraywire stream (an SPA fallback page, say)", async () => {
+  it("says that nothing arraywire is mounted there when an SPA fallback page answers", async () => {
     const http = createServer((_req, res) => {
       res.writeHead(200, { "content-type": "text/html" });
       res.end("<!doctype html><html></html>");
@@ -312,9 +312,10 @@ describe("a client facing a broken HTTP server", () => {
     await new Promise<void>((r) => http.listen(0, "127.0.0.1", () => r()));
     try {
       const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/arraywire`;
+      const port = (http.address() as AddressInfo).port;
       await expect(fetchArray(url, "a", { transport: "http" })).rejects.toMatchObject({
-        code: "E_HTTP_STATUS",
-        message: expect.stringContaining('content-type "text/html": not an arraywire stream'),
+        code: "E_NOT_FOUND",
+        message: `No arraywire endpoint at /arraywire on http://127.0.0.1:${port} (HTTP 200 with content-type "text/html": another app answers there): check the path, or mount arrays.middleware (or handleRequest) there, or add the arraywire/vite plugin`,
       });
     } finally {
       await new Promise<void>((r) => http.close(() => r()));

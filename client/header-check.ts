@@ -1,14 +1,15 @@
 /**
  * Checks an ARRAY_HEADER against the request that asked for it, before anything is allocated,
- * in the same order on both transports: the size cap, the name asked for, that the checksum
- * `verify` asked for is coming (a server that announces none would otherwise turn verification
- * off silently), and that the range is the one requested (or the whole array).
+ * in the same order on both transports: the size cap, the name asked for, the dtype the caller
+ * expects (the `dtype` option), that the checksum `verify` asked for is coming (a server that
+ * announces none would otherwise turn verification off silently), and that the range is the one
+ * requested (or the whole array).
  */
 import { type ArrayHeaderMessage, DTYPE_BYTES_PER_ELEMENT, ProtocolError, StreamError } from "../shared/index.ts";
 import type { StreamRequest } from "./options.ts";
 
 /**
- * @throws {@link StreamError} E_TOO_LARGE or E_CHECKSUM; {@link ProtocolError}
+ * @throws {@link StreamError} E_TOO_LARGE, E_DTYPE_MISMATCH or E_CHECKSUM; {@link ProtocolError}
  *   E_UNEXPECTED_MESSAGE for another name or (resuming from `resumeFrom`) another generation,
  *   E_BAD_RANGE for another range (all reported as E_PROTOCOL).
  */
@@ -26,6 +27,13 @@ export function checkHeader(header: ArrayHeaderMessage, request: StreamRequest):
     throw new ProtocolError(
       "E_UNEXPECTED_MESSAGE",
       `Invalid ARRAY_HEADER: expected name ${JSON.stringify(request.name)}, got ${JSON.stringify(header.name)}`,
+    );
+  }
+  if (request.dtype !== undefined && header.dtype !== request.dtype) {
+    throw new StreamError(
+      "E_DTYPE_MISMATCH",
+      `Dtype mismatch for ${JSON.stringify(header.name)}: expected ${request.dtype} (the dtype option), got ${header.dtype} from the server`,
+      streamId,
     );
   }
   if (request.checksum !== "none" && header.checksumAlgorithm === "none") {

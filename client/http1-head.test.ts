@@ -42,13 +42,20 @@ describe("encodeRequestHead", () => {
     ["a CRLF in a name", { "x-a\r\nx-b": "1" }, /name: expected a token/],
     ["a colon in a name", { "x:a": "1" }, /name: expected a token/],
     ["an empty name", { "": "1" }, /name: expected a token/],
-    ["Host", { host: "evil.test" }, /does not set itself/],
+    ["Host twice", { host: "a.test", Host: "b.test" }, /Host: expected it once, got host, Host/],
+    ["a Host with a CRLF", { host: "a.test\r\nx-b: 1" }, /without control characters/],
     ["Connection", { Connection: "keep-alive" }, /does not set itself/],
     ["Content-Length", { "Content-Length": "5" }, /does not set itself/],
     ["Transfer-Encoding", { "transfer-encoding": "chunked" }, /does not set itself/],
   ])("refuses %s with a TypeError", (_what, headers, message) => {
     expect(() => encodeRequestHead(new URL("http://h/"), headers)).toThrow(TypeError);
     expect(() => encodeRequestHead(new URL("http://h/"), headers)).toThrow(message);
+  });
+
+  it("sends the caller's Host instead of the URL's, once", () => {
+    const head = text(encodeRequestHead(new URL("http://127.0.0.1:9/p"), { HOST: "arrays.example:8080" }));
+    expect(head).toBe("GET /p HTTP/1.1\r\nHOST: arrays.example:8080\r\nConnection: close\r\n\r\n");
+    expect(text(encodeRequestHead(new URL("http://127.0.0.1:9/p")))).toContain("Host: 127.0.0.1:9\r\n");
   });
 
   it("accepts a tab and obs-text bytes in a value", () => {

@@ -14,7 +14,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A header value the request may carry: HTAB, SP, VCHAR, obs-text (so no CR, LF, NUL or DEL). */
 const REQUEST_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** Headers the reader writes itself; a caller's copy would contradict them. */
-const RESERVED_REQUEST_HEADERS = new Set(["host", "connection", "content-length", "transfer-encoding", "upgrade"]);
+const RESERVED_REQUEST_HEADERS = new Set(["connection", "content-length", "transfer-encoding", "upgrade"]);
 
 const STATUS_LINE = /^HTTP\/1\.[01] ([1-9][0-9]{2})(?: [\t\x20-\x7e\x80-\xff]*)?$/;
 const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[\t ]*([\t\x20-\x7e\x80-\xff]*?)[\t ]*$/;
@@ -37,13 +37,17 @@ export interface ResponseHead {
 
 /**
  * The request head of a GET for `url`, with the caller's headers between Host and
- * `Connection: close` (the reader reads one response per connection).
+ * `Connection: close` (the reader reads one response per connection). A caller's `Host` header
+ * replaces the URL's (as node:http allows: a virtual host reached by address).
  * @throws {TypeError} for a header name that is not a token, a value with CR, LF, NUL or another
- *   control character (header injection), or a header the reader sets itself (Host, Connection,
- *   Content-Length, Transfer-Encoding, Upgrade).
+ *   control character (header injection), or a header the reader sets itself (Connection,
+ *   Content-Length, Transfer-Encoding, Upgrade), or Host given twice.
  */
 export function encodeRequestHead(url: URL, headers: Record<string, string> = {}): Uint8Array {
-  const lines = [`GET ${url.pathname || "/"}${url.search} HTTP/1.1`, `Host: ${url.host}`];
+  const hosts = Object.keys(headers).filter((name) => name.toLowerCase() === "host");
+  if (hosts.length > 1) throw new TypeError(`Request header Host: expected it once, got ${hosts.join(", ")}`);
+  const lines = [`GET ${url.pathname || "/"}${url.search} HTTP/1.1`];
+  if (hosts.length === 0) lines.push(`Host: ${url.host}`);
   for (const [name, value] of Object.entries(headers)) {
     if (!TOKEN.test(name)) throw new TypeError(`Request header name: expected a token, got ${JSON.stringify(name)}`);
     if (typeof value !== "string" || !REQUEST_VALUE.test(value)) {

@@ -8,6 +8,7 @@ describe("arraywire/client", () => {
         "ArrayClient",
         "DTYPES",
         "DTYPE_BYTES_PER_ELEMENT",
+        "GatewayStatusError",
         "ProtocolError",
         "SUBPROTOCOL",
         "StreamError",
@@ -16,7 +17,12 @@ describe("arraywire/client", () => {
         "fetchArrayHttp",
         "fetchArrayInWorker",
         "isDtypeSupported",
+        "isStreamErrorCode",
+        "listArrays",
+        "statArray",
+        "subscribe",
         "typedArrayConstructor",
+        "uploadArray",
       ]
     `);
   });

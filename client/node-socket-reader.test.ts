@@ -52,8 +52,8 @@ class FakeSocket extends EventEmitter {
 
 const microtasks = () => new Promise((resolve) => setImmediate(resolve));
 
-function start(bodyByteLength: number, readAheadByteLength?: number) {
-  const reader = new SocketReader(readAheadByteLength);
+function start(bodyByteLength: number, readAheadByteLength?: number, onData?: () => void) {
+  const reader = new SocketReader(readAheadByteLength, onData);
   const socket = new FakeSocket(reader);
   const head = responseHead("HTTP/1.1 200 OK", [`Content-Length: ${bodyByteLength}`]);
   expect(socket.deliver(head)).toBe(head.byteLength);
@@ -96,6 +96,66 @@ describe("SocketReader windows", () => {
     socket.read(patternBytes(10));
     expect(socket.next().byteLength).toBe(MAX_READ_BYTE_LENGTH);
     expect(socket.next().byteOffset).toBe(11);
+  });
+
+  it("readSome offers the socket all of its view and resolves after a read straight into it", async () => {
+    const { reader, socket, body } = start(300_000);
+    const target = new Uint8Array(200_000).fill(7);
+    const pending = reader.readSome(target.subarray(50_000, 150_000));
+    // The 1-byte read planned when the head came in: copied into the view, which stays pending...
+    expect(socket.read(body)).toBe(1);
+    // ...so the next read lands in the rest of it: larger than node:http's 64 KiB reads.
+    const window = socket.next();
+    expect(window.buffer).toBe(target.buffer);
+    expect(window.byteOffset).toBe(50_001);
+    expect(window.byteLength).toBe(99_999);
+    expect(socket.read(body.subarray(1, 70_001))).toBe(70_000);
+    const got = await pending;
+    expect([got.byteOffset, got.byteLength]).toEqual([50_000, 70_001]);
+    expect(Buffer.compare(got, body.subarray(0, 70_001))).toBe(0);
+    expect([target[49_999], target[120_000], target[120_001]]).toEqual([7, body[70_000], 7]);
+    expect(reader.stats).toMatchObject({ directByteLength: 70_000, copiedByteLength: 1 });
+  });
+
+  it("readSome resolves with bytes copied from the read-ahead once no read follows this turn", async () => {
+    const { reader, socket, body } = start(300_000);
+    socket.read(body); // 1 byte, no read pending: read-ahead
+    socket.read(body.subarray(1, 5001)); // then the rest of the read-ahead
+    const got = await reader.readSome(new Uint8Array(100_000));
+    expect(Buffer.compare(got, body.subarray(0, 5001))).toBe(0);
+    expect(reader.stats).toMatchObject({ directByteLength: 0, copiedByteLength: 5001 });
+  });
+
+  it("readSome resolves empty after the end of the body, and with the last bytes at it", async () => {
+    const { reader, socket, body } = start(10);
+    const first = reader.readSome(new Uint8Array(64));
+    expect(socket.read(body)).toBe(1);
+    expect(socket.next().byteLength).toBe(9); // the view, capped at the body left
+    expect(socket.read(body.subarray(1, 10))).toBe(9);
+    expect(Buffer.compare(await first, body.subarray(0, 10))).toBe(0);
+    expect((await reader.readSome(new Uint8Array(64))).byteLength).toBe(0);
+    expect(() => reader.readSome(new Uint8Array(0))).toThrow(
+      new RangeError("readSome: expected a view of at least 1 byte, got 0 bytes"),
+    );
+  });
+
+  it("calls onData after each read that brought bytes, before a readInto is full", async () => {
+    let calls = 0;
+    const { reader, socket, body } = start(1000, undefined, () => calls++);
+    expect(calls).toBe(1); // the head's read
+    calls = 0;
+    const filled = reader.readInto(new Uint8Array(1000));
+    socket.read(body.subarray(0, 1));
+    expect(calls).toBe(1);
+    socket.read(body.subarray(1, 500));
+    expect(calls).toBe(2);
+    let settled = false;
+    void filled.then(() => (settled = true));
+    await microtasks();
+    expect(settled).toBe(false);
+    socket.read(body.subarray(500, 1000));
+    expect(calls).toBe(3);
+    expect(await filled).toEqual(body.subarray(0, 1000));
   });
 
   it("reads 1 byte when no view is pending, then the rest of the read-ahead, then pauses", async () => {

@@ -35,6 +35,11 @@ export interface ByteReader {
    * of the same memory): all of `view`, shorter only where the body ends or fails, empty after the end.
    */
   readInto(view: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Bytes a pending read of `view` has put at its start so far: 0 unless `view` is the first
+   * pending read's own view. Lets a caller that gives up on a read (a timeout) keep what arrived.
+   */
+  filledByteLength(view: Uint8Array): number;
   /** Never detaches the caller's buffer. */
   readonly transfers: false;
   /** Closes the connection; pending and later reads reject with CANCELED. Idempotent. */
@@ -73,6 +78,8 @@ const DISCARD = 3;
 interface PendingRead {
   view: Uint8Array;
   filled: number;
+  /** readSome: resolves with the first bytes, not a full view. */
+  some: boolean;
   resolve: (filled: Uint8Array) => void;
   reject: (err: Error) => void;
 }
@@ -88,7 +95,6 @@ export class SocketReader implements ByteReader {
   /** Resolves with the final (non-1xx) response head. */
   readonly head: Promise<ResponseHead>;
   readonly stats: SocketReaderStats = { directByteLength: 0, copiedByteLength: 0, pauseCount: 0, readCount: 0 };
-
   #socket: Socket | null = null;
   #resolveHead!: (head: ResponseHead) => void;
   #rejectHead!: (err: Error) => void;
@@ -108,18 +114,24 @@ export class SocketReader implements ByteReader {
   #queuedByteLength = 0;
   readonly #reads: PendingRead[] = [];
   #paused = false;
+  #flushScheduled = false;
   /** Every body byte has been read from the socket (some may still be queued). */
   #ended = false;
   #failure: NodeSocketError | null = null;
   /** Whether bytes received before the failure are still delivered (a cut connection: yes; abort: no). */
   #failureKeepsData = false;
+  readonly #onData: (() => void) | undefined;
 
-  /** @param readAheadByteLength scratch for bytes arriving while no read is pending; defaults to 64 KiB. */
-  constructor(readAheadByteLength = DEFAULT_READ_AHEAD_BYTE_LENGTH) {
+  /**
+   * @param readAheadByteLength scratch for bytes arriving while no read is pending; defaults to 64 KiB.
+   * @param onData called after each socket read that brought bytes (see RequestRawOptions.onData).
+   */
+  constructor(readAheadByteLength = DEFAULT_READ_AHEAD_BYTE_LENGTH, onData?: () => void) {
     if (!Number.isSafeInteger(readAheadByteLength) || readAheadByteLength < 1) {
       throw new RangeError(`readAheadByteLength: expected an integer >= 1, got ${readAheadByteLength}`);
     }
     this.#scratch = new Uint8Array(readAheadByteLength);
+    this.#onData = onData;
     this.#next = this.#scratch; // replaced at once by the head's first window
     this.#plan();
     this.head = new Promise((resolve, reject) => {
@@ -144,16 +156,45 @@ export class SocketReader implements ByteReader {
   }
 
   readInto(view: Uint8Array): Promise<Uint8Array> {
-    if (!(view instanceof Uint8Array)) throw new TypeError(`readInto: expected a Uint8Array, got ${typeof view}`);
-    if (view.byteLength === 0) throw new RangeError("readInto: expected a view of at least 1 byte, got 0 bytes");
+    return this.#read(view, false, "readInto");
+  }
+
+  /**
+   * Like readInto, but resolves as soon as a socket read put bytes straight into `view`, or, for
+   * bytes copied from the read-ahead, once the socket reads of this event-loop turn are done: at
+   * least 1 byte, the rest of the view left as it was; empty after the end. Each socket read is
+   * offered all of the view that is left, so reads stay as large as the view.
+   */
+  readSome(view: Uint8Array): Promise<Uint8Array> {
+    return this.#read(view, true, "readSome");
+  }
+
+  /** Resolves a readSome that holds bytes copied from the read-ahead (see #settle). */
+  #flushSome(): void {
+    this.#flushScheduled = false;
+    const read = this.#reads[0];
+    if (read?.some && read.filled > 0) {
+      this.#reads.shift();
+      read.resolve(read.view.subarray(0, read.filled));
+    }
+  }
+
+  #read(view: Uint8Array, some: boolean, what: string): Promise<Uint8Array> {
+    if (!(view instanceof Uint8Array)) throw new TypeError(`${what}: expected a Uint8Array, got ${typeof view}`);
+    if (view.byteLength === 0) throw new RangeError(`${what}: expected a view of at least 1 byte, got 0 bytes`);
     return new Promise((resolve, reject) => {
-      this.#reads.push({ view, filled: 0, resolve, reject });
+      this.#reads.push({ view, filled: 0, some, resolve, reject });
       this.#settle();
       if (this.#paused && this.#reads.length > 0 && !this.#ended && !this.#failure) {
         this.#paused = false;
         this.#socket?.resume(); // net.Socket#resume restarts reading for an onread socket
       }
     });
+  }
+
+  filledByteLength(view: Uint8Array): number {
+    const first = this.#reads[0];
+    return first !== undefined && first.view === view ? first.filled : 0;
   }
 
   cancel(): void {
@@ -171,6 +212,7 @@ export class SocketReader implements ByteReader {
     try {
       if (this.#ended || this.#failure) return this.#plan(); // the socket is being destroyed
       this.stats.readCount++;
+      if (byteLength > 0) this.#onData?.();
       const kind = this.#nextKind;
       this.#lastKind = kind;
       if (kind === HEAD) this.#onHeadBytes(byteLength);
@@ -227,9 +269,9 @@ export class SocketReader implements ByteReader {
     this.stats.directByteLength += byteLength;
     if (this.#chunked) this.#chunked.skipData(byteLength);
     else if (this.#framing?.kind === "length") this.#unreadByteLength -= byteLength;
-    if (read.filled === read.view.byteLength) {
+    if (read.filled === read.view.byteLength || (read.some && read.filled > 0)) {
       this.#reads.shift();
-      read.resolve(read.view);
+      read.resolve(read.view.subarray(0, read.filled));
     }
     this.#checkLengthEnded();
   }
@@ -310,6 +352,12 @@ export class SocketReader implements ByteReader {
     }
     if (this.#failure && !this.#failureKeepsData) {
       for (const read of reads.splice(0)) read.reject(this.#failure);
+    }
+    // A readSome filled from the read-ahead waits for the socket reads of this event-loop turn
+    // (the next one lands in its view, no copy), then resolves with whatever it holds.
+    if (reads[0]?.some && (reads[0] as PendingRead).filled > 0 && !this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flushSome());
     }
     if (this.#queue.length > 0 || reads.length === 0) return;
     if (this.#ended) {

@@ -4,10 +4,11 @@
  * transport uses it in place of `node:http`, which hands over the socket's chunks as new Buffers
  * that then have to be copied into the target.
  *
- * Browser builds must not import this file (it imports node:net and node:tls).
+ * node:net and node:tls are loaded on the first request, through variable specifiers, so that a
+ * browser bundle that reaches this file (client/http.ts imports it lazily) never pulls them in.
  */
-import { isIP, connect as netConnect, type Socket } from "node:net";
-import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
+import type { Socket } from "node:net";
+import type { ConnectionOptions } from "node:tls";
 import { encodeRequestHead } from "./http1-head.ts";
 import { NodeSocketError } from "./node-socket-error.ts";
 import { type ByteReader, SocketReader, type SocketReaderStats } from "./node-socket-reader.ts";
@@ -30,6 +31,12 @@ export interface RequestRawOptions {
    * pauses when it is full. Defaults to 64 KiB.
    */
   readAheadByteLength?: number;
+  /**
+   * Called after each socket read that brought bytes (head or body), before they are delivered:
+   * a cheap way to see that the connection is alive while a large view is still filling (an
+   * idle timer). If it throws, the reader fails with ESOCKET.
+   */
+  onData?: () => void;
 }
 
 /** A response whose body is read with {@link ByteReader.readInto}. */
@@ -37,7 +44,11 @@ export interface RawResponse {
   status: number;
   /** Lower-case names; a repeated header's values joined with ", ". */
   headers: Record<string, string>;
-  reader: ByteReader & { readonly stats: SocketReaderStats };
+  reader: ByteReader & {
+    readonly stats: SocketReaderStats;
+    /** Resolves with the first bytes a socket read put into the view (see SocketReader.readSome). */
+    readSome(view: Uint8Array): Promise<Uint8Array>;
+  };
 }
 
 /**
@@ -50,8 +61,8 @@ export interface RawResponse {
  * until its read settles: the kernel writes into it. A caller that stops reading before the end
  * of the body calls `reader.cancel()`: otherwise the connection stays open, paused.
  * @throws {TypeError} (synchronously) for a URL that is not http: or https:, or a header that
- *   could inject (CR, LF, NUL, a non-token name) or one the reader sets itself (Host, Connection,
- *   Content-Length, Transfer-Encoding, Upgrade).
+ *   could inject (CR, LF, NUL, a non-token name) or one the reader sets itself (Connection,
+ *   Content-Length, Transfer-Encoding, Upgrade; a Host header replaces the URL's, once).
  * @throws {RangeError} (synchronously) for a readAheadByteLength below 1.
  * @throws {@link NodeSocketError} (as a rejection) ECONNECT when the connection fails, EBADHEAD for a
  *   malformed or oversized (> 64 KiB) response head, EINCOMPLETE when the connection closes before
@@ -63,25 +74,60 @@ export function requestRaw(url: URL | string, options: RequestRawOptions = {}): 
     throw new TypeError(`requestRaw url: expected an http: or https: URL, got ${target.protocol}`);
   }
   const requestHead = encodeRequestHead(target, options.headers);
-  const reader = new SocketReader(options.readAheadByteLength);
+  const reader = new SocketReader(options.readAheadByteLength, options.onData);
   const { signal } = options;
-  if (signal?.aborted) {
-    return Promise.reject(new NodeSocketError("ABORTED", "The request was aborted", { cause: signal.reason }));
-  }
+  const aborted = () => new NodeSocketError("ABORTED", "The request was aborted", { cause: signal?.reason });
+  if (signal?.aborted) return Promise.reject(aborted());
+  const modules = loadedModules ?? loadModules();
+  return modules instanceof Promise
+    ? modules.then((m) => {
+        if (signal?.aborted) throw aborted();
+        return connect(m, target, requestHead, reader, options);
+      })
+    : connect(modules, target, requestHead, reader, options);
+}
+
+interface NetModules {
+  net: typeof import("node:net");
+  tls: typeof import("node:tls");
+}
+
+let loadedModules: NetModules | null = null;
+
+/** Loads node:net and node:tls; the specifiers are variables so that bundlers leave them alone. */
+async function loadModules(): Promise<NetModules> {
+  const netSpecifier = "node:net";
+  const tlsSpecifier = "node:tls";
+  const [net, tls] = await Promise.all([
+    import(/* @vite-ignore */ netSpecifier) as Promise<typeof import("node:net")>,
+    import(/* @vite-ignore */ tlsSpecifier) as Promise<typeof import("node:tls")>,
+  ]);
+  loadedModules = { net, tls };
+  return loadedModules;
+}
+
+function connect(
+  { net, tls }: NetModules,
+  target: URL,
+  requestHead: Uint8Array,
+  reader: SocketReader,
+  options: RequestRawOptions,
+): Promise<RawResponse> {
+  const { signal } = options;
   const secure = target.protocol === "https:";
   const host = target.hostname.replace(/^\[(.*)\]$/, "$1"); // [::1] -> ::1
   const port = Number(target.port || (secure ? 443 : 80));
   const socket: Socket = secure
-    ? tlsConnect({
+    ? tls.connect({
         ALPNProtocols: ["http/1.1"],
-        servername: isIP(host) ? undefined : host,
+        servername: net.isIP(host) ? undefined : host,
         ...options.tls,
         host,
         port,
         // tls.connect documents onread ("see the onread option of net.Socket"); @types/node omits it.
         onread: reader.onread,
       } as ConnectionOptions)
-    : netConnect({ host, port, noDelay: true, onread: reader.onread });
+    : net.connect({ host, port, noDelay: true, onread: reader.onread });
   reader.attach(socket, secure ? "secureConnect" : "connect");
   if (signal) {
     const onAbort = () => reader.abort(signal.reason);

@@ -2,7 +2,7 @@
  * The client's options (public types, with defaults and units) and the validated forms the core
  * and the transports work from. client/resolve-options.ts is their one validator.
  */
-import type { ChecksumAlgorithm, JsonObject, TypedArray } from "../shared/index.ts";
+import type { ChecksumAlgorithm, Dtype, DtypeOf, JsonObject, TypedArray } from "../shared/index.ts";
 import type { ArrayChunk } from "./chunks.ts";
 import type { Progress } from "./progress.ts";
 import type { WebSocketConstructor } from "./runtime.ts";
@@ -18,6 +18,13 @@ export interface ResumePoint {
 
 /** Options of one stream: {@link ArrayClient.fetch} and {@link fetchArray}. */
 export interface FetchOptions<T extends TypedArray = TypedArray> {
+  /**
+   * The dtype the caller expects, e.g. "float64": the result is then typed (`ArrayResult<Float64Array>`)
+   * and checked: a server that announces another dtype fails the stream with StreamError
+   * E_DTYPE_MISMATCH before anything is allocated. With `into`, it must be `into`'s dtype.
+   * Defaults to accepting any dtype (the result is then a `TypedArray` union).
+   */
+  dtype?: DtypeOf<T>;
   /**
    * Array to write into (recv_into): it must have the stream's dtype and room for the range. The
    * bytes end up in this array's own memory, on both transports (never transferred away).
@@ -99,7 +106,10 @@ export interface ConnectOptions {
   protocols?: string | readonly string[];
   /**
    * Extra HTTP headers: of the GET on the HTTP transport, of the upgrade request with Node's `ws`.
-   * A browser WebSocket cannot send headers: with it, `headers` is a TypeError.
+   * A browser WebSocket cannot send headers: with it, `headers` is a TypeError. Node's HTTP
+   * transport writes the request itself: a header name that is not a token, a value with CR, LF
+   * or NUL, or one it sets itself (Connection, Content-Length, Transfer-Encoding, Upgrade)
+   * is a TypeError (a rejection, never retried); a `host` header replaces the URL's.
    */
   headers?: Record<string, string>;
   /** Longest control message (or ARRAY_HEADER) accepted from the server. Defaults to 65_536 bytes. */
@@ -124,6 +134,21 @@ export interface ConnectOptions {
    * Defaults to "auto".
    */
   compression?: Compression;
+  /**
+   * A WebSocket that has not opened after this long is closed and the endpoint probed, so that the
+   * error says why (a path nothing answers on hangs until the browser's own handshake timeout,
+   * 240 s in Chromium): E_TIMEOUT, or the refusal the probe finds. 0 turns it off. WebSocket only
+   * (an HTTP request waits up to idleTimeoutMs). Defaults to 10_000 ms.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Whether the browser sends cookies with HTTP requests (the HTTP transport's GET, and the
+   * probe after a failed WebSocket), as fetch's `credentials`: "same-origin" (the default) sends
+   * them to the page's own origin only; "include" sends them cross-origin too, which the server
+   * grants to origins listed in allowedOrigins. A WebSocket always carries the cookies of its
+   * host. Ignored in Node (no cookie jar: pass `headers`).
+   */
+  credentials?: "omit" | "same-origin" | "include";
 }
 
 /** See {@link ConnectOptions.compression}. */
@@ -145,6 +170,8 @@ export type Transport = "auto" | "ws" | "http";
 /** A validated stream request: what the core and both transports work from. */
 export interface StreamRequest {
   readonly name: string;
+  /** The dtype the caller expects, or undefined for any. */
+  readonly dtype: Dtype | undefined;
   readonly params: JsonObject | null;
   readonly range: { readonly elementStart: number; readonly elementEnd: number } | null;
   readonly chunkByteLength: number;
@@ -174,6 +201,8 @@ export interface ConnectSettings {
   readonly onWarning: (message: string) => void;
   readonly signal: AbortSignal | undefined;
   readonly compression: Compression;
+  readonly connectTimeoutMs: number;
+  readonly credentials: "omit" | "same-origin" | "include";
 }
 
 /** Validated resume options. */

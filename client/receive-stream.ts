@@ -4,9 +4,8 @@
  * filled windows, and the trailer; the core does the rest, once: the request fields (with a
  * resume's offset and generation), the header checks, the target buffer (allocated, the caller's
  * `into`, or the one an earlier attempt filled in part), the windows a reader fills and the
- * scratch buffer a BYOB read goes through when the target must not be transferred (a caller's
- * `into`, or any target while resume is on: a failed BYOB read never gives its buffer back),
- * progress and every call into user code (guarded, client/guard.ts), the idle timeout, the
+ * scratch buffer every BYOB read goes through (the target is never transferred: see
+ * SCRATCH_BYTE_LENGTH), progress and every call into user code (guarded, client/guard.ts), the idle timeout, the
  * caller's AbortSignal, and the mapping of errors (and whether resume may retry them). A
  * transport learns that the stream ended through its release hook and {@link ReceiveStream.signal}.
  */
@@ -24,13 +23,14 @@ import {
 } from "../shared/index.ts";
 import { type ArrayResult, Assembler } from "./assembler.ts";
 import { ChunkReporter } from "./chunks.ts";
+import { GatewayStatusError } from "./gateway-status.ts";
 import { callUserCode, quietly } from "./guard.ts";
 import { checkHeader } from "./header-check.ts";
 import { IdleTimer } from "./idle-timer.ts";
 import type { StreamRequest } from "./options.ts";
 import { ProgressReporter } from "./progress.ts";
 
-/** Codes after which a resumed request can succeed. */
+/** Codes after which a resumed request can succeed (and a proxy's 502/503/504 page, GatewayStatusError). */
 const RETRYABLE: ReadonlySet<string> = new Set([
   "E_CONNECTION_CLOSED",
   "E_SHUTDOWN",
@@ -40,10 +40,15 @@ const RETRYABLE: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Scratch buffer that BYOB reads fill when the target must not be transferred; each read is then
- * copied and hashed into the target in cache-sized pieces. Chromium, 400 MB, verify on, medians
- * of two 5-round runs: 716 and 612 MB/s through the scratch, 656 and 520 MB/s reading into the
- * target (whose 16 MiB windows are hashed out of cache); equal with verify off (874/731, 861/726).
+ * Scratch buffer that every BYOB read fills; each read is then copied and hashed into the target
+ * in cache-sized pieces (Assembler#write). Never the target itself: a BYOB read transfers the
+ * buffer of its view, and V8 counts each transferred ArrayBuffer's whole backing store as new
+ * external memory until a GC sweeps the old one. Reading a 400 MB target in place, Chromium ran
+ * 175 mark-compact GCs ("GC in old space requested", ~3 ms each) per transfer; through this
+ * scratch, none (--js-flags=--trace-gc). The bench's bare fetch + BYOB loops (Chromium, 400 MB,
+ * server writes of 64 KiB, medians of 5 runs, min-max): 150 MB/s (63-232) reading into the
+ * target, 266 MB/s (156-377) through a 1 MiB scratch; with an XXH32 of every piece, 214 (87-310)
+ * and 231 (205-258).
  */
 const SCRATCH_BYTE_LENGTH = 1024 * 1024;
 
@@ -66,6 +71,7 @@ export class ReceiveStream {
   #failed = false;
   #retryable = false;
   #release: ((failed: boolean) => void) | null = null;
+  #partialWindow: (() => Uint8Array | null) | null = null;
 
   // Carried over from attempt to attempt.
   #assembler: Assembler | null;
@@ -73,7 +79,6 @@ export class ReceiveStream {
   /** onChunk's position; set with the first header (null without onChunk). */
   #chunks: ChunkReporter | null;
   #scratch: Uint8Array | null;
-  readonly #resumable: boolean;
 
   // This attempt.
   #headerSeen = false;
@@ -86,17 +91,14 @@ export class ReceiveStream {
    * fails it at once.
    * @param previous the failed attempt this one continues (resume): its target, progress and
    *   scratch buffer carry over.
-   * @param resumable true when a failed attempt may be retried: the target is then never handed
-   *   to a read that could take it away.
    */
-  constructor(request: StreamRequest, previous: ReceiveStream | null = null, resumable = false) {
+  constructor(request: StreamRequest, previous: ReceiveStream | null = null) {
     this.request = request;
     this.#assembler = previous === null ? null : previous.#assembler;
     this.#progress = previous === null ? new ProgressReporter(request.progressIntervalMs) : previous.#progress;
     this.#idle = new IdleTimer(request.idleTimeoutMs, this.#onIdle);
     this.#scratch = previous === null ? null : previous.#scratch;
     this.#chunks = previous === null ? null : previous.#chunks;
-    this.#resumable = resumable;
     this.promise = new Promise<ArrayResult>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -154,6 +156,17 @@ export class ReceiveStream {
   onRelease(release: (failed: boolean) => void): void {
     if (this.#settled) quietly(() => release(this.#failed));
     else this.#release = release;
+  }
+
+  /**
+   * Registers where a reader that resolves only whole windows (Node's socket reader) holds bytes
+   * it has not delivered yet: the start of the window being filled. When the stream fails on its
+   * own timer (the idle timeout), those bytes are committed first, so that a resume continues
+   * exactly after the last byte that arrived. (A lost connection needs none of this: the reader
+   * then resolves the window short, with every byte that arrived.)
+   */
+  onPartialWindow(partial: () => Uint8Array | null): void {
+    this.#partialWindow = partial;
   }
 
   /** Bytes arrived that carry no payload (a response head, an open): the stream is not idle. */
@@ -219,15 +232,14 @@ export class ReceiveStream {
 
   /**
    * Where the next read goes (HTTP), at most `maxByteLength` bytes and never past the range: a
-   * window of the target, or the scratch buffer when `transfers` (a BYOB read) and the target
-   * must stay put. Call after the header, while {@link remainingByteLength} > 0; pass what the
-   * read filled to {@link commit}.
+   * window of the target, or the scratch buffer when `transfers` (a BYOB read, which takes the
+   * buffer of its view away). Call after the header, while {@link remainingByteLength} > 0; pass
+   * what the read filled to {@link commit}.
    */
   window(maxByteLength: number, transfers: boolean): Uint8Array {
     const a = this.#assembler as Assembler;
     const n = Math.min(maxByteLength, a.rangeByteLength - a.receivedByteLength);
-    // onChunk hands the target to the caller: a BYOB read must not take it away afterwards.
-    if (!transfers || (a.ownsTarget && !this.#resumable && this.#chunks === null)) {
+    if (!transfers) {
       this.#scratchOut = false;
       return a.window(n);
     }
@@ -288,7 +300,10 @@ export class ReceiveStream {
             cause: err,
           })
         : err;
-    this.#end(true, error, error instanceof StreamError && RETRYABLE.has(error.code));
+    // A proxy's 502/503/504 page is E_HTTP_STATUS like any foreign response, but retryable.
+    const retryable =
+      error instanceof StreamError && (RETRYABLE.has(error.code) || error instanceof GatewayStatusError);
+    this.#end(true, error, retryable);
   }
 
   /** The caller's own code threw: reject with its error, never retried. */
@@ -302,6 +317,8 @@ export class ReceiveStream {
 
   readonly #onIdle = (quietMs: number): void => {
     const limit = this.request.idleTimeoutMs;
+    const held = this.#partialWindow?.();
+    if (held && held.byteLength > 0) this.commit(held);
     this.fail(
       new StreamError(
         "E_TIMEOUT",

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArrayClient, type FetchArrayOptions, fetchArray } from "./index.ts";
 import type { ConnectSettings } from "./options.ts";
-import { resolveConnectOptions, resolveTransport } from "./resolve-options.ts";
+import { resolveConnectOptions, resolveEndpoint, resolveTransport } from "./resolve-options.ts";
 
 /** A TCP server that only counts connections: any I/O a bad call started would show here. */
 let tcp: Server;
@@ -320,5 +320,29 @@ describe("resolveTransport: options one transport cannot honour", () => {
     );
     expect(resolveTransport("ws", settings({ headers: { a: "b" } }), nodeWs, "http")).toBe("ws");
     expect(() => resolveTransport("http", settings({ protocols: ["arraywire"] }), nodeWs, "ws")).toThrow(TypeError);
+  });
+});
+
+describe("resolveEndpoint", () => {
+  it("takes absolute ws, wss, http and https URLs", () => {
+    expect(String(resolveEndpoint("ws://h:1/a"))).toBe("ws://h:1/a");
+    expect(String(resolveEndpoint(new URL("https://h/a")))).toBe("https://h/a");
+    expect(() => resolveEndpoint("ftp://h/a")).toThrow(TypeError);
+  });
+
+  it("resolves a relative URL against the page's location, and says a page is needed without one", () => {
+    expect(() => resolveEndpoint("/arraywire")).toThrow(
+      new TypeError(
+        'Invalid url: expected an absolute ws:, wss:, http: or https: URL (a relative one needs a page to resolve against), got "/arraywire"',
+      ),
+    );
+    const g = globalThis as { location?: unknown };
+    g.location = { href: "http://localhost:5173/app/index.html" };
+    try {
+      expect(String(resolveEndpoint("/arraywire"))).toBe("http://localhost:5173/arraywire");
+      expect(String(resolveEndpoint("arraywire"))).toBe("http://localhost:5173/app/arraywire");
+    } finally {
+      delete g.location;
+    }
   });
 });

@@ -10,6 +10,8 @@ import {
   DEFAULT_MAX_CHUNK_BYTES,
   DEFAULT_MAX_CONTROL_BYTES,
   DEFAULT_MAX_TOTAL_BYTES,
+  DTYPES,
+  type Dtype,
   dtypeOf,
   elementRangeProblem,
   encodeName,
@@ -32,15 +34,19 @@ const MiB = 1024 * 1024;
 /** Longest delay setTimeout honours (2^31 - 1 ms); longer ones fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function shown(value: unknown): string {
+export function shown(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "bigint") return `${value}n`;
   if (value === null || typeof value !== "object") return String(value);
   return Array.isArray(value) ? "an array" : `an object (${value.constructor?.name ?? "null prototype"})`;
 }
 
-/** An integer option in [min, max], or its default. @throws TypeError / RangeError */
-function integerOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
+/**
+ * An integer option in [min, max], or its default (the helpers below are shared with the
+ * validators of subscribe and upload options).
+ * @throws TypeError / RangeError
+ */
+export function integerOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number") throw new TypeError(`Invalid ${name}: expected a number, got ${shown(value)}`);
   if (!Number.isSafeInteger(value) || value < min || value > max) {
@@ -49,14 +55,14 @@ function integerOption(name: string, value: unknown, fallback: number, min: numb
   return value;
 }
 
-function functionOption<F>(name: string, value: unknown): F | undefined {
+export function functionOption<F>(name: string, value: unknown): F | undefined {
   if (value !== undefined && typeof value !== "function") {
     throw new TypeError(`Invalid ${name}: expected a function, got ${shown(value)}`);
   }
   return value as F | undefined;
 }
 
-function signalOption(value: unknown): AbortSignal | undefined {
+export function signalOption(value: unknown): AbortSignal | undefined {
   if (value === undefined) return undefined;
   const s = value as Partial<AbortSignal> | null;
   if (
@@ -70,7 +76,7 @@ function signalOption(value: unknown): AbortSignal | undefined {
   return value as AbortSignal;
 }
 
-function checksumOption(verify: unknown): ChecksumAlgorithm {
+export function checksumOption(verify: unknown): ChecksumAlgorithm {
   if (verify === undefined || verify === true) return "xxh32";
   if (verify === false) return "none";
   if (typeof verify === "string" && Object.hasOwn(CHECKSUM_ALGORITHMS, verify)) return verify as ChecksumAlgorithm;
@@ -79,7 +85,7 @@ function checksumOption(verify: unknown): ChecksumAlgorithm {
   );
 }
 
-function rangeOption(range: unknown): StreamRequest["range"] {
+export function rangeOption(range: unknown): StreamRequest["range"] {
   if (range === undefined) return null;
   if (!Array.isArray(range) || range.length !== 2) {
     throw new TypeError(`Invalid range: expected [start, end], got ${shown(range)}`);
@@ -90,10 +96,10 @@ function rangeOption(range: unknown): StreamRequest["range"] {
   return { elementStart: start as number, elementEnd: end as number };
 }
 
-function paramsOption(params: unknown): JsonObject | null {
+export function paramsOption(params: unknown, name = "params"): JsonObject | null {
   if (params === undefined || params === null) return null;
   if (typeof params !== "object" || Array.isArray(params)) {
-    throw new TypeError(`Invalid params: expected a JSON object, got ${shown(params)}`);
+    throw new TypeError(`Invalid ${name}: expected a JSON object, got ${shown(params)}`);
   }
   // Throws a TypeError itself for a BigInt or a cycle.
   JSON.stringify(params);
@@ -107,6 +113,19 @@ function intoOption(into: unknown): TypedArray | undefined {
   }
   dtypeOf(into); // TypeError for a DataView
   return into as TypedArray;
+}
+
+function dtypeOption(dtype: unknown, into: TypedArray | undefined): Dtype | undefined {
+  if (dtype === undefined) return undefined;
+  if (typeof dtype !== "string" || !(DTYPES as readonly string[]).includes(dtype)) {
+    throw new TypeError(`Invalid dtype: expected one of ${DTYPES.join(", ")}, got ${shown(dtype)}`);
+  }
+  if (into !== undefined && dtypeOf(into) !== dtype) {
+    throw new TypeError(
+      `Invalid dtype: expected the dtype of into (${dtypeOf(into)}, a ${into.constructor.name}), got ${shown(dtype)}`,
+    );
+  }
+  return dtype as Dtype;
 }
 
 function sharedOption(shared: unknown): boolean {
@@ -170,15 +189,17 @@ export function resolveFetchOptions<T extends TypedArray>(name: unknown, options
       `Invalid creditByteLength: expected 0 or >= chunkByteLength (${chunkByteLength}), got ${creditByteLength}`,
     );
   }
+  const into = intoOption(options.into);
   return {
     name: name as string,
+    dtype: dtypeOption(options.dtype, into),
     params: paramsOption(options.params),
     range: rangeOption(options.range),
     chunkByteLength,
     creditByteLength,
     checksum: checksumOption(options.verify),
     maxBytes: integerOption("maxBytes", options.maxBytes, DEFAULT_MAX_TOTAL_BYTES, 0, Number.MAX_SAFE_INTEGER),
-    into: intoOption(options.into),
+    into,
     onProgress: functionOption("onProgress", options.onProgress),
     onChunk: functionOption("onChunk", options.onChunk),
     shared: sharedOption(options.shared),
@@ -191,15 +212,35 @@ export function resolveFetchOptions<T extends TypedArray>(name: unknown, options
 }
 
 /**
- * The endpoint URL; either scheme pair works for either transport.
- * @throws {TypeError} for a URL that does not parse or is not ws:, wss:, http: or https:.
+ * The endpoint URL; either scheme pair works for either transport. A relative URL ("/arraywire")
+ * is resolved against the page's location (browsers and workers).
+ * @throws {TypeError} for a URL that does not parse (a relative one outside a page) or is not
+ *   ws:, wss:, http: or https:.
  */
 export function resolveEndpoint(url: string | URL): URL {
-  const u = new URL(String(url));
+  const base = (globalThis as { location?: { href?: unknown } }).location?.href;
+  let u: URL;
+  try {
+    u = new URL(String(url), typeof base === "string" ? base : undefined);
+  } catch {
+    throw new TypeError(
+      `Invalid url: expected an absolute ws:, wss:, http: or https: URL${typeof base === "string" ? "" : " (a relative one needs a page to resolve against)"}, got ${shown(String(url))}`,
+    );
+  }
   if (!["ws:", "wss:", "http:", "https:"].includes(u.protocol)) {
     throw new TypeError(`Invalid url: expected ws:, wss:, http: or https:, got ${JSON.stringify(u.protocol)}`);
   }
   return u;
+}
+
+const CREDENTIALS = ["omit", "same-origin", "include"] as const;
+
+function credentialsOption(value: unknown): ConnectSettings["credentials"] {
+  if (value === undefined) return "same-origin";
+  if (typeof value === "string" && (CREDENTIALS as readonly string[]).includes(value)) {
+    return value as ConnectSettings["credentials"];
+  }
+  throw new TypeError(`Invalid credentials: expected "omit", "same-origin" or "include", got ${shown(value)}`);
 }
 
 /** Subprotocol tokens (RFC 6455: RFC 7230 tokens). */
@@ -277,6 +318,8 @@ export function resolveConnectOptions(options: ConnectOptions, subprotocol: stri
     onWarning: onWarning ?? ((message) => console.warn(`[arraywire] ${message}`)),
     signal: signalOption(options.signal),
     compression: compressionOption(options.compression),
+    connectTimeoutMs: integerOption("connectTimeoutMs", options.connectTimeoutMs, 10_000, 0, MAX_TIMER_MS),
+    credentials: credentialsOption(options.credentials),
   };
 }
 

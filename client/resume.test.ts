@@ -151,7 +151,11 @@ describe("disconnects and resume", () => {
     try {
       const first = await client.fetch("changing");
       const point = { array: first.array, receivedByteLength: 800, generation: first.generation };
-      server.publish("changing", new Float64Array(1000)); // new generation
+      // Republished unchanged: the same generation, and the resume is still valid.
+      server.publish("changing", new Float64Array(1000));
+      const resumed = await client.fetch("changing", { resumeFrom: point });
+      expect(resumed.generation).toBe(first.generation);
+      server.publish("changing", new Float64Array(1000).fill(1)); // another content: a new generation
       await expect(client.fetch("changing", { resumeFrom: point })).rejects.toMatchObject({
         code: "E_GONE",
         message: expect.stringContaining(`expected generation ${first.generation}`),

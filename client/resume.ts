@@ -1,7 +1,7 @@
 /**
  * The resume policy of fetchArray: run an attempt; when it fails in a way a new attempt can fix
- * (ReceiveStream#retryable: a lost connection, E_TIMEOUT, E_SHUTDOWN, E_INCOMPLETE, E_BUSY; never
- * the caller's own error or abort), wait with exponential backoff and jitter, and run the next
+ * (ReceiveStream#retryable: a lost connection, E_TIMEOUT, E_SHUTDOWN, E_INCOMPLETE, E_BUSY, a
+ * load balancer's own 502/503/504 page; never the caller's own error or abort), wait with exponential backoff and jitter, and run the next
  * attempt from the last byte held (the core carries the target over and asks for the rest).
  */
 import type { ArrayResult } from "./assembler.ts";
@@ -20,7 +20,7 @@ export async function receiveWithResume(
 ): Promise<ArrayResult> {
   let previous: ReceiveStream | null = null;
   for (let attempt = 0; ; attempt++) {
-    const stream: ReceiveStream = new ReceiveStream(request, previous, policy !== null);
+    const stream: ReceiveStream = new ReceiveStream(request, previous);
     // A transport reports its failures to the stream; this catch is for a bug in one. A stream
     // that failed at once (an aborted signal) starts no I/O.
     if (!stream.done) start(stream).catch((err: unknown) => stream.fail(err));

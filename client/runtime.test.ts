@@ -1,8 +1,9 @@
 /**
  * The client picks its paths by capability, never by `document`: a DOM shim in Node (a fake
  * `document` and `window`, as jsdom-style test setups install) changes nothing, the WebSocket is
- * the caller's, else a usable global one, else `ws` in Node, and HTTP goes through node:http in
- * Node. The shim is installed before the client is first imported, as a test setup would.
+ * the caller's, else a usable global one, else `ws` in Node, and HTTP goes over the raw socket
+ * reader in Node (never fetch). The shim is installed before the client is first imported, as a
+ * test setup would.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -41,21 +42,23 @@ afterAll(async () => {
 });
 
 describe("with a DOM shim in Node", () => {
-  it("auto still picks ws (the Node default), though document and BYOB readers exist", async () => {
+  it("auto picks http over the raw socket reader (the Node default), though document and BYOB readers exist", async () => {
     expect(typeof ReadableStreamBYOBReader).toBe("function");
-    expect(client.defaultTransport()).toBe("ws");
+    expect(client.defaultTransport()).toBe("http");
     seen.length = 0;
     const r = await client.fetchArray<Float64Array>(url, "a");
     expect(r.array[999]).toBe(999);
-    expect(seen.map((s) => s.kind)).toEqual(["upgrade"]);
+    expect(seen.map((s) => s.kind)).toEqual(["get"]);
+    // The socket reader's request: Connection: close, and none of fetch's (undici's) metadata.
+    expect(seen[0]?.headers).toMatchObject({ connection: "close" });
+    expect(seen[0]?.headers["sec-fetch-mode"]).toBeUndefined();
   });
 
-  it("the http transport still uses node:http, not fetch", async () => {
+  it("the http transport uses the raw socket reader, not fetch, with the caller's headers", async () => {
     seen.length = 0;
-    const r = await client.fetchArray<Float64Array>(url, "a", { transport: "http" });
+    const r = await client.fetchArray<Float64Array>(url, "a", { transport: "http", headers: { "x-probe": "3" } });
     expect(r.array[999]).toBe(999);
-    expect(seen.map((s) => s.kind)).toEqual(["get"]);
-    // fetch (undici) sends Fetch metadata; node:http sends none of it.
+    expect(seen).toMatchObject([{ kind: "get", headers: { connection: "close", "x-probe": "3" } }]);
     expect(seen[0]?.headers["sec-fetch-mode"]).toBeUndefined();
   });
 

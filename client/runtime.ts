@@ -46,13 +46,14 @@ export function isNodeWs(ctor: WebSocketConstructor): boolean {
 }
 
 /**
- * The transport "auto" picks when no option needs one: "http" where fetch bodies have BYOB
- * readers and the runtime is not Node, "ws" elsewhere. bench/results/latest.md at 400 MB: in
- * Chromium http runs at 1.6x the WebSocket rate (546 vs 336 MB/s); in Node ws at 1.1x http
- * (804 vs 731 MB/s into fresh targets, 1,412 vs 1,269 reused).
+ * The transport "auto" picks when no option needs one: "http" in Node (a raw socket, the body
+ * read straight into the target) and where fetch bodies have BYOB readers (browsers), "ws"
+ * elsewhere. Measured at 400 MB with verify on, medians: in Node http 381 MB/s into fresh
+ * targets and 545 reused, ws 234 and 318 (5 runs of the bench, 2026-11-30, a shared 2-core
+ * machine); in Chromium http 546, ws 336 (bench/results/latest.md).
  */
 export function defaultTransport(): "ws" | "http" {
-  return !isNodeRuntime() && hasByobReader() ? "http" : "ws";
+  return isNodeRuntime() || hasByobReader() ? "http" : "ws";
 }
 
 /** Default chunk size to ask for: 4 MiB in Node, 1 MiB in browsers (bench/results sweep). */

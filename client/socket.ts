@@ -29,6 +29,8 @@ export interface SocketOptions {
   headers: Record<string, string> | undefined;
   maxPayload: number;
   signal: AbortSignal | undefined;
+  /** Closes a socket that has not opened after this long (E_TIMEOUT); 0: never. */
+  connectTimeoutMs: number;
 }
 
 /**
@@ -56,7 +58,8 @@ export function webSocketCanSendHeaders(ctor: WebSocketConstructor | undefined):
 
 /**
  * Opens a WebSocket and resolves once it is open.
- * @throws {@link StreamError} `E_CONNECTION_CLOSED` when it fails to open; the signal's reason
+ * @throws {@link StreamError} `E_CONNECTION_CLOSED` when it fails to open, `E_TIMEOUT` when it
+ *   has not opened within `connectTimeoutMs` (it is closed then); the signal's reason
  *   when aborted (also while `ws` is being loaded); what a caller-supplied constructor throws;
  *   {@link TypeError} for headers the WebSocket cannot send (any but Node's `ws`).
  */
@@ -98,11 +101,23 @@ export async function openSocket(url: string, options: SocketOptions): Promise<S
   };
   await new Promise<void>((resolve, reject) => {
     let opened = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const onAbort = () => {
+      clearTimeout(timer);
       // The error listener below is attached already: ws emits 'error' for a close while
       // CONNECTING, which would otherwise be thrown from its EventEmitter (issue 11 item 3).
       socket.close(1000, "aborted");
       reject(signal?.reason);
+    };
+    const onTimeout = () => {
+      signal?.removeEventListener("abort", onAbort);
+      socket.close(1000, "connect timeout");
+      reject(
+        new StreamError(
+          "E_TIMEOUT",
+          `Could not connect to ${url}: the WebSocket did not open within ${options.connectTimeoutMs} ms (connectTimeoutMs)`,
+        ),
+      );
     };
     try {
       ws.binaryType = nodeWs ? "nodebuffer" : "arraybuffer";
@@ -110,6 +125,7 @@ export async function openSocket(url: string, options: SocketOptions): Promise<S
       ws.addEventListener("error", () => {});
       ws.addEventListener("open", () => {
         opened = true;
+        clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
         resolve();
       });
@@ -122,6 +138,7 @@ export async function openSocket(url: string, options: SocketOptions): Promise<S
           socket.onclose(event.code, event.reason);
           return;
         }
+        clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
         reject(
           new StreamError(
@@ -137,6 +154,7 @@ export async function openSocket(url: string, options: SocketOptions): Promise<S
     }
     if (signal?.aborted) onAbort();
     else signal?.addEventListener("abort", onAbort, { once: true });
+    if (!signal?.aborted && options.connectTimeoutMs > 0) timer = setTimeout(onTimeout, options.connectTimeoutMs);
   });
   return socket;
 }

@@ -15,6 +15,7 @@ import {
   encodeData,
   encodeEnd,
   type JsonObject,
+  type Message,
   type RequestMessage,
   xxh32,
 } from "../shared/index.ts";
@@ -36,6 +37,11 @@ export interface FakeServerOptions {
    */
   closeAfterReplies?: boolean;
   /**
+   * Answers every other message the client sends (PUT, CREDIT, CANCEL, DATA, END), and a DATA's
+   * payload (`payload` set, `message` null). Defaults to answering nothing.
+   */
+  onClientMessage?: (message: Message | null, payload: Uint8Array | null) => ServerMessage[];
+  /**
    * How a binary message reaches the client: "arraybuffer" hands a fresh ArrayBuffer (what a
    * browser does with binaryType "arraybuffer"); "view" hands a Uint8Array at an odd byteOffset
    * of a larger buffer filled with garbage around it (what ws's Buffers look like). Defaults to
@@ -48,6 +54,8 @@ export interface FakeServerOptions {
 export interface FakeServerLog {
   /** Every message the client sent (copied), in order. */
   readonly sent: Uint8Array[];
+  /** The same messages as the client passed them to send(): the objects themselves, not copies. */
+  readonly sentObjects: Uint8Array[];
   /** Client messages that did not decode: a client bug. */
   readonly badSends: { bytes: Uint8Array; error: unknown }[];
   /**
@@ -97,7 +105,14 @@ function deliverable(message: ServerMessage, delivery: "arraybuffer" | "view"): 
  * nothing is left to send the socket closes with 1006 unless `closeAfterReplies` is false.
  */
 export function fakeWebSocket(options: FakeServerOptions): { WebSocket: WebSocketConstructor; log: FakeServerLog } {
-  const log: FakeServerLog = { sent: [], badSends: [], listenerErrors: [], closes: [], scriptErrors: [] };
+  const log: FakeServerLog = {
+    sent: [],
+    sentObjects: [],
+    badSends: [],
+    listenerErrors: [],
+    closes: [],
+    scriptErrors: [],
+  };
   const delivery = options.delivery ?? "arraybuffer";
   const closeAfterReplies = options.closeAfterReplies ?? true;
 
@@ -129,24 +144,38 @@ export function fakeWebSocket(options: FakeServerOptions): { WebSocket: WebSocke
       const bytes = new RawUint8Array(data.byteLength);
       bytes.set(data);
       log.sent.push(bytes);
+      log.sentObjects.push(data);
       if (this.readyState !== OPEN) return; // a browser drops sends after close
-      let request: RequestMessage | null = null;
+      if (this.#payloadNext) {
+        this.#payloadNext = false;
+        this.#answer(() => options.onClientMessage?.(null, bytes) ?? []);
+        return;
+      }
+      let message: Message;
       try {
-        const message = decodeMessage(bytes);
-        if (message.type === "REQUEST") request = message;
+        message = decodeMessage(bytes);
       } catch (error) {
         log.badSends.push({ bytes, error });
         return;
       }
-      if (!request) return;
+      if (message.type === "DATA") this.#payloadNext = true;
+      const m = message;
+      if (m.type === "REQUEST") this.#answer(() => options.onRequest(m), true);
+      else this.#answer(() => options.onClientMessage?.(m, null) ?? []);
+    }
+
+    #payloadNext = false;
+
+    /** Plays a script's replies; an empty answer plays (and so may close) only for a REQUEST. */
+    #answer(script: () => ServerMessage[], always = false): void {
       let replies: ServerMessage[];
       try {
-        replies = options.onRequest(request);
+        replies = script();
       } catch (error) {
         log.scriptErrors.push(error);
         return;
       }
-      this.#play(replies);
+      if (always || replies.length > 0) this.#play(replies);
     }
 
     close(code = 1000, _reason = ""): void {

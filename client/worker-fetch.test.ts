@@ -190,6 +190,22 @@ describe("fetchArrayInWorker", () => {
     }
   });
 
+  it("checks `dtype` in the worker as fetchArray does: the typed result, or E_DTYPE_MISMATCH", async () => {
+    const { worker } = fakeWorker();
+    const typed = await fetchArrayInWorker(url, "a", { worker, dtype: "float64", range: MIDDLE });
+    const narrowed: Float64Array = typed.array; // the overload narrows, as fetchArray's does
+    expect(narrowed).toBeInstanceOf(Float64Array);
+    expect(narrowed.length).toBe(MIDDLE[1] - MIDDLE[0]);
+    expectSource(narrowed, MIDDLE[0]);
+    const direct = (await fetchArray(url, "a", { dtype: "int32" }).catch((e: unknown) => e)) as StreamError;
+    const viaWorker = (await fetchArrayInWorker(url, "a", { worker, dtype: "int32" }).catch(
+      (e: unknown) => e,
+    )) as StreamError;
+    expect(viaWorker).toBeInstanceOf(StreamError);
+    expect(viaWorker.code).toBe("E_DTYPE_MISMATCH");
+    expect(viaWorker.message).toBe(direct.message);
+  });
+
   it("refuses bad options before any message, with fetchArray's errors", async () => {
     const { worker, received } = fakeWorker();
     await expect(fetchArrayInWorker(url, "a", { worker, range: [1.5, 3] })).rejects.toThrow(RangeError);

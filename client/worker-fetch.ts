@@ -6,7 +6,14 @@
  * what cannot cross (onProgress, onChunk, onWarning, the signal) stays here and is driven by the
  * worker's reports (client/worker-protocol.ts). Errors arrive as the same classes and codes.
  */
-import { assertLittleEndianHost, StreamError, SUBPROTOCOL, type TypedArray } from "../shared/index.ts";
+import {
+  assertLittleEndianHost,
+  type Dtype,
+  type DtypeArray,
+  StreamError,
+  SUBPROTOCOL,
+  type TypedArray,
+} from "../shared/index.ts";
 import type { ArrayResult } from "./assembler.ts";
 import type { ArrayChunk } from "./chunks.ts";
 import { callUserCode } from "./guard.ts";
@@ -110,7 +117,8 @@ function releaseDefaultWorker(worker: WorkerLike, broken: boolean): void {
  * worker's fetch stops), and `signal` aborts the worker's fetch. `url` must be absolute (resolve a path against
  * `location.href`). An `into` over an ArrayBuffer is transferred to the worker and back: the
  * array you passed is detached, `result.array` views the same memory (lost if the fetch fails);
- * over a SharedArrayBuffer it stays yours and is filled in place.
+ * over a SharedArrayBuffer it stays yours and is filled in place. `dtype` types the result and is
+ * checked in the worker, as with fetchArray (E_DTYPE_MISMATCH before allocating).
  * @throws {TypeError} / {@link RangeError} (rejects, before any I/O) for invalid options, as
  *   fetchArray; a `WebSocket` option (a constructor cannot be sent to a worker).
  * @throws {@link StreamError} (rejects) with fetchArray's codes, as received in the worker;
@@ -118,6 +126,16 @@ function releaseDefaultWorker(worker: WorkerLike, broken: boolean): void {
  * @throws {Error} (rejects) when the worker fails to start (its script did not load).
  * @throws (rejects) the signal's reason when aborted; what onProgress, onChunk or onWarning throw.
  */
+export function fetchArrayInWorker<D extends Dtype>(
+  url: string | URL,
+  name: string,
+  options: WorkerFetchOptions<DtypeArray<D>> & { dtype: D },
+): Promise<ArrayResult<DtypeArray<D>>>;
+export function fetchArrayInWorker<T extends TypedArray = TypedArray>(
+  url: string | URL,
+  name: string,
+  options?: WorkerFetchOptions<T>,
+): Promise<ArrayResult<T>>;
 export async function fetchArrayInWorker<T extends TypedArray = TypedArray>(
   url: string | URL,
   name: string,

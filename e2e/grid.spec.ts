@@ -165,11 +165,12 @@ test.describe("failure paths in the browser", () => {
     expect(s, JSON.stringify(s)).toMatchObject({ ok: true, length: 1000 });
     // One attempt, a WebSocket upgrade (an HTTP GET would carry ?name=).
     expect((await harness<CutStats>(page, `/cut-stats?id=${token.id}`)).requests).toEqual(["/secure"]);
-    // The hook does refuse: no token (auto is http in Chromium), or a wrong one.
-    expect(await run(page, { endpoint: "/secure", name: "f64" })).toMatchObject({ ok: false });
+    // The hook does refuse: no token (auto is http in Chromium), or a wrong one (the refused
+    // upgrade is probed: E_UNAUTHORIZED, not "closed with 1006").
+    expect(await run(page, { endpoint: "/secure", name: "f64" })).toMatchObject({ ok: false, code: "E_UNAUTHORIZED" });
     expect(await run(page, { endpoint: "/secure", name: "f64", protocols: ["arraywire.token.wrong"] })).toMatchObject({
       ok: false,
-      code: "E_CONNECTION_CLOSED",
+      code: "E_UNAUTHORIZED",
     });
     expect(errors).toEqual([]);
   });

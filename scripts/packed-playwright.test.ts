@@ -2,7 +2,9 @@
  * arraywire/playwright as a user meets it: `npm pack` this checkout, install the tarball with
  * @playwright/test 1.65.1 and Vite 8 into a scratch project in a temporary directory, write the
  * README's example app (a Vite page) and its ONE example spec, taken from README.md verbatim
- * (the blocks after `<!-- example: playwright-app -->` and `<!-- example: playwright-spec -->`),
+ * (the blocks after `<!-- example: docs/examples/playwright/src/main.ts -->` and
+ * `<!-- example: docs/examples/playwright/tests/prices.spec.ts -->`; scripts/doc-examples.test.ts
+ * keeps them equal to those files),
  * and run the spec in Chromium against `vite dev` and against `vite build` + `vite preview`. So
  * the packed exports, types and worker module, and the README's text, are what is tested, and a
  * README example that drifts fails here.
@@ -116,8 +118,11 @@ describe("the packed tarball in a scratch project", () => {
         join(app, "index.html"),
         '<!doctype html><html><head><meta charset="utf-8"><title>scratch</title></head>\n<body><p id="status"></p><script type="module" src="/src/main.ts"></script></body></html>\n',
       );
-      writeFileSync(join(app, "src", "main.ts"), readmeExample(readme, "playwright-app"));
-      writeFileSync(join(app, "tests", "prices.spec.ts"), readmeExample(readme, "playwright-spec"));
+      writeFileSync(join(app, "src", "main.ts"), readmeExample(readme, "docs/examples/playwright/src/main.ts"));
+      writeFileSync(
+        join(app, "tests", "prices.spec.ts"),
+        readmeExample(readme, "docs/examples/playwright/tests/prices.spec.ts"),
+      );
       writeFileSync(join(app, "playwright.config.ts"), playwrightConfig(executablePath));
 
       const installed = run(

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from "node:http";
 import type { StreamErrorCode } from "../shared/index.ts";
 import type { Hooks } from "./hooks.ts";
-import { isHostAllowed } from "./hosts.ts";
+import { hostHeader, isHostAllowed } from "./hosts.ts";
 
 /** Why a request was refused: the HTTP status, the error code, and a message for the client. */
 export interface Refusal {
@@ -31,7 +31,29 @@ export async function checkAccess(
   allowedHosts: readonly string[] | true,
   hooks: Hooks,
 ): Promise<Refusal | null> {
-  const host = req.headers.host;
+  const refusal = checkHostAndOrigin(req, allowedHosts, hooks);
+  if (refusal) return refusal;
+  if (!(await hooks.authenticate(req))) {
+    return {
+      status: 401,
+      code: "E_UNAUTHORIZED",
+      message:
+        "Not authenticated: the server's authenticate hook refused this request; send a valid token (Authorization header, cookie or subprotocol)",
+    };
+  }
+  return null;
+}
+
+/**
+ * The Host and Origin checks alone (what a CORS preflight, which carries no credentials, is
+ * answered by). Returns null when both pass; never throws.
+ */
+export function checkHostAndOrigin(
+  req: IncomingMessage,
+  allowedHosts: readonly string[] | true,
+  hooks: Hooks,
+): Refusal | null {
+  const host = hostHeader(req);
   if (!isHostAllowed(host, allowedHosts)) {
     return {
       status: 403,
@@ -51,14 +73,6 @@ export async function checkAccess(
         origin === undefined
           ? "A request without an Origin header is not allowed: allowedOrigins admits only the origins it lists"
           : `Origin ${shown(origin)} is not allowed: add it to allowedOrigins`,
-    };
-  }
-  if (!(await hooks.authenticate(req))) {
-    return {
-      status: 401,
-      code: "E_UNAUTHORIZED",
-      message:
-        "Not authenticated: the server's authenticate hook refused this request; send a valid token (Authorization header, cookie or subprotocol)",
     };
   }
   return null;

@@ -9,6 +9,7 @@ import {
   DTYPE_BYTES_PER_ELEMENT,
   DTYPES,
   type Dtype,
+  forEachByteWindow,
   isDtypeSupported,
   MAX_NDIM,
   StreamError,
@@ -160,7 +161,10 @@ function fillBytes(spec: ArangeSpec, byteOffset: number, out: Uint8Array): void 
  */
 export function fillArange(dtype: Dtype, length: number, start = 0, step = 1): TypedArray {
   const array = new (typedArrayConstructor(dtype))(length);
-  fillBytes({ dtype, length, start, step }, 0, new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+  // Window by window: past 4 GiB no single Uint8Array spans the array on Node 20.
+  forEachByteWindow(array, 0, array.byteLength, (window, byteOffset) =>
+    fillBytes({ dtype, length, start, step }, byteOffset, window),
+  );
   return array;
 }
 
@@ -221,9 +225,23 @@ function parseSpec(params: Record<string, unknown>, maxByteLength: number): Aran
   return spec;
 }
 
+/** A number as text that tells -0 from 0 (String() and JSON do not; the sign bit is data). */
+function numberText(value: number): string {
+  return Object.is(value, -0) ? "-0" : String(value);
+}
+
+/**
+ * The version of an arange array: its output is a function of its params alone, so every server
+ * process gives the same array the same generation, and a resume is valid on any of them.
+ */
+function arangeVersion(spec: ArangeSpec): string {
+  return `arange.v1 ${spec.dtype} ${spec.length} start=${numberText(spec.start)} step=${numberText(spec.step)}`;
+}
+
 /**
  * A source of `numpy.arange(start, start + length * step, step)` arrays of any dtype, generated
- * chunk by chunk as streams read them (never held whole, nothing reserved).
+ * chunk by chunk as streams read them (never held whole, nothing reserved). Its arrays carry a
+ * version derived from their params, so their generation is the same on every server process.
  * Params: `{ length: number, dtype?: Dtype = "float64", start?: number = 0, step?: number = 1,
  * shape?: number[] }`. A bigint64/biguint64 arange whose values overflow is E_BAD_REQUEST.
  * @throws {TypeError} for an unknown option; {RangeError} for a maxByteLength that is not a positive safe integer.
@@ -238,13 +256,31 @@ export function arange(options: ArangeOptions = {}): ArraySource {
   if (!Number.isSafeInteger(maxByteLength) || maxByteLength < 1) {
     throw new RangeError(`Invalid maxByteLength: expected a positive safe integer, got ${maxByteLength}`);
   }
+  // What listings show for arange (docs/PROTOCOL.md §18): a JSON Schema of its params.
+  const description = {
+    meta: { source: "arange" },
+    params: {
+      type: "object",
+      required: ["length"],
+      properties: {
+        length: { type: "integer", minimum: 0 },
+        dtype: { enum: DTYPES.filter(isDtypeSupported), default: "float64" },
+        start: { type: "number", default: 0 },
+        step: { type: "number", default: 1 },
+        shape: { type: "array", items: { type: "integer", minimum: 0 }, maxItems: MAX_NDIM },
+      },
+      maxByteLength,
+    },
+  };
   return {
+    describe: () => description,
     open(params): SourceArray {
       const spec = parseSpec(params ?? {}, maxByteLength);
       return {
         dtype: spec.dtype,
         shape: spec.shape,
         meta: { source: "arange", start: spec.start, step: spec.step },
+        version: arangeVersion(spec),
         read(byteOffset, _byteLength, scratch) {
           fillBytes(spec, byteOffset, scratch);
           return scratch;

@@ -2,7 +2,7 @@
  * Checksums of large byte ranges computed in slices with a yield to the event loop between them,
  * so that hashing a 400 MB array does not block other connections for the 70-250 ms it takes.
  */
-import { type ChecksumAlgorithm, createChecksum } from "../shared/index.ts";
+import { byteWindow, type ChecksumAlgorithm, createChecksum } from "../shared/index.ts";
 
 /** Bytes checksummed between yields to the event loop. */
 export const CHECKSUM_SLICE_BYTES = 8 * 1024 * 1024;
@@ -13,15 +13,19 @@ export function yieldToEventLoop(): Promise<void> {
 }
 
 /**
- * Checksum of `bytes`, computed in slices of CHECKSUM_SLICE_BYTES with a yield between them.
- * Rejects with a TypeError for "none".
+ * Checksum of the bytes of `view` (a typed array or DataView, of any length: past 4 GiB too,
+ * where no single Uint8Array spans them on Node 20), computed in slices of CHECKSUM_SLICE_BYTES
+ * with a yield between them (and before the first one when there is more than one, so that the
+ * caller, ArrayServer.publish say, returns before any slice runs). Rejects with a TypeError for "none".
  */
-export async function checksumInSlices(algorithm: ChecksumAlgorithm, bytes: Uint8Array): Promise<number> {
+export async function checksumInSlices(algorithm: ChecksumAlgorithm, view: ArrayBufferView): Promise<number> {
   const checksum = createChecksum(algorithm);
   if (!checksum) throw new TypeError("checksumInSlices needs an algorithm, got none");
-  for (let offset = 0; offset < bytes.byteLength; offset += CHECKSUM_SLICE_BYTES) {
-    checksum.update(bytes.subarray(offset, Math.min(offset + CHECKSUM_SLICE_BYTES, bytes.byteLength)));
-    if (offset + CHECKSUM_SLICE_BYTES < bytes.byteLength) await yieldToEventLoop();
+  const byteLength = view.byteLength;
+  if (byteLength > CHECKSUM_SLICE_BYTES) await yieldToEventLoop();
+  for (let offset = 0; offset < byteLength; offset += CHECKSUM_SLICE_BYTES) {
+    checksum.update(byteWindow(view, offset, Math.min(CHECKSUM_SLICE_BYTES, byteLength - offset)));
+    if (offset + CHECKSUM_SLICE_BYTES < byteLength) await yieldToEventLoop();
   }
   return checksum.digest();
 }

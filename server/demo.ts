@@ -2,8 +2,11 @@
  * The demo (`npm start`): one http server on HOST:PORT (defaults 127.0.0.1:5173) that serves the
  * dashboard in client/demo through Vite in middleware mode, carries Vite's HMR socket, and hosts
  * an {@link ArrayServer} at /arraywire (WebSocket upgrades, and GET for the HTTP transport)
- * publishing `arange` under the name "arange" and, once written, the file dataset "signal"
- * (server/demo-signal.ts: a 50M-sample float64 .npy in a cache directory, served by npyFile).
+ * publishing `arange` under the name "arange", once written, the file dataset "signal"
+ * (server/demo-signal.ts: a 50M-sample float64 .npy in a cache directory, served by npyFile), and
+ * a live array "live-signal" that grows at 20 Hz (server/demo-live.ts). It takes uploads under
+ * names that start with "upload/" (published once verified, within a 512 MiB budget) and lists
+ * what it publishes.
  *
  * Besides the page it answers GET /api/info with what the server publishes and which dtypes its
  * runtime can generate (Node 20 has no Float16Array), so the page can grey out what would fail.
@@ -15,6 +18,7 @@ import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createServer as createViteServer, version as viteVersion } from "vite";
 import { DTYPES, isDtypeSupported } from "../shared/index.ts";
+import { startDemoSignal } from "./demo-live.ts";
 import { prepareSignal, SIGNAL_LENGTH, signalState } from "./demo-signal.ts";
 import { ArrayServer, arange, npyFile } from "./index.ts";
 import { refuseUpgrade } from "./refusals.ts";
@@ -22,12 +26,17 @@ import { parseTarget } from "./request-target.ts";
 
 const DEFAULT_PORT = 5173;
 /**
- * Largest array `arange` generates: 2 GiB (arange's default is 256 MiB), so the 200M float64
- * preset (1.6 GB) fits. Generated chunk by chunk, it costs the server no memory per request.
+ * Largest array `arange` generates: 32 GiB (arange's default is 256 MiB), so the 500M float64
+ * preset (4 GB) fits, and so does a request past what a browser tab can allocate (which the
+ * client refuses with E_ALLOCATION_FAILED at the header). Generated chunk by chunk, it costs the
+ * server no memory per request.
  */
-const MAX_ARANGE_BYTE_LENGTH = 2 ** 31;
+const MAX_ARANGE_BYTE_LENGTH = 2 ** 35;
 const ENDPOINT_PATH = "/arraywire";
 const INFO_PATH = "/api/info";
+/** Uploads the demo takes: names under this prefix, within this budget. */
+const UPLOAD_PREFIX = "upload/";
+const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 /** How long responses in flight (HTTP-transport streams) may run on after SIGINT/SIGTERM. */
 const SHUTDOWN_GRACE_MS = 1000;
 
@@ -42,8 +51,16 @@ const vite = await createViteServer({
   // DEMO_HMR=0 (the e2e tests) keeps edits to the sources from reloading a page mid-stream.
   server: { middlewareMode: true, ws: { server: httpServer }, hmr: process.env.DEMO_HMR !== "0" },
 });
-const arrays = new ArrayServer({ server: httpServer, path: ENDPOINT_PATH });
+const arrays = new ArrayServer({
+  server: httpServer,
+  path: ENDPOINT_PATH,
+  upload: {
+    onUpload: ({ name }) => (name.startsWith(UPLOAD_PREFIX) ? { allocate: true, publish: true } : false),
+    maxUploadBytes: MAX_UPLOAD_BYTES,
+  },
+});
 arrays.publish("arange", arange({ maxByteLength: MAX_ARANGE_BYTE_LENGTH }));
+const stopSignal = startDemoSignal(arrays);
 /** The file dataset: written in the background at first start, published once complete. */
 const signal = signalState();
 
@@ -111,6 +128,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   // cuts its HTTP-transport responses (within about a second); Vite closes its HMR socket and
   // watcher. The http server is the demo's: what else is still open on it (a page's keep-alive
   // connection, a half-sent request) gets a grace period and is then cut.
+  stopSignal();
   await arrays.close();
   await vite.close();
   const force = setTimeout(() => httpServer.closeAllConnections(), SHUTDOWN_GRACE_MS);
@@ -139,6 +157,8 @@ function sendInfo(res: ServerResponse): void {
     dtypes: DTYPES.filter(isDtypeSupported),
     maxByteLength: MAX_ARANGE_BYTE_LENGTH,
     endpointPath: ENDPOINT_PATH,
+    uploadPrefix: UPLOAD_PREFIX,
+    maxUploadBytes: MAX_UPLOAD_BYTES,
   });
   res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
   res.end(body);

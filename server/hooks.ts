@@ -15,11 +15,21 @@ import {
   type JsonObject,
   ProtocolError,
   StreamError,
-  type StreamErrorCode,
+  type WireErrorCode,
 } from "../shared/index.ts";
 import type { ArrayServerOptions } from "./options.ts";
 import { isOriginAllowed } from "./origins.ts";
-import type { ArraySource, SourceArray, SourceContext } from "./sources.ts";
+import {
+  type ArraySource,
+  type CheckedDescription,
+  checkDescription,
+  type SourceArray,
+  type SourceContext,
+} from "./sources.ts";
+import type { UploadDecision, UploadOptions, UploadRequest, UploadResult } from "./upload-options.ts";
+
+/** How long a source's describe() may take before the listing goes on without it, in ms. */
+export const DESCRIBE_TIMEOUT_MS = 5000;
 
 /** Lines of one kind logged per minute before the rest are counted instead. */
 export const LOG_LINES_PER_MINUTE = 10;
@@ -27,7 +37,7 @@ const MINUTE_MS = 60_000;
 
 /** A refusal or failure as the client sees it: a wire error code and a message. */
 export interface ErrorReply {
-  code: StreamErrorCode;
+  code: WireErrorCode;
   message: string;
 }
 
@@ -103,12 +113,30 @@ export class Hooks {
     for (const [kind, window] of [...this.#windows]) this.#flush(kind, window);
   }
 
+  /** True when `allowedOrigins` is "*": CORS answers `*`, never with credentials. */
+  get allowsAnyOrigin(): boolean {
+    return this.#options.allowedOrigins === "*";
+  }
+
   /** The Origin check; a throwing `allowedOrigins` function refuses (false). */
   isOriginAllowed(req: IncomingMessage): boolean {
     try {
       return isOriginAllowed(req, this.#options.allowedOrigins) === true;
     } catch (err) {
       this.logPeer("allowedOrigins", `allowedOrigins threw ${nameOf(err)}; the request is refused with 403`);
+      return false;
+    }
+  }
+
+  /**
+   * Whether the peer at `address` is a proxy whose X-Forwarded-For to believe (`trustProxy`); a
+   * throwing function counts as untrusted (the request is counted under the peer's address).
+   */
+  isProxyTrusted(trust: (address: string) => boolean, address: string): boolean {
+    try {
+      return trust(address) === true;
+    } catch (err) {
+      this.logPeer("trustProxy", `trustProxy threw ${nameOf(err)}; the peer is not trusted`);
       return false;
     }
   }
@@ -129,6 +157,53 @@ export class Hooks {
   /** Opens an array; a synchronous throw becomes a rejection like an asynchronous one. */
   async openSource(source: ArraySource, params: JsonObject | null, context: SourceContext): Promise<SourceArray> {
     return await source.open(params, context);
+  }
+
+  /**
+   * What a source says about itself (ArraySource.describe), checked; null when it has no
+   * describe(), or when it throws, rejects, answers something invalid or takes longer than
+   * DESCRIBE_TIMEOUT_MS (each logged, rate-limited).
+   */
+  async describeSource(source: ArraySource): Promise<CheckedDescription | null> {
+    if (typeof source.describe !== "function") return null;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("describe() timed out")), DESCRIBE_TIMEOUT_MS);
+      });
+      const answer = await Promise.race([Promise.resolve().then(() => source.describe?.()), timeout]);
+      return checkDescription(answer);
+    } catch (err) {
+      this.logPeer("describe", `a source's describe() failed (${nameOf(err)}); it is listed without a description`);
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The onUpload hook's decision: an object with `into` or `allocate: true`, or false. A throw or
+   * rejection is passed on (errorReply turns it into the client's code); an answer of another
+   * shape is the hook's bug, a TypeError (E_INTERNAL for the client).
+   */
+  async decideUpload(hook: UploadOptions["onUpload"], request: UploadRequest): Promise<UploadDecision | false> {
+    const decision: unknown = await hook(request);
+    if (decision === false) return false;
+    const d = decision as Partial<{ into: unknown; allocate: unknown; publish: unknown }> | null;
+    const valid =
+      typeof d === "object" &&
+      d !== null &&
+      ("into" in d ? ArrayBuffer.isView(d.into) : d.allocate === true) &&
+      (d.publish === undefined || typeof d.publish === "boolean");
+    if (!valid) {
+      throw new TypeError("onUpload returned an invalid decision: expected false, { into } or { allocate: true }");
+    }
+    return decision as UploadDecision;
+  }
+
+  /** The onUploaded hook, if any; a throw or rejection is passed on (the upload is refused after all). */
+  async uploaded(hook: UploadOptions["onUploaded"], result: UploadResult): Promise<void> {
+    if (hook) await hook(result);
   }
 
   /** Calls the array's close(), if any; a throw is logged (rate-limited), never rethrown. */
@@ -165,9 +240,8 @@ export class Hooks {
    * the server called: E_INTERNAL, with one rate-limited log line (no stack) naming `what`.
    */
   errorReply(err: unknown, what: string): ErrorReply {
-    if ((err instanceof StreamError || err instanceof ProtocolError) && isWireErrorCode(err.code)) {
-      return { code: err.code, message: err.message };
-    }
+    const code = err instanceof StreamError ? err.wireCode : err instanceof ProtocolError ? err.code : undefined;
+    if (isWireErrorCode(code)) return { code, message: err instanceof Error ? err.message : "" };
     const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     this.logPeer("E_INTERNAL", `${what} failed: ${detail.split("\n")[0]?.slice(0, 300)}`);
     return { code: "E_INTERNAL", message: "The array source failed; see the server log" };

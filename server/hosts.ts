@@ -7,6 +7,15 @@
 import { isIP } from "node:net";
 
 /**
+ * The Host a request names: its `Host` header, or an HTTP/2 request's `:authority` (Node's
+ * compatibility API leaves `host` unset for those; Vite serves HTTP/2 when `server.https` is set).
+ */
+export function hostHeader(req: { headers: Record<string, string | string[] | undefined> }): string | undefined {
+  const host = req.headers.host ?? req.headers[":authority"];
+  return typeof host === "string" ? host : undefined;
+}
+
+/**
  * True when `host` (a Host header value, with or without a port) names this server: localhost,
  * any *.localhost, an IPv4 literal or a bracketed IPv6 literal (any port), or a name in
  * `allowed` (exact, or a leading "." for the name and all its subdomains: ".example.com" allows

@@ -64,7 +64,7 @@ function decodeFrames(
 
 const N = 2_000_000; // 16 MB of float64
 // Integer-valued samples of a slow signal: plain zstd compresses them (unshuffled floats with
-// noisy mantissas would not: over HTTP there is no shuffle, see SERVER.md §10).
+// noisy mantissas would not: over HTTP there is no shuffle, see SERVER.md §13).
 const smooth = Float64Array.from({ length: N }, (_, i) => Math.round(Math.sin(i / 700) * 4000));
 const random = new Float64Array(new Uint32Array(N * 2).map((_, i) => Math.imul(i + 1, 0x9e3779b1) ^ (i * 7919)).buffer);
 

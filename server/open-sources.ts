@@ -1,6 +1,6 @@
 /**
- * Arrays opened from sources, shared by concurrent identical requests (same name and published
- * generation, same params by a canonical key that tells -0 from 0 and ignores key order) and
+ * Arrays opened from sources, shared by concurrent identical requests (the same publish and name,
+ * same params by a canonical key that tells -0 from 0 and ignores key order) and
  * refcounted: the array closes, its signal aborts and its reservation is released when the last
  * stream on it ends. A failed open is forgotten at once, so the next request tries again.
  */
@@ -69,20 +69,20 @@ export class OpenSources {
   }
 
   /**
-   * Opens `source` for `params` (or joins an identical open), for the name published as
-   * `generation` (names under one publishDirectory share a generation, so the name is part of the key).
+   * Opens `source` for `params` (or joins an identical open), for `name` of the publish `entryId`
+   * (names under one publishDirectory share an entry id, so the name is part of the key).
    * Rejects with the source's error, or the signal's reason once `signal` aborts (which gives
    * this request's share back at once).
    */
   acquire(
-    generation: number,
+    entryId: number,
     name: string,
     source: ArraySource,
     params: JsonObject | null,
     signal: AbortSignal,
   ): Promise<SourceLease> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    const key = `${generation}:${JSON.stringify(name)}:${canonicalKey(params)}`;
+    const key = `${entryId}:${JSON.stringify(name)}:${canonicalKey(params)}`;
     const shared = this.#shared.get(key) ?? this.#open(key, source, params);
     shared.refs++;
     let released = false;

@@ -3,8 +3,12 @@
  * documented in README.md and SECURITY.md.
  */
 import type { IncomingMessage, Server } from "node:http";
+import type { Http2SecureServer, Http2Server } from "node:http2";
+import type { Server as HttpsServer } from "node:https";
 import { DEFAULT_MAX_CONTROL_BYTES } from "../shared/index.ts";
 import { type CompressionOptions, type CompressionSettings, resolveCompression } from "./chunk-encoder.ts";
+import { type ProxyTrust, proxyTrust } from "./client-address.ts";
+import { resolveUploadSettings, type UploadOptions, type UploadSettings } from "./upload-options.ts";
 
 const MiB = 1024 * 1024;
 
@@ -14,8 +18,14 @@ export interface ArrayServerOptions {
   port?: number;
   /** Address to listen on. Defaults to "127.0.0.1" (loopback only). */
   host?: string;
-  /** An existing http(s) server to attach to instead of listening; its other upgrades are left alone. */
-  server?: Server;
+  /**
+   * An existing server to attach to instead of listening: `http.Server`, `https.Server`, or the
+   * `Http2SecureServer` Vite uses with `server.https` (created with `allowHTTP1`, so that
+   * WebSocket upgrades reach it). Upgrades on other paths are left alone; call
+   * {@link ArrayServer.handleRequest} (or use `middleware`) from its request handler for the
+   * HTTP transport.
+   */
+  server?: Server | HttpsServer | Http2SecureServer | Http2Server;
   /** URL path of the WebSocket and HTTP endpoint. Defaults to "/arraywire". */
   path?: string;
   /**
@@ -41,10 +51,20 @@ export interface ArrayServerOptions {
    */
   authenticate?: (req: IncomingMessage) => boolean | Promise<boolean>;
   /**
-   * WebSocket connections plus HTTP streams open at once from one IP address; more WebSockets are
-   * closed with 1013, more HTTP streams get 429 (E_TOO_MANY_STREAMS). Defaults to 32.
+   * WebSocket connections plus HTTP streams open at once from one IP address (the client's, see
+   * `trustProxy`); more WebSockets are closed with 1013, more HTTP streams get 429
+   * (E_TOO_MANY_STREAMS). Defaults to 32.
    */
   maxConnectionsPerIp?: number;
+  /**
+   * Proxies whose `X-Forwarded-For` the server believes, so that `maxConnectionsPerIp` and the log
+   * count the clients behind a load balancer rather than the balancer: a list of addresses and
+   * CIDR blocks (`["127.0.0.1"]`, `["10.0.0.0/8", "fd00::/8"]`) or a function of the peer's
+   * address (a throw counts as untrusted). A request from a trusted peer is counted under the
+   * rightmost X-Forwarded-For entry that is not itself a trusted proxy; a request from any other
+   * peer under the peer's own address, whatever its headers say. Defaults to none (trust no one).
+   */
+  trustProxy?: string[] | ((address: string) => boolean);
   /** Chunk size when the request names none, in bytes. Defaults to 1_048_576 (1 MiB, best for Chromium here). */
   chunkByteLength?: number;
   /** Largest chunk a request may ask for, in bytes. Defaults to 16_777_216 (16 MiB). */
@@ -84,6 +104,17 @@ export interface ArrayServerOptions {
    * Defaults to 1_073_741_824 (1 GiB).
    */
   maxSourceBytes?: number;
+  /**
+   * Whether `GET <path>?list` lists what the server publishes (names, dtypes, shapes, meta; see
+   * docs/PROTOCOL.md §18). With false the list is refused (403 E_LISTING_DISABLED); a stat of a
+   * name the client knows still answers. Defaults to true.
+   */
+  listing?: boolean;
+  /**
+   * Accept uploads (PUT, docs/PROTOCOL.md §16) with this hook and these limits. Off by default:
+   * without it a PUT is answered with E_UNEXPECTED_MESSAGE, as by any server without uploads.
+   */
+  upload?: UploadOptions;
   /** Where diagnostics go (never tokens or headers). Defaults to console.warn. */
   log?: (message: string) => void;
 }
@@ -103,6 +134,10 @@ export interface ServerStats {
   openSourceCount: number;
   /** Bytes those arrays reserved against maxSourceBytes. */
   sourceByteLength: number;
+  /** Uploads receiving bytes now, and cut ones kept for a resume. */
+  uploadCount: number;
+  /** Bytes the server allocated for those uploads (counted against upload.maxUploadBytes). */
+  uploadByteLength: number;
 }
 
 /** Options resolved to their defaults. */
@@ -119,10 +154,15 @@ export interface ServerSettings {
   maxStreams: number;
   maxControlByteLength: number;
   maxConnectionsPerIp: number;
+  /** The trustProxy option as a predicate (a user function is called through Hooks). */
+  trustProxy: ProxyTrust;
   stallTimeoutMs: number;
   heartbeatIntervalMs: number;
   maxSourceBytes: number;
   compression: CompressionSettings;
+  listing: boolean;
+  /** Null when uploads are off. */
+  upload: UploadSettings | null;
   log: (message: string) => void;
 }
 
@@ -145,7 +185,9 @@ function hostList(value: ArrayServerOptions["allowedHosts"]): readonly string[] 
 /**
  * Applies defaults and checks every option.
  * @throws {RangeError} for a value out of range.
- * @throws {TypeError} for an allowedHosts that is neither true nor a list of names.
+ * @throws {TypeError} for an allowedHosts that is neither true nor a list of names, a listing
+ *   that is not a boolean, upload options without an onUpload function, or a trustProxy entry
+ *   that is neither an IP address nor a CIDR block.
  */
 export function resolveSettings(options: ArrayServerOptions): ServerSettings {
   const maxChunk = positiveInteger("maxChunkByteLength", options.maxChunkByteLength ?? 16 * MiB, 2 ** 31 - 1);
@@ -167,10 +209,19 @@ export function resolveSettings(options: ArrayServerOptions): ServerSettings {
       1024,
     ),
     maxConnectionsPerIp: positiveInteger("maxConnectionsPerIp", options.maxConnectionsPerIp ?? 32),
+    trustProxy: proxyTrust(options.trustProxy),
     stallTimeoutMs: positiveInteger("stallTimeoutMs", options.stallTimeoutMs ?? 60_000, 2 ** 31 - 1, 0),
     heartbeatIntervalMs: positiveInteger("heartbeatIntervalMs", options.heartbeatIntervalMs ?? 30_000, 2 ** 31 - 1, 0),
     maxSourceBytes: positiveInteger("maxSourceBytes", options.maxSourceBytes ?? 1024 * MiB, Number.MAX_SAFE_INTEGER, 0),
     compression: resolveCompression(options.compression),
+    listing: booleanOption("listing", options.listing, true),
+    upload: options.upload === undefined ? null : resolveUploadSettings(options.upload),
     log: options.log ?? ((m) => console.warn(`[arraywire] ${m}`)),
   };
+}
+
+function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new TypeError(`Invalid ${name}: expected a boolean, got ${typeof value}`);
+  return value;
 }

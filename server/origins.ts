@@ -3,6 +3,7 @@
  * upgrades and on cross-origin fetches; other clients usually send none.
  */
 import type { IncomingMessage } from "node:http";
+import { hostHeader } from "./hosts.ts";
 import type { ArrayServerOptions } from "./options.ts";
 
 /**
@@ -20,7 +21,7 @@ export function isOriginAllowed(
   if (allowed === "same-origin") {
     if (origin === undefined) return true; // not a browser: Origin is a browser's promise
     try {
-      return new URL(origin).host === req.headers.host;
+      return new URL(origin).host === hostHeader(req);
     } catch {
       return false; // "null" (sandboxed frames, file: pages) and garbage
     }

@@ -6,7 +6,7 @@
  */
 import type { ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { encodeError, HTTP_CONTENT_TYPE, type StreamErrorCode } from "../shared/index.ts";
+import { encodeError, HTTP_CONTENT_TYPE, type WireErrorCode } from "../shared/index.ts";
 
 /** HTTP status of each error code; codes not listed (bad requests) are 400. */
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
@@ -33,7 +33,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
 };
 
 /** The HTTP status an error code is answered with (400 for codes not listed). */
-export function statusOf(code: StreamErrorCode): number {
+export function statusOf(code: WireErrorCode): number {
   return STATUS_BY_CODE[code] ?? 400;
 }
 
@@ -43,7 +43,7 @@ export function statusOf(code: StreamErrorCode): number {
  */
 export function sendError(
   res: ServerResponse,
-  code: StreamErrorCode,
+  code: WireErrorCode,
   message: string,
   status = statusOf(code),
   headers: Record<string, string> = {},

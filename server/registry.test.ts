@@ -34,14 +34,19 @@ describe("Registry mounts", () => {
     expect(seen).toEqual(["y.npy", "y.npy", "bad"]);
   });
 
-  it("gives each mount a generation, a new one when remounted, and removes it by its prefix", () => {
+  it("gives each mount an entry id, a new one when remounted, and removes it by its prefix", () => {
     const registry = new Registry();
     registry.publish("a", source("a"));
     registry.mount("d/", resolver("d", []));
-    const first = registry.get("d/x")?.generation;
-    expect(first).toBe(2);
+    const first = registry.get("d/x");
+    // Ids are unique per publish and mount; the files' generations come from their versions.
+    expect(first?.id).not.toBe(registry.get("a")?.id);
+    expect(first?.generation).toBeNull();
+    expect(registry.get("d/y")?.id).toBe(first?.id); // names under one mount share it
     registry.mount("d/", resolver("d2", []));
-    expect(registry.get("d/x")?.generation).toBe(3);
+    const second = registry.get("d/x")?.id;
+    expect(second).not.toBe(first?.id);
+    expect(second).not.toBe(registry.get("a")?.id);
     expect(registry.mounts().map((m) => m.prefix)).toEqual(["d/"]);
     expect(registry.names()).toEqual(["a"]);
     expect(registry.unpublish("d/")).toBe(true);

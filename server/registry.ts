@@ -1,15 +1,34 @@
 /**
- * Published sources by name. Each publish gets a new generation number, which a resuming client
- * must name, so a resume never mixes bytes of two different arrays. Names are only map keys: they
- * never reach the file system, except through a mount (publishDirectory), whose resolver maps the
- * rest of a name to a file under its own root and nowhere else.
+ * Published sources by name. Each publish is an entry with its own id (which keeps identical
+ * opens of two publishes apart) and the way its generation is found: a published typed array's
+ * generation is known at publish (from its version) or once its bytes are hashed (in slices, after
+ * publish() returned); an ArraySource's arrays name theirs when they open (SourceArray.version:
+ * the file sources' is their file's identity), or take the entry's id, a per-process number
+ * (server/generation.ts). Names are only map keys: they never reach the file system, except
+ * through a mount (publishDirectory), whose resolver maps the rest of a name to a file under its
+ * own root and nowhere else.
  */
+
+import { GenerationCounter } from "./generation.ts";
+import type { LiveArray } from "./live.ts";
 import type { ArraySource } from "./sources.ts";
 
+/** What kind of thing a name publishes (listed by discovery, docs/PROTOCOL.md §18). */
+export type EntryKind = "array" | "source" | "live";
+
 /** One published name. */
-interface Entry {
-  readonly generation: number;
+export interface Entry {
+  /** Unique among this process's publishes; the generation of opened arrays that name no version. */
+  readonly id: number;
   readonly source: ArraySource;
+  /**
+   * A published typed array's generation (settles once its content is hashed); null for an
+   * ArraySource, whose opened arrays carry their own, and for a live array (its id: it grows).
+   */
+  readonly generation: Promise<number> | null;
+  readonly kind: EntryKind;
+  /** The live array, for kind "live". */
+  readonly live: LiveArray | null;
 }
 
 /** Names under a prefix, resolved when they are requested (server/file-sources/directory.ts). */
@@ -21,34 +40,37 @@ export interface NameResolver {
 /** A published prefix and what resolves the names under it. */
 export interface Mount {
   readonly prefix: string;
-  readonly generation: number;
+  /** The entry id its names share (their files name their own generations by their versions). */
+  readonly id: number;
   readonly resolver: NameResolver;
 }
 
 export class Registry {
   readonly #entries = new Map<string, Entry>();
+  readonly #ids = new GenerationCounter();
   /** Longest prefix first, so that "data/raw/" wins over "data/". */
   #mounts: Mount[] = [];
-  #generation = 0;
-
-  #nextGeneration(): number {
-    // Generations start at 1 and wrap within u32; 0 is never used so a zeroed field never matches.
-    this.#generation = (this.#generation % 0xffffffff) + 1;
-    return this.#generation;
-  }
 
   /**
-   * Publishes `source` under `name` (checked by ArrayServer.publish), replacing what was there
-   * (which gets a new generation).
+   * Publishes `source` under `name` (checked by ArrayServer.publish), replacing what was there.
+   * @param generation see {@link Entry.generation}.
    */
-  publish(name: string, source: ArraySource): void {
-    this.#entries.set(name, { generation: this.#nextGeneration(), source });
+  publish(
+    name: string,
+    source: ArraySource,
+    kind: EntryKind = "source",
+    generation: Promise<number> | null = null,
+    live: LiveArray | null = null,
+  ): void {
+    // Each acquirer awaits it; this keeps one nobody asked for yet from being unhandled.
+    generation?.catch(() => {});
+    this.#entries.set(name, { id: this.#ids.next(), source, generation, kind, live });
   }
 
   /** Publishes every name that starts with `prefix` (and is longer) through `resolver`, replacing a mount of that prefix. */
   mount(prefix: string, resolver: NameResolver): void {
     const mounts = this.#mounts.filter((m) => m.prefix !== prefix);
-    mounts.push({ prefix, generation: this.#nextGeneration(), resolver });
+    mounts.push({ prefix, id: this.#ids.next(), resolver });
     this.#mounts = mounts.sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
@@ -67,7 +89,9 @@ export class Registry {
     for (const mount of this.#mounts) {
       if (name.length > mount.prefix.length && name.startsWith(mount.prefix)) {
         const source = mount.resolver.resolve(name.slice(mount.prefix.length));
-        return source === undefined ? undefined : { generation: mount.generation, source };
+        return source === undefined
+          ? undefined
+          : { id: mount.id, source, generation: null, kind: "source", live: null };
       }
     }
     return undefined;
@@ -76,6 +100,11 @@ export class Registry {
   /** Names published by themselves (not the names under mounts: see {@link mounts}). */
   names(): string[] {
     return [...this.#entries.keys()];
+  }
+
+  /** Every entry published by itself, by name, in publish order (not the names under mounts). */
+  entries(): [string, Entry][] {
+    return [...this.#entries];
   }
 
   /** The mounts, longest prefix first. */

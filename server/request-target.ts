@@ -11,6 +11,16 @@ export interface RequestTarget {
 }
 
 /**
+ * The target a request was sent with: `req.originalUrl` when a connect-style router (Express,
+ * connect, Vite's middlewares) mounted a handler under a prefix and stripped it from `req.url`,
+ * else `req.url`. Upgrades never go through such a router: their `req.url` is the whole target.
+ */
+export function targetOf(req: { url?: string | undefined }): string | undefined {
+  const original = (req as { originalUrl?: unknown }).originalUrl;
+  return typeof original === "string" ? original : req.url;
+}
+
+/**
  * Parses `url` (an IncomingMessage's `url`: origin-form such as `/arraywire?name=a`, or
  * absolute-form) the way `new URL(url, "http://localhost")` does. Returns null when it does not
  * parse; never throws.

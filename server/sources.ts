@@ -6,6 +6,7 @@
  * (see arange.ts), and file or live sources read the range they are asked for.
  */
 import {
+  byteWindow,
   type ChecksumAlgorithm,
   DTYPE_BYTES_PER_ELEMENT,
   DTYPES,
@@ -15,7 +16,6 @@ import {
   type JsonObject,
   MAX_NDIM,
   type TypedArray,
-  xxh32,
 } from "../shared/index.ts";
 import { checksumInSlices } from "./checksum-slices.ts";
 import { checkMeta } from "./meta.ts";
@@ -27,6 +27,22 @@ import { checkMeta } from "./meta.ts";
  */
 export interface ArraySource {
   open(params: JsonObject | null, context: SourceContext): SourceArray | Promise<SourceArray>;
+  /**
+   * Optional: what the source can say about itself without opening an array or reading data,
+   * for listings and stats (docs/PROTOCOL.md §18): its dtype and shape when they do not depend on
+   * params (a file's header), meta, and a description of the params it reads (a generator's). A
+   * throw, a rejection, an invalid answer or one slower than 5 s lists the name without them.
+   */
+  describe?(): SourceDescription | Promise<SourceDescription>;
+}
+
+/** What {@link ArraySource.describe} returns; every field is optional. */
+export interface SourceDescription {
+  dtype?: Dtype;
+  shape?: readonly number[];
+  meta?: JsonObject | null;
+  /** The params the source reads, as free-form JSON (e.g. a JSON Schema); listed as is. */
+  params?: JsonObject;
 }
 
 /** What the server hands to {@link ArraySource.open}. */
@@ -54,10 +70,13 @@ export interface SourceArray {
   /** Free-form JSON sent in the header (units, labels...). */
   readonly meta?: JsonObject | null;
   /**
-   * Optional content version (up to 256 characters), such as a file's identity and modification
-   * time: when given, the header's generation is derived from it (see {@link versionGeneration})
-   * instead of the publish counter, so that a resume of bytes from another version gets E_GONE
-   * and one of the same content continues, whichever publish or process serves it.
+   * Optional: names this array's content (a file's hash or mtime, an object store's ETag, a
+   * release tag; it may depend on the params open() got). Equal versions (with equal dtype, shape
+   * and meta) promise equal bytes: the generation is derived from them (server/generation.ts), so
+   * every server process that opens this array agrees on it, and a resume is valid on any of
+   * them. Without it, the generation is a number of this process's own: resumes work on this
+   * process only. At most 256 characters. `arange` and the file sources (npyFile, zarrArray:
+   * their file's identity) give one.
    */
   readonly version?: string;
   /**
@@ -83,6 +102,14 @@ export interface PublishOptions {
   shape?: number[];
   /** JSON sent in the header; checked at publish time. */
   meta?: JsonObject;
+  /**
+   * Names the array's content (a release tag, a file's hash, an object store's ETag): the
+   * generation is derived from it, dtype, shape and meta, without reading the bytes. Without it,
+   * {@link ArrayServer.publish} derives the generation from an XXH32 of the bytes, computed once
+   * in slices that yield to the event loop (the first request waits for it). Either way every
+   * process publishing the same array agrees on the generation.
+   */
+  version?: string;
 }
 
 /** A SourceArray checked: what its header says. */
@@ -91,7 +118,7 @@ export interface ArrayDescription {
   shape: number[];
   totalByteLength: number;
   meta: JsonObject | null;
-  /** The source's content version, or null for none (the publish generation applies). */
+  /** SourceArray.version, or null for none. */
   version: string | null;
 }
 
@@ -121,9 +148,63 @@ function checkShape(shape: unknown, itemsize: number, elementCount?: number): { 
   return { shape: [...shape], byteLength: product * itemsize };
 }
 
+/** A description checked: each field kept only when valid (a bad one is dropped, never sent). */
+export interface CheckedDescription {
+  dtype?: Dtype;
+  shape?: number[];
+  byteLength?: number;
+  meta?: JsonObject | null;
+  params?: JsonObject;
+}
+
+/**
+ * Checks what a source's describe() returned: a shape needs a dtype (its byte length is computed
+ * from both), meta and params must be JSON the protocol accepts.
+ * @throws {TypeError} for an answer that is not an object, a shape without a dtype, or a bad
+ *   dtype, shape, meta or params.
+ */
+export function checkDescription(value: unknown): CheckedDescription {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(`Invalid describe() result: expected an object, got ${value === null ? "null" : typeof value}`);
+  }
+  const { dtype, shape, meta, params } = value as SourceDescription;
+  const out: CheckedDescription = {};
+  if (dtype !== undefined || shape !== undefined) {
+    if (!DTYPES.includes(dtype as Dtype)) {
+      throw new TypeError(`Invalid describe() result: dtype ${JSON.stringify(dtype)} is not a dtype`);
+    }
+    out.dtype = dtype as Dtype;
+  }
+  if (shape !== undefined) {
+    const checked = checkShape(shape, DTYPE_BYTES_PER_ELEMENT[dtype as Dtype]);
+    out.shape = checked.shape;
+    out.byteLength = checked.byteLength;
+  }
+  if (meta !== undefined) out.meta = checkMeta(meta);
+  if (params !== undefined) {
+    const checked = checkMeta(params);
+    if (checked !== null) out.params = checked;
+  }
+  return out;
+}
+
+/** `version` as given (null for none). @throws {TypeError} for anything but a string or undefined. */
+function checkVersion(version: unknown, what: string): string | null {
+  if (version === undefined) return null;
+  if (typeof version !== "string")
+    throw new TypeError(`Invalid ${what} version: expected a string, got ${typeof version}`);
+  if (version.length > MAX_VERSION_LENGTH) {
+    throw new TypeError(
+      `Invalid ${what} version: expected at most ${MAX_VERSION_LENGTH} characters, got ${version.length}`,
+    );
+  }
+  return version;
+}
+
 /**
  * Checks what a source's open() returned.
- * @throws {TypeError} for an unknown or unsupported dtype, a bad shape, no read(), or bad meta.
+ * @throws {TypeError} for an unknown or unsupported dtype, a bad shape, no read(), bad meta, or a
+ *   version that is not a string.
  */
 export function describeSourceArray(array: unknown): ArrayDescription {
   if (typeof array !== "object" || array === null) {
@@ -134,58 +215,66 @@ export function describeSourceArray(array: unknown): ArrayDescription {
     throw new TypeError(`Invalid SourceArray: dtype ${JSON.stringify(dtype)} is not a dtype this runtime supports`);
   }
   if (typeof read !== "function") throw new TypeError("Invalid SourceArray: expected a read() method");
-  if (version !== undefined && (typeof version !== "string" || version.length > MAX_VERSION_LENGTH)) {
-    throw new TypeError(
-      `Invalid SourceArray: expected version to be a string of at most ${MAX_VERSION_LENGTH} characters, got ${typeof version === "string" ? `${version.length} characters` : typeof version}`,
-    );
-  }
   const checked = checkShape(shape, DTYPE_BYTES_PER_ELEMENT[dtype as Dtype]);
   return {
     dtype: dtype as Dtype,
     shape: checked.shape,
     totalByteLength: checked.byteLength,
     meta: checkMeta(meta),
-    version: version ?? null,
+    version: checkVersion(version, "SourceArray"),
   };
 }
 
+/** A typed array's SourceArray, and its whole-array checksum (the one its checksum() caches). */
+export interface TypedSourceArray {
+  readonly array: SourceArray;
+  /** The checksum of every byte, computed once per algorithm in slices that yield. */
+  wholeChecksum(algorithm: Exclude<ChecksumAlgorithm, "none">): Promise<number>;
+}
+
 /**
- * The generation of a versioned array (docs/DEPLOY.md section 11): the XXH32 of
- * "arraywire.v1\0" + dtype + "\0" + shape joined by "," + "\0" + version, in UTF-8, with 0
- * mapped to 1 (generation 0 never matches).
+ * {@link typedArraySource} with its checksum cache exposed (ArrayServer.publish derives the
+ * generation from the whole-array XXH32, which streams then reuse).
+ * @throws what {@link typedArraySource} throws.
  */
-export function versionGeneration(dtype: Dtype, shape: readonly number[], version: string): number {
-  const hash = xxh32(new TextEncoder().encode(`arraywire.v1\0${dtype}\0${shape.join(",")}\0${version}`));
-  return hash === 0 ? 1 : hash;
+export function describeTypedArray(array: TypedArray, options: PublishOptions = {}): TypedSourceArray {
+  const dtype = dtypeOf(array);
+  const { shape } = checkShape(options.shape ?? [array.length], array.BYTES_PER_ELEMENT, array.length);
+  const meta = checkMeta(options.meta);
+  const version = checkVersion(options.version, "publish");
+  const wholeChecksums = new Map<ChecksumAlgorithm, Promise<number>>();
+  const wholeChecksum = (algorithm: ChecksumAlgorithm): Promise<number> => {
+    let sum = wholeChecksums.get(algorithm);
+    if (!sum) {
+      sum = checksumInSlices(algorithm, array);
+      wholeChecksums.set(algorithm, sum);
+    }
+    return sum;
+  };
+  return {
+    array: {
+      dtype,
+      shape,
+      meta,
+      ...(version === null ? {} : { version }),
+      // A window per read, never one view of the whole: past 4 GiB Node 20 has no such Uint8Array.
+      read: (byteOffset, byteLength) => byteWindow(array, byteOffset, byteLength),
+      // Ranges are hashed by their own stream as it reads them: a client asking for ever new
+      // ranges cannot grow this cache.
+      checksum: (algorithm, byteStart, byteEnd) =>
+        byteStart === 0 && byteEnd === array.byteLength ? wholeChecksum(algorithm) : undefined,
+    },
+    wholeChecksum,
+  };
 }
 
 /**
  * A SourceArray over a typed array's own memory: reads are subarray views (never copies), and
  * whole-array checksums are computed once (in slices that yield) and shared by every stream. Do
- * not mutate the array while it is published.
- * @throws {TypeError} for a non-typed array, a shape that does not match its length, or bad meta.
+ * not mutate the array while it is published. `options.version` becomes the SourceArray's version.
+ * @throws {TypeError} for a non-typed array, a shape that does not match its length, bad meta, or
+ *   a version that is not a string.
  */
 export function typedArraySource(array: TypedArray, options: PublishOptions = {}): SourceArray {
-  const dtype = dtypeOf(array);
-  const { shape } = checkShape(options.shape ?? [array.length], array.BYTES_PER_ELEMENT, array.length);
-  const meta = checkMeta(options.meta);
-  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-  const wholeChecksums = new Map<ChecksumAlgorithm, Promise<number>>();
-  return {
-    dtype,
-    shape,
-    meta,
-    read: (byteOffset, byteLength) => bytes.subarray(byteOffset, byteOffset + byteLength),
-    checksum(algorithm, byteStart, byteEnd) {
-      // Ranges are hashed by their own stream as it reads them: a client asking for ever new
-      // ranges cannot grow this cache.
-      if (byteStart !== 0 || byteEnd !== bytes.byteLength) return undefined;
-      let sum = wholeChecksums.get(algorithm);
-      if (!sum) {
-        sum = checksumInSlices(algorithm, bytes);
-        wholeChecksums.set(algorithm, sum);
-      }
-      return sum;
-    },
-  };
+  return describeTypedArray(array, options).array;
 }

@@ -3,7 +3,9 @@
  * the streams that have credit, a chunk at a time, while the connection's queue is under
  * maxQueuedBytes and the server-wide budget allows. Each chunk is counted against the queue
  * before it is read, so reads in flight and scratch buffers are bounded by the same cap. A stream
- * that sent every byte gets its END (after its checksum) and leaves.
+ * that sent every byte gets its END (after its checksum) and leaves. A subscription's GROW goes
+ * out right before the first chunk past the end announced so far, so a subscriber that does not
+ * read is sent nothing, not even GROWs, once its credit is spent.
  */
 import type { WebSocket } from "ws";
 import { encodeData, encodeDataEncoded, encodeEnd, encodeError } from "../shared/index.ts";
@@ -76,9 +78,14 @@ export class StreamPump {
     return [...this.#streams.values()];
   }
 
-  /** Sends the stream's ARRAY_HEADER and starts pumping it; false (stream closed) if the peer floods. */
+  /**
+   * Sends the stream's ARRAY_HEADER (and a subscription's first GROW, which states the array's
+   * capacity) and starts pumping it; false (stream closed) if the peer floods.
+   */
   start(stream: OutgoingStream): boolean {
-    if (!this.reply(stream.plan.headerBytes)) {
+    const { plan } = stream;
+    const firstGrow = stream.growth?.growMessage(plan.header.totalByteLength) ?? null;
+    if (!this.reply(plan.headerBytes) || (firstGrow !== null && !this.reply(firstGrow))) {
       stream.close();
       return false;
     }
@@ -120,8 +127,13 @@ export class StreamPump {
       if (this.#queue.waitForBudget()) return;
       const stream = this.#next();
       if (!stream) return;
-      if (stream.done) this.#finish(stream);
-      else this.#sendChunk(stream);
+      if (stream.done) {
+        this.#finish(stream);
+        continue;
+      }
+      const grow = stream.takeGrow();
+      if (grow !== null && !this.reply(grow)) return;
+      this.#sendChunk(stream);
     }
   };
 

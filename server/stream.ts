@@ -3,12 +3,14 @@
  * client's credit, reading each chunk from the source (a view of its memory, or a pooled scratch
  * buffer it filled), and the END checksum, computed over the bytes as they are read (hot in
  * cache) unless the source offers one. A resumed stream first hashes the bytes before its
- * resume point, in slices that yield to the event loop.
+ * resume point, in slices that yield to the event loop. A subscription's range grows
+ * (server/live-feed.ts): its end moves only when a GROW announcing the new end is taken.
  */
 import { type Checksum, createChecksum, DTYPE_BYTES_PER_ELEMENT, type RequestMessage } from "../shared/index.ts";
 import { yieldToEventLoop } from "./checksum-slices.ts";
 import { ChunkChooser, encoderFor } from "./chunk-encoder.ts";
 import type { Hooks } from "./hooks.ts";
+import { LiveFeed } from "./live-feed.ts";
 import { planStream, type StreamPlan, type StreamServices } from "./plan.ts";
 import type { ScratchPool } from "./scratch-pool.ts";
 
@@ -24,6 +26,41 @@ export interface Chunk {
   scratch: Uint8Array | null;
 }
 
+/**
+ * How a subscription's range grows (server/live-feed.ts): the stream asks it what it may announce,
+ * and whether the range is complete.
+ */
+export interface StreamGrowth {
+  /** The furthest the range may end now: min(the end asked for, the array's byte length). */
+  availableByteEnd(): number;
+  /** True when a range ending at `rangeByteEnd` will never grow again (the array closed, or the end asked for). */
+  finished(rangeByteEnd: number): boolean;
+  /**
+   * The GROW that announces the array's byte length now (what availableByteEnd was computed
+   * from), or `totalByteLength` (the first GROW, which repeats the header's).
+   */
+  growMessage(totalByteLength?: number): Uint8Array;
+  /** The stream ended: stop listening to the array. */
+  detach(): void;
+}
+
+/** Options of an {@link OutgoingStream} beyond its plan. */
+export interface StreamOptions {
+  /** Set for a subscription: the range grows as the array does. */
+  growth?: StreamGrowth;
+  /**
+   * The END checksum, given by the array at the end instead of hashed per stream (a live array's
+   * running XXH32, shared by every subscription over the whole array).
+   */
+  endChecksum?: () => number;
+  /**
+   * Where reading stops (an HTTP byte range that ends before the range does); defaults to the
+   * range's end. The checksum (header.checksumAlgorithm) still covers the whole range: only ask
+   * for one when byteEnd is the range's end. Not for a subscription (its range grows).
+   */
+  byteEnd?: number;
+}
+
 /** True for a promise (or any thenable) a source returned. */
 export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
@@ -33,7 +70,8 @@ export class OutgoingStream {
   readonly streamId: number;
   readonly plan: StreamPlan;
   readonly chunkByteLength: number;
-  readonly rangeByteEnd: number;
+  /** How the range grows (subscriptions), or null for a fixed range. */
+  readonly growth: StreamGrowth | null;
   /** First byte this stream sends (the range start, or the resume point). */
   readonly firstByteOffset: number;
   /** Next byte offset (in the array) to read. */
@@ -46,25 +84,39 @@ export class OutgoingStream {
   lastProgressAt = performance.now();
   readonly #hash: Checksum | null;
   readonly #sourceChecksum: Promise<number> | undefined;
+  readonly #endChecksum: (() => number) | undefined;
+  /** End of the range as announced (ARRAY_HEADER, then each GROW taken). */
+  #rangeByteEnd: number;
   #reading = false;
   #closed = false;
 
-  /** @param creditByteLength the client's initial window; 0 means no credit flow control. */
-  constructor(plan: StreamPlan, creditByteLength: number, hooks: Hooks) {
+  /**
+   * @param creditByteLength the client's initial window; 0 means no credit flow control.
+   * @param options a subscription's growth, an END checksum the array gives, and `byteEnd`.
+   */
+  constructor(plan: StreamPlan, creditByteLength: number, hooks: Hooks, options: StreamOptions = {}) {
     const { header } = plan;
     this.streamId = header.streamId;
     this.plan = plan;
     this.chunkByteLength = plan.chunkByteLength;
     this.firstByteOffset = header.firstByteOffset;
     this.nextByteOffset = header.firstByteOffset;
-    this.rangeByteEnd = header.rangeByteEnd;
+    this.#rangeByteEnd = options.byteEnd ?? header.rangeByteEnd;
+    this.growth = options.growth ?? null;
     this.credit = creditByteLength === 0 ? Number.POSITIVE_INFINITY : creditByteLength;
     const algorithm = header.checksumAlgorithm;
+    this.#endChecksum = algorithm === "none" ? undefined : options.endChecksum;
     this.#sourceChecksum =
-      algorithm === "none"
+      algorithm === "none" || this.#endChecksum !== undefined || this.growth !== null
         ? undefined
         : hooks.sourceChecksum(plan.lease.array, algorithm, header.rangeByteStart, header.rangeByteEnd);
-    this.#hash = this.#sourceChecksum === undefined ? createChecksum(algorithm) : null;
+    this.#hash =
+      this.#sourceChecksum === undefined && this.#endChecksum === undefined ? createChecksum(algorithm) : null;
+  }
+
+  /** Where reading stops: the range as announced so far (it grows with each GROW of a subscription), or an HTTP byte range's end. */
+  get rangeByteEnd(): number {
+    return this.#rangeByteEnd;
   }
 
   /** True while a read of this stream is in flight. */
@@ -72,17 +124,40 @@ export class OutgoingStream {
     return this.#reading;
   }
 
-  /** True once every byte of the range has been read (and no read is in flight). */
+  /**
+   * True once every byte of the range has been read (and no read is in flight); for a
+   * subscription, once its range can grow no more, too.
+   */
   get done(): boolean {
-    return !this.#reading && this.nextByteOffset >= this.rangeByteEnd;
+    if (this.#reading || this.nextByteOffset < this.#rangeByteEnd) return false;
+    return this.growth === null || this.growth.finished(this.#rangeByteEnd);
   }
 
-  /** True when a chunk can be read now: bytes left, credit for at least one, no read in flight. */
+  /**
+   * True when a chunk can be read now: bytes left (announced, or a subscription's array grew),
+   * credit for at least one, no read in flight.
+   */
   get sendable(): boolean {
-    return !this.#reading && this.nextByteOffset < this.rangeByteEnd && this.credit > 0;
+    if (this.#reading || this.credit <= 0) return false;
+    if (this.nextByteOffset < this.#rangeByteEnd) return true;
+    return this.growth !== null && this.growth.availableByteEnd() > this.#rangeByteEnd;
   }
 
-  /** Bytes this stream sends in all: from firstByteOffset to the end of the range. */
+  /**
+   * For a subscription whose announced bytes were all read and whose array grew: extends the range
+   * to what is there now and returns the GROW to send before the next chunk. Null otherwise.
+   */
+  takeGrow(): Uint8Array | null {
+    const growth = this.growth;
+    if (growth === null || this.nextByteOffset < this.#rangeByteEnd) return null;
+    const available = growth.availableByteEnd();
+    if (available <= this.#rangeByteEnd) return null;
+    const message = growth.growMessage();
+    this.#rangeByteEnd = available;
+    return message;
+  }
+
+  /** Bytes this stream sends in all: from firstByteOffset to where it stops. */
   get sentByteLength(): number {
     return this.rangeByteEnd - this.firstByteOffset;
   }
@@ -168,6 +243,7 @@ export class OutgoingStream {
 
   /** The END checksum (once every byte was read), or null when none was asked for. */
   checksum(): Promise<number> | null {
+    if (this.#endChecksum !== undefined) return Promise.resolve(this.#endChecksum());
     if (this.#sourceChecksum !== undefined) return this.#sourceChecksum;
     return this.#hash === null ? null : Promise.resolve(this.#hash.digest());
   }
@@ -190,6 +266,7 @@ export class OutgoingStream {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.growth?.detach();
     if (!this.#reading) this.plan.lease.release();
   }
 
@@ -200,8 +277,54 @@ export class OutgoingStream {
 }
 
 /**
- * Opens a stream for `request`: plans it, then hashes a resumed stream's prefix. Aborting
+
+ * A subscription's growth, and the live array's running XXH32 as END checksum when the
+ * subscription covers the whole array (no RANGE: from byte 0 to wherever the array ends).
+ */
+function streamOptions(plan: StreamPlan): StreamOptions {
+  const sub = plan.subscription;
+  if (sub === null) return {};
+  const { header } = plan;
+  const growth = new LiveFeed(header.streamId, sub.live, header.totalByteLength, sub.requestedByteEnd);
+  const live = sub.live;
+  const whole = live !== null && header.rangeByteStart === 0 && sub.requestedByteEnd === live.maxByteLength;
+  return whole && header.checksumAlgorithm === "xxh32" ? { growth, endChecksum: () => live.xxh32() } : { growth };
+}
+
+/**
+ * Starts a planned stream: hashes a resumed stream's prefix (when it sends a checksum). Aborting
  * `signal` gives the array back and rejects.
+ * @param byteEnd see {@link StreamOptions.byteEnd}.
+ * @throws what the source's read throws while hashing, or the signal's reason.
+ */
+export async function startStream(
+  plan: StreamPlan,
+  creditByteLength: number,
+  services: StreamServices,
+  pool: ScratchPool,
+  signal: AbortSignal,
+  byteEnd?: number,
+): Promise<OutgoingStream> {
+  const options = streamOptions(plan);
+  const stream = new OutgoingStream(
+    plan,
+    creditByteLength,
+    services.hooks,
+    byteEnd === undefined ? options : { ...options, byteEnd },
+  );
+  try {
+    await stream.hashPrefix(pool, signal);
+  } catch (err) {
+    stream.close();
+    throw err;
+  }
+  return stream;
+}
+
+/**
+ * Opens a stream for `request`: plans it, hashes a resumed stream's prefix, and, when the
+ * request offers zstd and the server's compression is on, gives it a chunk chooser (a codec that
+ * fails to load is logged and the stream goes raw). Aborting `signal` gives the array back and rejects.
  * @throws what {@link planStream} throws, or what the source's read throws while hashing.
  */
 export async function openStream(
@@ -211,23 +334,20 @@ export async function openStream(
   signal: AbortSignal,
 ): Promise<OutgoingStream> {
   const plan = await planStream(request, services, signal);
-  const stream = new OutgoingStream(plan, request.creditByteLength, services.hooks);
-  try {
-    const { compression, log } = services.settings;
-    if (compression.enabled && request.codecs?.includes("zstd")) {
-      try {
-        const itemByteLength = DTYPE_BYTES_PER_ELEMENT[plan.header.dtype];
-        stream.chooser = new ChunkChooser(await encoderFor(compression), itemByteLength);
-      } catch (err) {
-        // The stream still works, uncompressed.
-        log(`compression unavailable, sending raw chunks: ${err instanceof Error ? err.message : String(err)}`);
-      }
+  const stream = await startStream(plan, request.creditByteLength, services, pool, signal);
+  const { compression, log } = services.settings;
+  if (compression.enabled && request.codecs?.includes("zstd")) {
+    try {
+      const itemByteLength = DTYPE_BYTES_PER_ELEMENT[plan.header.dtype];
+      stream.chooser = new ChunkChooser(await encoderFor(compression), itemByteLength);
+    } catch (err) {
+      // The stream still works, uncompressed.
+      log(`compression unavailable, sending raw chunks: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (signal.aborted) {
+      stream.close();
       signal.throwIfAborted();
     }
-    await stream.hashPrefix(pool, signal);
-  } catch (err) {
-    stream.close();
-    throw err;
   }
   return stream;
 }

@@ -9,6 +9,7 @@ import { type ServerOptions, type WebSocket, WebSocketServer } from "ws";
 import { SUBPROTOCOL } from "../shared/index.ts";
 import { checkAccess } from "./access.ts";
 import type { InFlightBudget } from "./budget.ts";
+import { requestAddress } from "./client-address.ts";
 import { Connection } from "./connection.ts";
 import type { PerIpLimit } from "./per-ip.ts";
 import type { StreamServices } from "./plan.ts";
@@ -43,7 +44,9 @@ export class WsEndpoint {
     // closeTimeout is in ws 8.23 but not yet in @types/ws 8.18, hence the widened type.
     const options: ServerOptions & { closeTimeout: number } = {
       noServer: true,
-      maxPayload: services.settings.maxControlByteLength,
+      // With uploads on, payload messages up to their cap must get through; connection.ts still
+      // holds control messages to maxControlByteLength (1009 above).
+      maxPayload: Math.max(services.settings.maxControlByteLength, services.settings.upload?.maxPayloadByteLength ?? 0),
       // Control messages are small and arrive whole; many fragments per message is an attack
       // (ws 8.23's memory-DoS hardening; its server default is 16,384). Over it: close 1008.
       maxFragments: MAX_CLIENT_FRAGMENTS,
@@ -98,7 +101,7 @@ export class WsEndpoint {
       if (this.#closing) return refuseUpgrade(socket, 503);
       if (refusal) {
         // Only the address and the code: never the Origin, cookies or tokens.
-        hooks.logPeer("refused", `refused an upgrade from ${req.socket.remoteAddress}: ${refusal.code}`);
+        hooks.logPeer("refused", `refused an upgrade from ${requestAddress(req, this.#services)}: ${refusal.code}`);
         return refuseUpgrade(socket, refusal.status);
       }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#wss.emit("connection", ws, req));
@@ -144,7 +147,7 @@ export class WsEndpoint {
       ws.terminate(); // its handshake finished while shutdown() ran
       return;
     }
-    const ip = req.socket.remoteAddress ?? "unknown";
+    const ip = requestAddress(req, this.#services);
     const allowed = this.#perIp.enter(ip);
     ws.on("close", () => {
       this.#perIp.leave(ip);
@@ -155,7 +158,7 @@ export class WsEndpoint {
       ws.close(1013, `too many connections from this address (max ${this.#perIp.max})`);
       return;
     }
-    this.#connections.set(ws, new Connection(ws, this.#services, this.#budget));
+    this.#connections.set(ws, new Connection(ws, this.#services, this.#budget, req));
     this.#alive.add(ws);
     ws.on("pong", () => this.#alive.add(ws));
   }

@@ -36,7 +36,9 @@ export function crc32c(bytes: Uint8Array, crc = 0): number {
     c = (t[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
     i++;
   }
-  const words = (n - i) >>> 3;
+  // Not `>>> 3`: that wraps lengths of 2^32 and more (a 4 GiB view would fall through to the
+  // byte-at-a-time loop below, 8x slower).
+  const words = Math.floor((n - i) / 8);
   if (words > 0) {
     const u32 = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words * 2);
     for (let w = 0; w < u32.length; w += 2) {

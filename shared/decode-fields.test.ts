@@ -257,10 +257,10 @@ describe("E_RESERVED", () => {
 
   it.each([
     [0x0004, "0x4"], // the former REQUEST_FLAG_CHECKSUM: the algorithm is byte 14 now
-    [0x0008, "0x8"],
+    [0x0020, "0x20"], // the first bit above SUBSCRIBE
     [0x0100, "0x100"],
     [0x8000, "0x8000"],
-    [0xfffc, "0xfffc"], // every unknown bit
+    [0xffe4, "0xffe4"], // every unknown bit
   ])("rejects REQUEST flags with unknown bit(s) %i", (bits, hex) => {
     const bytes = patched(REQUEST_BYTES, (v) => v.setUint16(6, 0x03 | bits, true));
     expectDecodeError(bytes, "E_RESERVED", `Invalid REQUEST flags: unknown bits ${hex}`);
@@ -303,12 +303,12 @@ describe("E_RESERVED", () => {
   it("checks a REQUEST's flags, then its codecs byte 15, then the algorithm, then reserved bytes 60..63", () => {
     const bad = (flags: boolean, reserved8: boolean, algorithm: boolean, reserved32: boolean) =>
       patched(REQUEST_BYTES, (v) => {
-        if (flags) v.setUint16(6, 0x03 | 0x10, true);
+        if (flags) v.setUint16(6, 0x03 | 0x40, true);
         if (reserved8) v.setUint8(15, 7);
         if (algorithm) v.setUint8(14, 9);
         if (reserved32) v.setUint32(60, 1, true);
       });
-    expectDecodeError(bad(true, true, true, true), "E_RESERVED", "Invalid REQUEST flags: unknown bits 0x10");
+    expectDecodeError(bad(true, true, true, true), "E_RESERVED", "Invalid REQUEST flags: unknown bits 0x40");
     expectDecodeError(bad(false, true, true, true), "E_RESERVED", "Invalid REQUEST codecs: unknown bits 0x6");
     expectDecodeError(bad(false, false, true, true), "E_RESERVED", "Invalid checksumAlgorithm: expected 0..2, got 9");
     expectDecodeError(

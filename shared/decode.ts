@@ -10,6 +10,7 @@ import { type JsonObject, parseJsonObject } from "./json.ts";
 import type { ArrayHeaderMessage, DataEncodedMessage, DecodeLimits, Message, RequestMessage } from "./message-types.ts";
 import { isWireErrorCode, nameLengthProblem } from "./names.ts";
 import {
+  ACCEPT_BYTE_LENGTH,
   CANCEL_BYTE_LENGTH,
   CHECKSUM_ALGORITHMS,
   CHUNK_CODECS,
@@ -25,12 +26,18 @@ import {
   DEFAULT_MAX_TOTAL_BYTES,
   END_BYTE_LENGTH,
   ERROR_FIXED_BYTE_LENGTH,
+  GROW_BYTE_LENGTH,
   HEADER_FIXED_BYTE_LENGTH,
   LE,
   MAX_ERROR_CODE_BYTES,
   MAX_ERROR_MESSAGE_BYTES,
   MAX_NDIM,
   MESSAGE_TYPES,
+  OFFSET_ACCEPT_CREDIT_BYTES,
+  OFFSET_ACCEPT_FIRST_BYTE_OFFSET,
+  OFFSET_ACCEPT_MAX_PAYLOAD_BYTES,
+  OFFSET_ACCEPT_RESERVED32,
+  OFFSET_ACCEPT_UPLOAD_ID,
   OFFSET_CREDIT_GRANT_BYTES,
   OFFSET_DATA_BYTE_OFFSET,
   OFFSET_DATA_PAYLOAD_BYTES,
@@ -51,6 +58,9 @@ import {
   OFFSET_ERROR_RESERVED8,
   OFFSET_FIRST_BYTE_OFFSET,
   OFFSET_GENERATION,
+  OFFSET_GROW_MAX_TOTAL_BYTES,
+  OFFSET_GROW_RESERVED32,
+  OFFSET_GROW_TOTAL_BYTES,
   OFFSET_HEADER_CHECKSUM_ALGORITHM,
   OFFSET_HEADER_META_BYTES,
   OFFSET_HEADER_NAME_BYTES,
@@ -78,7 +88,9 @@ import {
   REQUEST_CODECS_KNOWN,
   REQUEST_FIXED_BYTE_LENGTH,
   REQUEST_FLAG_GENERATION,
+  REQUEST_FLAG_HEADER_ONLY,
   REQUEST_FLAG_RANGE,
+  REQUEST_FLAG_SUBSCRIBE,
   REQUEST_FLAGS_KNOWN,
   SHAPE_DIM_BYTE_LENGTH,
 } from "./protocol.ts";
@@ -193,6 +205,37 @@ export function decodeMessage(bytes: Uint8Array, limits: DecodeLimits = {}): Mes
       const message = decodeText(bytes, ERROR_FIXED_BYTE_LENGTH + codeByteLength, messageByteLength, "error message");
       return { type, streamId, code, message };
     }
+    case "GROW": {
+      expectLength(bytes.byteLength, GROW_BYTE_LENGTH, "GROW");
+      expectZero(view.getUint16(6, LE), "GROW reserved");
+      expectZero(view.getUint32(OFFSET_GROW_RESERVED32, LE), "GROW reserved");
+      const totalByteLength = readU64(view, OFFSET_GROW_TOTAL_BYTES, "E_BAD_RANGE", "totalByteLength");
+      const maxTotalByteLength = readU64(view, OFFSET_GROW_MAX_TOTAL_BYTES, "E_TOO_LARGE", "maxTotalByteLength");
+      if (totalByteLength > maxTotalByteLength) {
+        throw new ProtocolError(
+          "E_BAD_RANGE",
+          `Invalid GROW: expected totalByteLength <= maxTotalByteLength (${maxTotalByteLength}), got ${totalByteLength}`,
+        );
+      }
+      return { type, streamId, totalByteLength, maxTotalByteLength };
+    }
+    case "ACCEPT": {
+      expectLength(bytes.byteLength, ACCEPT_BYTE_LENGTH, "ACCEPT");
+      expectZero(view.getUint16(6, LE), "ACCEPT reserved");
+      expectZero(view.getUint32(OFFSET_ACCEPT_RESERVED32, LE), "ACCEPT reserved");
+      const uploadId = view.getUint32(OFFSET_ACCEPT_UPLOAD_ID, LE);
+      if (uploadId === 0) throw new ProtocolError("E_RESERVED", "Invalid ACCEPT: uploadId 0 is reserved");
+      const firstByteOffset = readU64(view, OFFSET_ACCEPT_FIRST_BYTE_OFFSET, "E_BAD_RANGE", "firstByteOffset");
+      const creditByteLength = readU64(view, OFFSET_ACCEPT_CREDIT_BYTES, "E_TOO_LARGE", "creditByteLength");
+      const maxPayloadByteLength = view.getUint32(OFFSET_ACCEPT_MAX_PAYLOAD_BYTES, LE);
+      if (creditByteLength === 0 || maxPayloadByteLength === 0) {
+        throw new ProtocolError(
+          "E_BAD_LENGTH",
+          `Invalid ACCEPT: expected creditByteLength and maxPayloadByteLength > 0, got ${creditByteLength} and ${maxPayloadByteLength}`,
+        );
+      }
+      return { type, streamId, uploadId, firstByteOffset, creditByteLength, maxPayloadByteLength };
+    }
     default:
       throw new ProtocolError(
         "E_UNKNOWN_TYPE",
@@ -236,7 +279,7 @@ function decodeRequest(bytes: Uint8Array, view: DataView, streamId: number): Req
   const hasGeneration = (flags & REQUEST_FLAG_GENERATION) !== 0;
   const generation = view.getUint32(OFFSET_REQUEST_GENERATION, LE);
   if (!hasGeneration) expectZero(generation, "expectedGeneration without its flag");
-  const request: RequestMessage = {
+  const message: RequestMessage = {
     type: "REQUEST",
     streamId,
     name: decodeText(bytes, REQUEST_FIXED_BYTE_LENGTH, nameByteLength, "name"),
@@ -248,8 +291,11 @@ function decodeRequest(bytes: Uint8Array, view: DataView, streamId: number): Req
     expectedGeneration: hasGeneration ? generation : null,
     checksum,
   };
-  if ((codecBits & REQUEST_CODEC_ZSTD) !== 0) request.codecs = ["zstd"];
-  return request;
+  // Present only when set, so that a request without them equals one written before they existed.
+  if ((flags & REQUEST_FLAG_HEADER_ONLY) !== 0) message.headerOnly = true;
+  if ((flags & REQUEST_FLAG_SUBSCRIBE) !== 0) message.subscribe = true;
+  if ((codecBits & REQUEST_CODEC_ZSTD) !== 0) message.codecs = ["zstd"];
+  return message;
 }
 
 /**

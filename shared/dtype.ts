@@ -74,6 +74,38 @@ export type TypedArray =
   | BigInt64Array
   | BigUint64Array;
 
+/**
+ * The typed array of each dtype: `DtypeArray<"float64">` is `Float64Array`. float16 maps to
+ * {@link TypedArray}: `Float16Array` is not in the ES2023 library types, and not in every runtime.
+ */
+export interface DtypeArrays {
+  int8: Int8Array;
+  uint8: Uint8Array;
+  uint8clamped: Uint8ClampedArray;
+  int16: Int16Array;
+  uint16: Uint16Array;
+  int32: Int32Array;
+  uint32: Uint32Array;
+  float16: TypedArray;
+  float32: Float32Array;
+  float64: Float64Array;
+  bigint64: BigInt64Array;
+  biguint64: BigUint64Array;
+}
+
+/** The typed array of dtype `D` (see {@link DtypeArrays}). */
+export type DtypeArray<D extends Dtype> = DtypeArrays[D];
+
+/**
+ * The dtypes whose arrays a `T` can hold: `DtypeOf<Float64Array>` is `"float64"`, `DtypeOf<Buffer>`
+ * is `"uint8"`, `DtypeOf<TypedArray>` is every dtype.
+ */
+export type DtypeOf<T extends TypedArray> =
+  | (T extends unknown
+      ? { [D in Exclude<Dtype, "float16">]: T extends DtypeArrays[D] ? D : never }[Exclude<Dtype, "float16">]
+      : never)
+  | ([TypedArray] extends [T] ? "float16" : never);
+
 /** Constructor of a {@link TypedArray}. */
 export interface TypedArrayConstructor {
   new (length: number): TypedArray;

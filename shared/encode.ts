@@ -6,9 +6,17 @@
  */
 import { DTYPE_CODES } from "./dtype.ts";
 import type { JsonObject } from "./json.ts";
-import type { ArrayHeaderMessage, DataEncodedMessage, EndMessage, RequestMessage } from "./message-types.ts";
+import type {
+  AcceptMessage,
+  ArrayHeaderMessage,
+  DataEncodedMessage,
+  EndMessage,
+  GrowMessage,
+  RequestMessage,
+} from "./message-types.ts";
 import { encodeName, isWireErrorCode } from "./names.ts";
 import {
+  ACCEPT_BYTE_LENGTH,
   CANCEL_BYTE_LENGTH,
   CHECKSUM_ALGORITHMS,
   CHUNK_CODECS,
@@ -21,12 +29,17 @@ import {
   DATA_ENCODED_BYTE_LENGTH,
   END_BYTE_LENGTH,
   ERROR_FIXED_BYTE_LENGTH,
+  GROW_BYTE_LENGTH,
   LE,
   MAGIC,
   MAX_ERROR_CODE_BYTES,
   MAX_ERROR_MESSAGE_BYTES,
   MAX_NDIM,
   MESSAGE_TYPES,
+  OFFSET_ACCEPT_CREDIT_BYTES,
+  OFFSET_ACCEPT_FIRST_BYTE_OFFSET,
+  OFFSET_ACCEPT_MAX_PAYLOAD_BYTES,
+  OFFSET_ACCEPT_UPLOAD_ID,
   OFFSET_CREDIT_GRANT_BYTES,
   OFFSET_DATA_BYTE_OFFSET,
   OFFSET_DATA_PAYLOAD_BYTES,
@@ -43,6 +56,8 @@ import {
   OFFSET_ERROR_MESSAGE_BYTES,
   OFFSET_FIRST_BYTE_OFFSET,
   OFFSET_GENERATION,
+  OFFSET_GROW_MAX_TOTAL_BYTES,
+  OFFSET_GROW_TOTAL_BYTES,
   OFFSET_HEADER_CHECKSUM_ALGORITHM,
   OFFSET_HEADER_META_BYTES,
   OFFSET_HEADER_NAME_BYTES,
@@ -70,7 +85,9 @@ import {
   REQUEST_CODEC_ZSTD,
   REQUEST_FIXED_BYTE_LENGTH,
   REQUEST_FLAG_GENERATION,
+  REQUEST_FLAG_HEADER_ONLY,
   REQUEST_FLAG_RANGE,
+  REQUEST_FLAG_SUBSCRIBE,
   SHAPE_DIM_BYTE_LENGTH,
 } from "./protocol.ts";
 import { encodeText, viewOf, writeU64 } from "./wire.ts";
@@ -139,7 +156,11 @@ export function encodeRequest(m: Omit<RequestMessage, "type">): Uint8Array {
     REQUEST_FIXED_BYTE_LENGTH + name.byteLength + params.byteLength,
     m.streamId,
   );
-  const flags = (m.range ? REQUEST_FLAG_RANGE : 0) | (m.expectedGeneration !== null ? REQUEST_FLAG_GENERATION : 0);
+  const flags =
+    (m.range ? REQUEST_FLAG_RANGE : 0) |
+    (m.expectedGeneration !== null ? REQUEST_FLAG_GENERATION : 0) |
+    (m.headerOnly ? REQUEST_FLAG_HEADER_ONLY : 0) |
+    (m.subscribe ? REQUEST_FLAG_SUBSCRIBE : 0);
   view.setUint16(OFFSET_REQUEST_FLAGS, flags, LE);
   view.setUint16(OFFSET_REQUEST_NAME_BYTES, name.byteLength, LE);
   view.setUint8(OFFSET_REQUEST_CHECKSUM_ALGORITHM, algorithmCode(m.checksum));
@@ -235,6 +256,42 @@ export function encodeEnd(m: Omit<EndMessage, "type">): Uint8Array {
   view.setUint8(OFFSET_END_CHECKSUM_ALGORITHM, algorithmCode(m.checksumAlgorithm));
   writeU64(view, OFFSET_END_BYTE_LENGTH, m.byteLength, "byteLength");
   writeU64(view, OFFSET_END_CHECKSUM, m.checksum, "checksum");
+  return bytes;
+}
+
+/**
+ * Encodes a GROW (a live array's new byte length, and the most it can hold).
+ * @throws {RangeError} for lengths that are not safe integers, a total over the maximum, or a bad stream id.
+ */
+export function encodeGrow(m: Omit<GrowMessage, "type">): Uint8Array {
+  if (m.totalByteLength > m.maxTotalByteLength) {
+    throw new RangeError(
+      `Invalid GROW: expected totalByteLength <= maxTotalByteLength (${m.maxTotalByteLength}), got ${m.totalByteLength}`,
+    );
+  }
+  const { bytes, view } = allocate(MESSAGE_TYPES.GROW, GROW_BYTE_LENGTH, m.streamId);
+  writeU64(view, OFFSET_GROW_TOTAL_BYTES, m.totalByteLength, "totalByteLength");
+  writeU64(view, OFFSET_GROW_MAX_TOTAL_BYTES, m.maxTotalByteLength, "maxTotalByteLength");
+  return bytes;
+}
+
+/**
+ * Encodes an ACCEPT (the server takes an upload).
+ * @throws {RangeError} for an uploadId of 0, a credit or maxPayloadByteLength of 0, values out of
+ *   range, or a bad stream id.
+ */
+export function encodeAccept(m: Omit<AcceptMessage, "type">): Uint8Array {
+  if (m.uploadId === 0) throw new RangeError("Invalid uploadId: expected 1..2^32-1, got 0");
+  if (m.creditByteLength <= 0)
+    throw new RangeError(`Invalid creditByteLength: expected > 0, got ${m.creditByteLength}`);
+  if (m.maxPayloadByteLength <= 0) {
+    throw new RangeError(`Invalid maxPayloadByteLength: expected > 0, got ${m.maxPayloadByteLength}`);
+  }
+  const { bytes, view } = allocate(MESSAGE_TYPES.ACCEPT, ACCEPT_BYTE_LENGTH, m.streamId);
+  view.setUint32(OFFSET_ACCEPT_UPLOAD_ID, checkU32(m.uploadId, "uploadId"), LE);
+  writeU64(view, OFFSET_ACCEPT_FIRST_BYTE_OFFSET, m.firstByteOffset, "firstByteOffset");
+  writeU64(view, OFFSET_ACCEPT_CREDIT_BYTES, m.creditByteLength, "creditByteLength");
+  view.setUint32(OFFSET_ACCEPT_MAX_PAYLOAD_BYTES, checkU32(m.maxPayloadByteLength, "maxPayloadByteLength"), LE);
   return bytes;
 }
 

@@ -4,12 +4,15 @@
  */
 
 export { swapBytesInPlace } from "./byte-swap.ts";
+export { byteWindow, forEachByteWindow, MAX_BYTE_WINDOW_LENGTH } from "./byte-windows.ts";
 export type { Checksum } from "./checksum.ts";
 export { createChecksum } from "./checksum.ts";
 export { checkEncodedPayload, decodeChunkInto } from "./chunk-decode.ts";
 export { crc32c } from "./crc32c.ts";
 export { decodeMessage } from "./decode.ts";
-export type { Dtype, TypedArray, TypedArrayConstructor } from "./dtype.ts";
+export type { ArrayInfo, ArrayKind } from "./discovery.ts";
+export { checkArrayInfo } from "./discovery.ts";
+export type { Dtype, DtypeArray, DtypeArrays, DtypeOf, TypedArray, TypedArrayConstructor } from "./dtype.ts";
 export {
   assertLittleEndianHost,
   DTYPE_BYTES_PER_ELEMENT,
@@ -21,6 +24,7 @@ export {
   typedArrayConstructor,
 } from "./dtype.ts";
 export {
+  encodeAccept,
   encodeArrayHeader,
   encodeCancel,
   encodeCredit,
@@ -28,14 +32,16 @@ export {
   encodeDataEncoded,
   encodeEnd,
   encodeError,
+  encodeGrow,
   encodeRequest,
 } from "./encode.ts";
-export type { ProtocolErrorCode, StreamErrorCode } from "./errors.ts";
-export { ProtocolError, StreamError, TOO_BIG_CODES } from "./errors.ts";
+export type { ProtocolErrorCode, StreamErrorCode, StreamErrorOptions, WireErrorCode } from "./errors.ts";
+export { isStreamErrorCode, ProtocolError, StreamError, TOO_BIG_CODES } from "./errors.ts";
 export { headerByteLength } from "./http-body.ts";
 export type { JsonObject, JsonValue } from "./json.ts";
 export { MAX_JSON_DEPTH, parseJsonObject } from "./json.ts";
 export type {
+  AcceptMessage,
   ArrayHeaderMessage,
   CancelMessage,
   CreditMessage,
@@ -44,6 +50,7 @@ export type {
   DecodeLimits,
   EndMessage,
   ErrorMessage,
+  GrowMessage,
   Message,
   RequestMessage,
 } from "./message-types.ts";
@@ -87,6 +94,8 @@ export {
   SUBPROTOCOL,
 } from "./protocol.ts";
 export { shuffleBytes, unshuffleBytes } from "./shuffle.ts";
+export type { PutFields } from "./upload-wire.ts";
+export { encodePut, readPutFields } from "./upload-wire.ts";
 export { hasDataType, peekStreamId } from "./wire.ts";
 export { Xxh32, xxh32 } from "./xxh32.ts";
 export type { ZstdCodec } from "./zstd.ts";

@@ -32,6 +32,10 @@ export interface RequestMessage {
    * Absent or empty: none (every chunk comes as DATA); decoding leaves it out when none is offered.
    */
   codecs?: readonly ChunkCodec[];
+  /** REQUEST_FLAG_HEADER_ONLY: answer with the ARRAY_HEADER alone (a stat). Decoded only when set. */
+  headerOnly?: boolean;
+  /** REQUEST_FLAG_SUBSCRIBE: a live subscription (GROW announces appends). Decoded only when set. */
+  subscribe?: boolean;
 }
 
 /** More bytes the client is ready for on one stream. */
@@ -111,6 +115,30 @@ export interface ErrorMessage {
   message: string;
 }
 
+/** A live array grew (SUBSCRIBE streams): the bytes up to totalByteLength follow as DATA. */
+export interface GrowMessage {
+  type: "GROW";
+  streamId: number;
+  /** Byte length of the whole array now. */
+  totalByteLength: number;
+  /** The most the array can ever hold, in bytes; the same in every GROW of a stream. */
+  maxTotalByteLength: number;
+}
+
+/** The server accepts an upload (answers a PUT): where to start, and the first credit. */
+export interface AcceptMessage {
+  type: "ACCEPT";
+  streamId: number;
+  /** Names the upload for a resume (PUT generation); never 0. */
+  uploadId: number;
+  /** First byte the uploader sends: 0, or the bytes the server holds of a resumed upload. */
+  firstByteOffset: number;
+  /** Payload bytes the uploader may send before the next CREDIT. */
+  creditByteLength: number;
+  /** Largest payload message the server accepts. */
+  maxPayloadByteLength: number;
+}
+
 /** Any control message. */
 export type Message =
   | RequestMessage
@@ -120,7 +148,9 @@ export type Message =
   | DataMessage
   | DataEncodedMessage
   | EndMessage
-  | ErrorMessage;
+  | ErrorMessage
+  | GrowMessage
+  | AcceptMessage;
 
 /** Caps a receiver applies while decoding. */
 export interface DecodeLimits {

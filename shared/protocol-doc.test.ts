@@ -11,8 +11,10 @@ import { describe, expect, it } from "vitest";
 import { decodeChunkInto } from "./chunk-decode.ts";
 import { crc32c } from "./crc32c.ts";
 import { decodeMessage } from "./decode.ts";
+import { checkArrayInfo } from "./discovery.ts";
 import { DTYPE_BYTES_PER_ELEMENT, DTYPE_CODES, DTYPES } from "./dtype.ts";
 import {
+  encodeAccept,
   encodeArrayHeader,
   encodeCancel,
   encodeCredit,
@@ -20,12 +22,14 @@ import {
   encodeDataEncoded,
   encodeEnd,
   encodeError,
+  encodeGrow,
   encodeRequest,
 } from "./encode.ts";
 import { MAX_JSON_DEPTH } from "./json.ts";
 import type { ArrayHeaderMessage, DataEncodedMessage, Message, RequestMessage } from "./message-types.ts";
 import * as protocol from "./protocol.ts";
 import { shuffleBytes } from "./shuffle.ts";
+import { encodePut } from "./upload-wire.ts";
 import { xxh32 } from "./xxh32.ts";
 import { loadZstd } from "./zstd.ts";
 import { readZstdFrameHeader } from "./zstd-frame.ts";
@@ -190,7 +194,8 @@ const ARRAY_HEADER: ArrayHeaderMessage = {
   rangeByteStart: 0,
   rangeByteEnd: 32,
   firstByteOffset: 0,
-  generation: 1,
+  // What the server's arange source gives { length: 4 } (server/generation.test.ts checks it).
+  generation: 0xf2b1dbb3,
   checksumAlgorithm: "xxh32",
   name: "arange",
   // What server/sources.ts arange() puts in the header for start 0, step 1.
@@ -206,7 +211,8 @@ const REQUEST_RESUME: RequestMessage = {
   range: { elementStart: 10, elementEnd: 20 },
   resumeByteOffset: 16,
   creditByteLength: 0,
-  expectedGeneration: 1,
+  // What the server's arange source gives { length: 1000 } (server/generation.test.ts checks it).
+  expectedGeneration: 0xbaa4effc,
   checksum: "crc32c",
 };
 
@@ -221,6 +227,67 @@ const DATA_ENCODED: DataEncodedMessage = {
 };
 
 const ERROR_TEXT = 'Unknown array: "nope" is not published';
+
+/** The upload example of section 16.6: four float32 values as "samples", with meta {"unit":"V"}. */
+const UPLOAD_VALUES = new Float32Array([0.5, 1.5, -2, 3]);
+const UPLOAD_BYTES = new Uint8Array(UPLOAD_VALUES.buffer);
+/** XXH32 of those 16 bytes, as the document states it. */
+const DOCUMENTED_UPLOAD_XXH32 = 0xdfd2e437;
+const PUT: ArrayHeaderMessage = {
+  type: "PUT",
+  streamId: 5,
+  dtype: "float32",
+  shape: [4],
+  totalByteLength: 16,
+  rangeByteStart: 0,
+  rangeByteEnd: 16,
+  firstByteOffset: 0,
+  generation: 0,
+  checksumAlgorithm: "xxh32",
+  name: "samples",
+  meta: { meta: { unit: "V" } },
+};
+const ACCEPT = {
+  type: "ACCEPT",
+  streamId: 5,
+  uploadId: 0x5eed1e55,
+  firstByteOffset: 0,
+  creditByteLength: 8 * MiB,
+  maxPayloadByteLength: MiB,
+} as const;
+const REQUEST_SUBSCRIBE: RequestMessage = {
+  type: "REQUEST",
+  streamId: 1,
+  name: "signal",
+  params: null,
+  chunkByteLength: 0,
+  range: null,
+  resumeByteOffset: 0,
+  creditByteLength: 16 * MiB,
+  expectedGeneration: null,
+  checksum: "xxh32",
+  subscribe: true,
+};
+/** Three rows of 1024 float64 of a live array with room for 100,000 rows. */
+const GROW = {
+  type: "GROW",
+  streamId: 1,
+  totalByteLength: 3 * 1024 * 8,
+  maxTotalByteLength: 100_000 * 1024 * 8,
+} as const;
+const REQUEST_STAT: RequestMessage = {
+  type: "REQUEST",
+  streamId: 2,
+  name: "arange",
+  params: { length: 4 },
+  chunkByteLength: 0,
+  range: null,
+  resumeByteOffset: 0,
+  creditByteLength: 0,
+  expectedGeneration: null,
+  checksum: "none",
+  headerOnly: true,
+};
 
 /** Each documented block: the bytes the encoders give, and the message they decode to (null: a payload). */
 const EXPECTED: Record<string, { bytes: Uint8Array; decoded: Message | null }> = {
@@ -260,6 +327,37 @@ const EXPECTED: Record<string, { bytes: Uint8Array; decoded: Message | null }> =
     ]),
     decoded: null,
   },
+  PUT: {
+    bytes: encodePut({
+      streamId: 5,
+      name: "samples",
+      dtype: "float32",
+      shape: [4],
+      checksumAlgorithm: "xxh32",
+      uploadId: 0,
+      meta: { unit: "V" },
+      params: null,
+    }),
+    decoded: PUT,
+  },
+  ACCEPT: { bytes: encodeAccept(ACCEPT), decoded: ACCEPT },
+  UPLOAD_DATA: {
+    bytes: encodeData(5, 0, 16),
+    decoded: { type: "DATA", streamId: 5, payloadByteLength: 16, byteOffset: 0 },
+  },
+  UPLOAD_END: {
+    bytes: encodeEnd({ streamId: 5, byteLength: 16, checksumAlgorithm: "xxh32", checksum: xxh32(UPLOAD_BYTES) }),
+    decoded: {
+      type: "END",
+      streamId: 5,
+      byteLength: 16,
+      checksumAlgorithm: "xxh32",
+      checksum: DOCUMENTED_UPLOAD_XXH32,
+    },
+  },
+  REQUEST_SUBSCRIBE: { bytes: encodeRequest(REQUEST_SUBSCRIBE), decoded: REQUEST_SUBSCRIBE },
+  GROW: { bytes: encodeGrow(GROW), decoded: GROW },
+  REQUEST_STAT: { bytes: encodeRequest(REQUEST_STAT), decoded: REQUEST_STAT },
 };
 
 const blocks = hexBlocks(doc);
@@ -343,6 +441,29 @@ describe("docs/PROTOCOL.md worked example", () => {
     expect(doc).toContain(`0x${DOCUMENTED_RESUME_CRC.toString(16).toUpperCase()}`);
   });
 
+  it("states the upload example's payload bytes and their XXH32", () => {
+    const hex = toHex(UPLOAD_BYTES);
+    expect(doc).toContain(`(\`${hex}\`)`);
+    expect(xxh32(UPLOAD_BYTES)).toBe(DOCUMENTED_UPLOAD_XXH32);
+    expect(doc).toContain(`0x${DOCUMENTED_UPLOAD_XXH32.toString(16).toUpperCase()}`);
+  });
+
+  it("states the byte length of every extension example it counts", () => {
+    const prose = doc.replace(/\s+/g, " ");
+    for (const [name, before] of [
+      ["PUT", "on stream 5. PUT"],
+      ["ACCEPT", "The server answers ACCEPT"],
+      ["UPLOAD_DATA", "The client sends DATA"],
+      ["UPLOAD_END", "then END"],
+      ["REQUEST_SUBSCRIBE", "with room for 100,000 rows"],
+      ["GROW", "a GROW"],
+      ["REQUEST_STAT", "on stream 2"],
+    ] as const) {
+      const length = (EXPECTED[name] as { bytes: Uint8Array }).bytes.byteLength;
+      expect(prose, name).toContain(`${before} (${length} bytes)`);
+    }
+  });
+
   it("uses the default checksum, XXH32, in the main exchange and CRC-32C in the resume request", () => {
     expect(decodeMessage(bytesOf(blocks.get("REQUEST") ?? []))).toMatchObject({ checksum: "xxh32" });
     expect(decodeMessage(bytesOf(blocks.get("ARRAY_HEADER") ?? []))).toMatchObject({ checksumAlgorithm: "xxh32" });
@@ -424,6 +545,16 @@ describe("docs/PROTOCOL.md tables", () => {
       codeByteLength: protocol.OFFSET_ERROR_CODE_BYTES,
       messageByteLength: protocol.OFFSET_ERROR_MESSAGE_BYTES,
     },
+    GROW: {
+      totalByteLength: protocol.OFFSET_GROW_TOTAL_BYTES,
+      maxTotalByteLength: protocol.OFFSET_GROW_MAX_TOTAL_BYTES,
+    },
+    ACCEPT: {
+      uploadId: protocol.OFFSET_ACCEPT_UPLOAD_ID,
+      firstByteOffset: protocol.OFFSET_ACCEPT_FIRST_BYTE_OFFSET,
+      creditByteLength: protocol.OFFSET_ACCEPT_CREDIT_BYTES,
+      maxPayloadByteLength: protocol.OFFSET_ACCEPT_MAX_PAYLOAD_BYTES,
+    },
   };
   /** Byte length of each message's fixed part: where the table's run of numeric offsets ends. */
   const FIXED_LENGTHS: Record<string, number> = {
@@ -436,6 +567,8 @@ describe("docs/PROTOCOL.md tables", () => {
     DATA_ENCODED: protocol.DATA_ENCODED_BYTE_LENGTH,
     END: protocol.END_BYTE_LENGTH,
     ERROR: protocol.ERROR_FIXED_BYTE_LENGTH,
+    GROW: protocol.GROW_BYTE_LENGTH,
+    ACCEPT: protocol.ACCEPT_BYTE_LENGTH,
   };
 
   it.each(Object.keys(FIXED_LENGTHS))("lays out %s with contiguous fields matching protocol.ts", (table) => {
@@ -478,6 +611,8 @@ describe("docs/PROTOCOL.md tables", () => {
     const flags: Record<string, number> = {
       REQUEST_FLAG_RANGE: protocol.REQUEST_FLAG_RANGE,
       REQUEST_FLAG_GENERATION: protocol.REQUEST_FLAG_GENERATION,
+      REQUEST_FLAG_HEADER_ONLY: protocol.REQUEST_FLAG_HEADER_ONLY,
+      REQUEST_FLAG_SUBSCRIBE: protocol.REQUEST_FLAG_SUBSCRIBE,
     };
     // Every REQUEST_FLAG_* that protocol.ts exports is in `flags` (a new one must be documented).
     expect(
@@ -493,10 +628,20 @@ describe("docs/PROTOCOL.md tables", () => {
         name,
       ).toHaveLength(1);
     }
-    expect(protocol.REQUEST_FLAGS_KNOWN).toBe(0b11);
+    expect(protocol.REQUEST_FLAGS_KNOWN).toBe(Object.values(flags).reduce((a, b) => a | b, 0));
+    // Every bit 0..15 is covered exactly once, in order: by its flag, or by a "reserved" row
+    // (a bit, or a span "a..b").
     const flagRows = tableAfter(doc, "Flags (u16 at offset 6):");
-    expect(flagRows.map((r) => r[2])).toEqual([...Object.keys(flags), "reserved"]);
-    expect(flagRows.at(-1)?.[0]).toBe(`${Object.keys(flags).length}..15`);
+    const byBit = new Map(Object.entries(flags).map(([name, value]) => [Math.log2(value), name]));
+    let next = 0;
+    for (const [bits, , name] of flagRows) {
+      const [from, to] = (bits ?? "").split("..").map(Number) as [number, number | undefined];
+      expect(from, `row ${bits}`).toBe(next);
+      const last = to ?? from;
+      for (let bit = from; bit <= last; bit++) expect(name, `bit ${bit}`).toBe(byBit.get(bit) ?? "reserved");
+      next = last + 1;
+    }
+    expect(next).toBe(16);
   });
 
   it("lists every checksum algorithm with its code, and no others", () => {
@@ -560,6 +705,8 @@ describe("docs/PROTOCOL.md tables", () => {
       DATA_BYTE_LENGTH: protocol.DATA_BYTE_LENGTH,
       END_BYTE_LENGTH: protocol.END_BYTE_LENGTH,
       ERROR_FIXED_BYTE_LENGTH: protocol.ERROR_FIXED_BYTE_LENGTH,
+      GROW_BYTE_LENGTH: protocol.GROW_BYTE_LENGTH,
+      ACCEPT_BYTE_LENGTH: protocol.ACCEPT_BYTE_LENGTH,
       MAX_NDIM: protocol.MAX_NDIM,
       MAX_NAME_BYTES: protocol.MAX_NAME_BYTES,
       MAX_ERROR_CODE_BYTES: protocol.MAX_ERROR_CODE_BYTES,
@@ -643,6 +790,25 @@ describe("docs/PROTOCOL.md tables", () => {
     // Rows S1, S2, ... in order, none missing (the header row and rule are skipped by tableAfter).
     expect(order.length).toBeGreaterThan(10);
     expect(order).toEqual(order.map((_, i) => `S${i + 1}`));
+  });
+
+  it("lists exactly the ArrayInfo keys a client reads (section 18.1)", () => {
+    const keys = tableAfter(doc, "<!-- array info -->").map((r) => (r[0] ?? "").replaceAll("`", ""));
+    const full = checkArrayInfo({
+      name: "a",
+      kind: "live",
+      live: true,
+      generation: 1,
+      dtype: "float64",
+      shape: [1],
+      byteLength: 8,
+      meta: null,
+      params: {},
+      maxLength: 2,
+      closed: false,
+      unknown: "dropped",
+    });
+    expect(keys.sort()).toEqual(Object.keys(full).sort());
   });
 
   it("gives the CRC-32C check value the implementation computes", () => {

@@ -20,7 +20,7 @@
  * |      8 |     4 | u32  | streamId (0 = the connection, ERROR only) |
  *
  * REQUEST 0x01 (client -> server), 64 bytes + name + params:
- * |  6 | 2 | u16 | flags: REQUEST_FLAG_RANGE, REQUEST_FLAG_GENERATION     |
+ * |  6 | 2 | u16 | flags: REQUEST_FLAG_RANGE, _GENERATION, _HEADER_ONLY, _SUBSCRIBE |
  * | 12 | 2 | u16 | nameByteLength (1..MAX_NAME_BYTES)                      |
  * | 14 | 1 | u8  | checksumAlgorithm wanted in the END trailer (0 = none) |
  * | 15 | 1 | u8  | codecs the client decodes (REQUEST_CODEC_* bits; 0 = none) |
@@ -37,7 +37,8 @@
  * CREDIT 0x02 (client -> server), 24 bytes: | 12 | 4 | reserved | 16 | 8 | u64 grantByteLength (> 0) |
  * CANCEL 0x03 (client -> server), 16 bytes: | 12 | 4 | reserved |
  *
- * ARRAY_HEADER 0x10 (server -> client) and PUT 0x04 (client -> server, upload; reserved in v1),
+ * ARRAY_HEADER 0x10 (server -> client) and PUT 0x04 (client -> server: an upload, whose JSON part
+ * is {"meta", "params"} and whose generation is 0 or the upload id to resume),
  * 56 bytes + 8 * ndim + name + meta:
  * |  6 | 1 | u8  | dtype (DTYPE_CODES)                                    |
  * |  7 | 1 | u8  | ndim (0..MAX_NDIM)                                     |
@@ -53,8 +54,8 @@
  * | 56 | 8*ndim | u64[] | shape                                            |
  * | .. | n |     | name, then meta                                         |
  *
- * DATA 0x11 (server -> client; client -> server only for upload, reserved in v1), 24 bytes; the
- * next message is the payload:
+ * DATA 0x11 (server -> client; client -> server in an upload), 24 bytes; the next message is the
+ * payload:
  * | 12 | 4 | u32 | payloadByteLength (> 0)                                |
  * | 16 | 8 | u64 | byteOffset in the array of the payload's first byte    |
  *
@@ -67,7 +68,7 @@
  * | 29 | 1 | u8  | filter (CHUNK_FILTERS: 0 = none, 1 = byte-shuffle)     |
  * | 30 | 2 | u16 | reserved, 0                                            |
  *
- * END 0x12 (server -> client; client -> server only for upload, reserved in v1), 32 bytes:
+ * END 0x12 (both directions: the sender's trailer, and the server's acknowledgement of an upload), 32 bytes:
  * |  6 | 1 | u8  | checksumAlgorithm                                      |
  * |  7 | 1 | u8  | reserved, 0                                            |
  * | 12 | 4 | u32 | reserved, 0                                            |
@@ -79,6 +80,20 @@
  * |  7 | 1 | u8  | reserved, 0                                            |
  * | 12 | 4 | u32 | messageByteLength (0..MAX_ERROR_MESSAGE_BYTES), UTF-8   |
  * | 16 | n |     | code, then message                                     |
+ *
+ * GROW 0x15 (server -> client, SUBSCRIBE streams), 32 bytes:
+ * | 12 | 4 | u32 | reserved, 0                                            |
+ * | 16 | 8 | u64 | totalByteLength: the array's byte length now            |
+ * | 24 | 8 | u64 | maxTotalByteLength: the most it can ever hold            |
+ *
+ * ACCEPT 0x16 (server -> client, answers a PUT), 40 bytes:
+ * | 12 | 4 | u32 | uploadId (> 0): names the upload for a resume           |
+ * | 16 | 8 | u64 | firstByteOffset: the uploader sends from here            |
+ * | 24 | 8 | u64 | creditByteLength: initial window (> 0)                   |
+ * | 32 | 4 | u32 | maxPayloadByteLength: largest payload taken (> 0)        |
+ * | 36 | 4 | u32 | reserved, 0                                            |
+ *
+ * CREDIT also travels server -> client in an upload (the server's window for the uploader).
  */
 
 /** Every multi-byte field is little-endian. */
@@ -100,6 +115,8 @@ export const MESSAGE_TYPES = {
   END: 0x12,
   ERROR: 0x13,
   DATA_ENCODED: 0x14,
+  GROW: 0x15,
+  ACCEPT: 0x16,
 } as const;
 
 // Common prefix.
@@ -127,7 +144,18 @@ export const REQUEST_FIXED_BYTE_LENGTH = 64;
 export const REQUEST_FLAG_RANGE = 1 << 0;
 /** REQUEST flag: expectedGeneration must match the published array's (resume). */
 export const REQUEST_FLAG_GENERATION = 1 << 1;
-export const REQUEST_FLAGS_KNOWN = REQUEST_FLAG_RANGE | REQUEST_FLAG_GENERATION;
+/**
+ * REQUEST flag: answer with the ARRAY_HEADER alone (a stat): no DATA, no END; the stream ends with
+ * the header.
+ */
+export const REQUEST_FLAG_HEADER_ONLY = 1 << 3;
+/**
+ * REQUEST flag: subscribe to a live array: the stream sends what exists, then every append
+ * (announced by GROW), and ends with END only when the array is closed (or the RANGE end is reached).
+ */
+export const REQUEST_FLAG_SUBSCRIBE = 1 << 4;
+export const REQUEST_FLAGS_KNOWN =
+  REQUEST_FLAG_RANGE | REQUEST_FLAG_GENERATION | REQUEST_FLAG_HEADER_ONLY | REQUEST_FLAG_SUBSCRIBE;
 /** REQUEST codecs bit: the client decodes DATA_ENCODED chunks with codec zstd. */
 export const REQUEST_CODEC_ZSTD = 1 << 0;
 export const REQUEST_CODECS_KNOWN = REQUEST_CODEC_ZSTD;
@@ -191,6 +219,20 @@ export const OFFSET_ERROR_CODE_BYTES = 6; // u8
 export const OFFSET_ERROR_RESERVED8 = 7; // u8
 export const OFFSET_ERROR_MESSAGE_BYTES = 12; // u32
 export const ERROR_FIXED_BYTE_LENGTH = 16;
+
+// GROW.
+export const OFFSET_GROW_RESERVED32 = 12; // u32
+export const OFFSET_GROW_TOTAL_BYTES = 16; // u64
+export const OFFSET_GROW_MAX_TOTAL_BYTES = 24; // u64
+export const GROW_BYTE_LENGTH = 32;
+
+// ACCEPT.
+export const OFFSET_ACCEPT_UPLOAD_ID = 12; // u32
+export const OFFSET_ACCEPT_FIRST_BYTE_OFFSET = 16; // u64
+export const OFFSET_ACCEPT_CREDIT_BYTES = 24; // u64
+export const OFFSET_ACCEPT_MAX_PAYLOAD_BYTES = 32; // u32
+export const OFFSET_ACCEPT_RESERVED32 = 36; // u32
+export const ACCEPT_BYTE_LENGTH = 40;
 
 /**
  * WebSocket subprotocol of the arraywire protocol. A client that offers subprotocols (a token

@@ -8,6 +8,7 @@ import { expect } from "vitest";
 import { decodeMessage } from "./decode.ts";
 import type { Dtype } from "./dtype.ts";
 import {
+  encodeAccept,
   encodeArrayHeader,
   encodeCancel,
   encodeCredit,
@@ -15,6 +16,7 @@ import {
   encodeDataEncoded,
   encodeEnd,
   encodeError,
+  encodeGrow,
   encodeRequest,
 } from "./encode.ts";
 import { ProtocolError, type ProtocolErrorCode } from "./errors.ts";
@@ -177,6 +179,10 @@ export function encodeMessage(m: Message): Uint8Array {
       return encodeEnd(m);
     case "ERROR":
       return encodeError(m.streamId, m.code, m.message);
+    case "GROW":
+      return encodeGrow(m);
+    case "ACCEPT":
+      return encodeAccept(m);
   }
 }
 

@@ -1,9 +1,11 @@
 /**
  * The bench page (bundled with the real arraywire client by build.ts). Its URL names one run:
- * `?run=<id>&method=<method>&n=<elements>[&verify=0][&chunk=<bytes>][&credit=<bytes>][&window=<bytes>][&write=<bytes>]`.
+ * `?run=<id>&method=<method>&n=<elements>[&verify=0][&chunk=<bytes>][&credit=<bytes>][&window=<bytes>][&write=<bytes>][&scratch=<bytes>][&hash=1]`.
  * `chunk`/`credit` are arraywire's chunkByteLength/creditByteLength (aw-*) or the bare ws loop's
- * message size (ws-loop); `window` is the BYOB read window (0 = the whole remaining range) and
- * `write` the server's write size (fetch-byob). It waits for the orchestrator's "go"
+ * message size (ws-loop); for fetch-byob, `window` is the BYOB read window (0 = the whole
+ * remaining range), `scratch` a scratch buffer the reads fill instead (copied into the target),
+ * `write` the server's write size, and `hash=1` an XXH32 of every piece right after it landed,
+ * checked against the server's. It waits for the orchestrator's "go"
  * (POST /ready is answered once the renderer's baseline RSS is sampled), times the transfer from
  * the request to the last byte written into a Float64Array target, checks every element
  * (a[i] === i), and POSTs a RunReport to /result, with the main thread's long tasks during the
@@ -11,7 +13,8 @@
  */
 import { RecordBatchReader } from "apache-arrow";
 import { defaultTransport, fetchArray, fetchArrayInWorker } from "../../client/index.ts";
-import { arrayName, type RunReport } from "../messages.ts";
+import { Xxh32 } from "../../shared/index.ts";
+import { arrayName, RAW_CHECKSUM_HEADER, type RunReport } from "../messages.ts";
 
 const MiB = 1024 * 1024;
 
@@ -27,6 +30,12 @@ const awOptions = { verify, chunkByteLength, creditByteLength };
 /** fetch-byob: bytes offered to one read (0 = the whole remaining range), and the server's write size. */
 const readWindowByteLength = Number(query.get("window") ?? 0);
 const writeByteLength = Number(query.get("write") ?? MiB);
+/** fetch-byob: a scratch buffer the reads fill (0: read into the target itself). */
+const scratchByteLength = Number(query.get("scratch") ?? 0);
+/** fetch-byob: XXH32 of every piece right after it landed, checked against the server's. */
+const hashed = query.get("hash") === "1";
+/** Bytes hashed (and copied from a scratch) at a time: small enough to stay in cache. */
+const PIECE_BYTE_LENGTH = 256 * 1024;
 const byteLength = elementCount * 8;
 const endpoint = `ws://${location.host}/arraywire`;
 
@@ -50,24 +59,51 @@ function wsLoop(): Promise<Float64Array> {
   });
 }
 
-/** fetch + a BYOB reader reading straight into the target, each read offered the window (or the rest). */
-async function fetchByob(): Promise<Float64Array> {
-  const response = await fetch(`/raw?n=${elementCount}&write=${writeByteLength}`, { cache: "no-store" });
+/**
+ * fetch + a BYOB reader, hand-written: each read offered the window (or the rest) of the target,
+ * or the scratch buffer whose bytes are then copied into the target piece by piece; with `hash=1`
+ * each piece is hashed right after it landed and the digest checked against the server's.
+ */
+async function fetchByob(detail: Record<string, string | number>): Promise<Float64Array> {
+  const response = await fetch(`/raw?n=${elementCount}&write=${writeByteLength}${hashed ? "&hash=1" : ""}`, {
+    cache: "no-store",
+  });
   if (!response.body) throw new Error(`HTTP ${response.status}: no body`);
   const reader = response.body.getReader({ mode: "byob" });
+  const checksum = hashed ? new Xxh32() : null;
   let buffer = new ArrayBuffer(byteLength);
+  const target = scratchByteLength > 0 ? new Uint8Array(buffer) : null;
+  let scratch = new Uint8Array(scratchByteLength);
   let offset = 0;
+  let readCount = 0;
   while (offset < byteLength) {
     const rest = byteLength - offset;
-    const window = new Uint8Array(
-      buffer,
-      offset,
-      readWindowByteLength > 0 ? Math.min(rest, readWindowByteLength) : rest,
-    );
-    const { value, done } = await reader.read(window);
+    const view = target
+      ? scratch.subarray(0, Math.min(rest, scratch.byteLength))
+      : new Uint8Array(buffer, offset, readWindowByteLength > 0 ? Math.min(rest, readWindowByteLength) : rest);
+    const { value, done } = await reader.read(view);
     if (done || !value) throw new Error(`body ended after ${offset} of ${byteLength} bytes`);
-    buffer = value.buffer; // the read transferred the old one
+    readCount++;
+    if (target) {
+      scratch = new Uint8Array(value.buffer); // the read transferred the old one
+      for (let p = 0; p < value.byteLength; p += PIECE_BYTE_LENGTH) {
+        const piece = value.subarray(p, p + PIECE_BYTE_LENGTH);
+        target.set(piece, offset + p);
+        checksum?.update(target.subarray(offset + p, offset + p + piece.byteLength));
+      }
+    } else {
+      buffer = value.buffer; // the read transferred the old one
+      if (checksum)
+        for (let p = 0; p < value.byteLength; p += PIECE_BYTE_LENGTH)
+          checksum.update(value.subarray(p, p + PIECE_BYTE_LENGTH));
+    }
     offset += value.byteLength;
+  }
+  detail.readCount = readCount;
+  if (checksum) {
+    const expected = response.headers.get(RAW_CHECKSUM_HEADER);
+    const computed = checksum.digest().toString(16).padStart(8, "0");
+    if (computed !== expected) throw new Error(`XXH32 mismatch: computed ${computed}, server says ${expected}`);
   }
   return new Float64Array(buffer);
 }
@@ -130,7 +166,7 @@ async function transfer(detail: Record<string, string | number>): Promise<Float6
     case "ws-loop":
       return wsLoop();
     case "fetch-byob":
-      return fetchByob();
+      return fetchByob(detail);
     case "json":
       return fetchJson();
     case "arrow":

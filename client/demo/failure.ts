@@ -43,6 +43,8 @@ function hintFor(code: string, context: FailureContext): string {
         : "No array is published under that name. Names are case-sensitive.";
     case "E_TOO_LARGE":
       return "The array is bigger than the client limit (maxBytes). Raise the limit or pick fewer elements.";
+    case "E_ALLOCATION_FAILED":
+      return "The browser refused a buffer this large, so nothing was downloaded. Pick fewer elements or a narrower dtype (Chromium grants one buffer of up to about 16 GiB, and the tab needs the memory).";
     case "E_BAD_REQUEST":
       return "The server's arange source refused these parameters.";
     case "E_CONNECTION_CLOSED":

@@ -20,8 +20,10 @@ import {
 import { DEMO_DTYPES, type DtypeInfo, findDtype, isAvailableHere, storedValue } from "./dtypes.ts";
 import { describeFailure } from "./failure.ts";
 import { FrameMeter, type FrameStats } from "./frame-meter.ts";
+import "./live.ts";
 import { drawEnvelope, drawRate, envelopeColumns, type RateSample } from "./plot.ts";
 import { type ScanResult, scanArange } from "./scan.ts";
+import "./upload.ts";
 import {
   renderBusy,
   renderDtypes,
@@ -30,6 +32,7 @@ import {
   renderResult,
   renderSizeBytes,
   renderSizes,
+  renderSizeWarning,
   renderStatus,
   renderSummary,
   SIZE_PRESETS,
@@ -169,6 +172,7 @@ drawRate(ui.rateChart, []);
 ui.sizes.addEventListener("change", refreshForm);
 ui.transports.addEventListener("change", refreshForm);
 ui.dtype.addEventListener("change", refreshForm);
+ui.maxBytes.addEventListener("change", refreshForm);
 ui.name.addEventListener("input", refreshForm);
 ui.form.addEventListener("submit", (event) => {
   event.preventDefault();
@@ -192,6 +196,8 @@ function refreshForm(): void {
   renderSizeBytes(info);
   if (dataset) renderSummary(datasetLength(dataset), findDtype(dataset.dtype) ?? info);
   else renderSummary(selectedLength(), info);
+  const maxBytes = ui.maxBytes.value === "" ? undefined : Number(ui.maxBytes.value);
+  renderSizeWarning(dataset ? 0 : selectedLength() * info.bytesPerElement, maxBytes);
   ui.endpointUrl.textContent = ENDPOINTS[selectedTransport()];
 }
 

@@ -29,6 +29,7 @@ export const ui = {
   name: byId<HTMLInputElement>("name"),
   datasets: byId<HTMLDivElement>("datasets"),
   sizes: byId<HTMLDivElement>("sizes"),
+  sizeWarning: byId<HTMLParagraphElement>("size-warning"),
   transports: byId<HTMLDivElement>("transports"),
   threads: byId<HTMLDivElement>("threads"),
   isolationNote: byId<HTMLElement>("isolation-note"),
@@ -74,7 +75,13 @@ export const ui = {
 };
 
 /** Element-count presets (50M float64 is the 400 MB reference). */
-export const SIZE_PRESETS = [1_000_000, 10_000_000, 50_000_000, 200_000_000] as const;
+export const SIZE_PRESETS = [1_000_000, 10_000_000, 50_000_000, 200_000_000, 500_000_000] as const;
+
+/**
+ * Arrays larger than this (2 GiB, the client's default maxBytes) get a memory warning under the
+ * size picker: the tab must hold the whole array (500M float64 is 4 GB).
+ */
+export const LARGE_ARRAY_BYTE_LENGTH = 2 ** 31;
 
 /** Builds the element-count radios; `selected` may be a custom count (from the URL). */
 export function renderSizes(selected: number): void {
@@ -103,6 +110,22 @@ export function renderSizeBytes(info: DtypeInfo): void {
       " ",
     );
   }
+}
+
+/**
+ * Warns under the size picker when `byteLength` is past {@link LARGE_ARRAY_BYTE_LENGTH}: what the
+ * tab must hold, and the client limit it needs (maxBytes defaults to 2 GiB). Hidden otherwise.
+ */
+export function renderSizeWarning(byteLength: number, maxBytes: number | undefined): void {
+  const large = byteLength > LARGE_ARRAY_BYTE_LENGTH;
+  ui.sizeWarning.hidden = !large;
+  if (!large) return;
+  const limit = maxBytes ?? LARGE_ARRAY_BYTE_LENGTH;
+  ui.sizeWarning.textContent =
+    `${formatBytes(byteLength)} must fit in this tab's memory at once (Chromium grants one buffer of up to about 16 GiB; past what the browser grants, the fetch fails with E_ALLOCATION_FAILED before any data moves).` +
+    (byteLength > limit
+      ? ` Raise the client limit (maxBytes) to ${formatBytes(2 ** Math.ceil(Math.log2(byteLength)))} first.`
+      : "");
 }
 
 /** The checked element count. */

@@ -15,7 +15,7 @@ import { createServer as createTlsServer } from "node:tls";
 import type { ByteReader } from "../node-socket-reader.ts";
 
 export const TLS_CERT = readFileSync(new URL("./localhost-cert.pem", import.meta.url));
-const TLS_KEY = readFileSync(new URL("./localhost-key.pem", import.meta.url));
+export const TLS_KEY = readFileSync(new URL("./localhost-key.pem", import.meta.url));
 
 /** What a script gets: the connection and the request head it received (latin1, up to CRLF CRLF). */
 export type ServerScript = (socket: Socket, requestHead: string) => Promise<void> | void;

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """arraywire client in pure Python 3.11 (standard library only).
 
-Written from docs/PROTOCOL.md alone. It fetches one named array over either transport:
+Written from docs/PROTOCOL.md alone. It lists what a server publishes and stats one name
+(§18: ``--list``, ``--stat``, JSON over HTTP), follows a live array (§17: ``--subscribe``), and
+fetches one named array over either transport:
 
 * ``http``: one ``GET <path>?name=...``; the body is ARRAY_HEADER, the raw range bytes (read with
   ``readinto`` into a preallocated buffer at a running offset), then the END trailer (§2.3). A
@@ -18,6 +20,14 @@ Usage::
     python3 arraywire_client.py URL NAME [--transport http|ws] [--params JSON]
         [--checksum xxh32|crc32c|none] [--sha256] [--range START:END] [--header 'K: V']...
         [--timeout SECONDS] [--stats]
+    python3 arraywire_client.py URL --list
+    python3 arraywire_client.py URL NAME --stat [--params JSON]
+    python3 arraywire_client.py URL NAME --subscribe [--updates N] [--range START:END]
+
+``--list`` prints the server's {"arrays": [...]}, ``--stat`` one ArrayInfo (§18). ``--subscribe``
+receives what the live array holds, then every append (GROW, §17) into a growing buffer, until the
+server's END (the array closed) or N updates (then CANCEL); it prints the fetch summary plus
+"updates" (the element count after each update) and "ended" ("END" or "cancelled").
 
 It prints one JSON line: {"dtype", "shape", "byteLength", "sha256" (with --sha256), "first" (the
 first up to 10 values), "last" (the last value, or null for an empty range)}. On a failed stream
@@ -53,11 +63,12 @@ from typing import Any
 MAGIC = 0x52575241
 VERSION = 1
 REQUEST, CREDIT, CANCEL, PUT = 0x01, 0x02, 0x03, 0x04
-ARRAY_HEADER, DATA, END, ERROR, DATA_ENCODED = 0x10, 0x11, 0x12, 0x13, 0x14
-KNOWN_TYPES = {REQUEST, CREDIT, CANCEL, PUT, ARRAY_HEADER, DATA, END, ERROR, DATA_ENCODED}
+ARRAY_HEADER, DATA, END, ERROR, DATA_ENCODED, GROW, ACCEPT = 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16
+KNOWN_TYPES = {REQUEST, CREDIT, CANCEL, PUT, ARRAY_HEADER, DATA, END, ERROR, DATA_ENCODED, GROW, ACCEPT}
 REQUEST_CODEC_ZSTD = 0x01  # REQUEST byte 15 (§5.3, §5.11)
 MAX_ZSTD_WINDOW_BYTES = 8 * 1024 * 1024
 REQUEST_FLAG_RANGE, REQUEST_FLAG_GENERATION = 0x0001, 0x0002
+REQUEST_FLAG_HEADER_ONLY, REQUEST_FLAG_SUBSCRIBE = 0x0008, 0x0010  # §18.3, §17
 CHECKSUM_NONE, CHECKSUM_CRC32C, CHECKSUM_XXH32 = 0, 1, 2
 CHECKSUM_CODES = {"none": CHECKSUM_NONE, "crc32c": CHECKSUM_CRC32C, "xxh32": CHECKSUM_XXH32}
 CHECKSUM_NAMES = {v: k for k, v in CHECKSUM_CODES.items()}
@@ -322,13 +333,18 @@ def encode_request(
     resume: int = 0,
     generation: int | None = None,
     codecs: int = 0,
+    header_only: bool = False,
+    subscribe: bool = False,
 ) -> bytes:
     n = name.encode("utf-8")
     if not 1 <= len(n) <= MAX_NAME_BYTES:
         raise StreamError("E_BAD_REQUEST", "the name must have 1..1024 UTF-8 bytes")
     p = compact_json(params) if params is not None else b""
-    flags = (REQUEST_FLAG_RANGE if element_range else 0) | (
-        REQUEST_FLAG_GENERATION if generation is not None else 0
+    flags = (
+        (REQUEST_FLAG_RANGE if element_range else 0)
+        | (REQUEST_FLAG_GENERATION if generation is not None else 0)
+        | (REQUEST_FLAG_HEADER_ONLY if header_only else 0)
+        | (REQUEST_FLAG_SUBSCRIBE if subscribe else 0)
     )
     start, end = element_range or (0, 0)
     fixed = struct.pack(
@@ -510,6 +526,19 @@ def decode_end(msg: Any) -> tuple[int, int, int, int]:
     return sid, alg, byte_length, checksum
 
 
+def decode_grow(msg: Any) -> tuple[int, int, int]:
+    """GROW, G1..G4 (§5.12); returns (streamId, totalByteLength, maxTotalByteLength)."""
+    _mtype, b6, b7, sid = check_prefix(msg)
+    _exact(len(msg), 32, "GROW")  # G1
+    if b6 or b7 or struct.unpack_from("<I", msg, 12)[0]:  # G2
+        raise ProtocolError("E_RESERVED", "GROW reserved field is not 0")
+    total = _u64(msg, 16, "E_BAD_RANGE", "totalByteLength")  # G3
+    most = _u64(msg, 24, "E_TOO_LARGE", "maxTotalByteLength")
+    if total > most:  # G4
+        raise ProtocolError("E_BAD_RANGE", f"GROW totalByteLength {total} > maxTotalByteLength {most}")
+    return sid, total, most
+
+
 def decode_error(msg: Any) -> tuple[int, str, str]:
     """ERROR, F1..F6; returns (streamId, code, message)."""
     _mtype, code_len, b7, sid = check_prefix(msg)
@@ -682,6 +711,73 @@ def probe(url: str, *, headers: dict[str, str] | None = None, timeout: float = D
         return StreamError("E_HTTP_STATUS", f"probe failed: {e}")
     finally:
         conn.close()
+
+
+def _get_json(url: str, query: list[tuple[str, str]], headers: dict[str, str] | None, timeout: float) -> Any:
+    """GET <path>?<query> and parse its JSON body (§18), or raise the ERROR body's code."""
+    scheme, host, port, path = _split_url(url, "http")
+    target = path + "?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
+    conn_cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    conn = conn_cls(host, port, timeout=timeout)
+    try:
+        try:
+            conn.request("GET", target, headers={"Accept": "application/json", **(headers or {})})
+            resp = conn.getresponse()
+        except TimeoutError:
+            raise StreamError("E_TIMEOUT", f"no response within {timeout} s") from None
+        except (OSError, http.client.HTTPException) as e:
+            raise StreamError("E_CONNECTION_CLOSED", f"HTTP request failed: {e}") from None
+        ctype = resp.getheader("Content-Type") or ""
+        if ctype.startswith(HTTP_CONTENT_TYPE):
+            raise _refusal(resp)  # 403 E_LISTING_DISABLED, 404 E_UNKNOWN_NAME, 400 E_BAD_REQUEST...
+        if resp.status != 200 or not ctype.startswith("application/json"):
+            raise StreamError("E_HTTP_STATUS", f"HTTP {resp.status} with Content-Type {ctype!r}")
+        body = resp.read(16 * 1024 * 1024 + 1)
+        if len(body) > 16 * 1024 * 1024:
+            raise StreamError("E_TOO_LARGE", "a discovery answer over 16 MiB")
+        try:
+            return json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            raise StreamError("E_PROTOCOL", f"invalid JSON: {e}") from None
+    finally:
+        conn.close()
+
+
+def _check_info(value: Any) -> dict[str, Any]:
+    """An ArrayInfo (§18.1): the keys we know are checked, others ignored."""
+    ok = (
+        isinstance(value, dict)
+        and isinstance(value.get("name"), str)
+        and value.get("kind") in ("array", "source", "live")
+        and isinstance(value.get("live"), bool)
+        and isinstance(value.get("generation"), int)
+        and ("shape" not in value or (isinstance(value["shape"], list)
+                                      and all(isinstance(d, int) for d in value["shape"])))
+    )
+    if not ok:
+        raise StreamError("E_PROTOCOL", f"not an ArrayInfo: {value!r}"[:200])
+    return value
+
+
+def list_arrays(
+    url: str, *, headers: dict[str, str] | None = None, timeout: float = DEFAULT_IDLE_TIMEOUT
+) -> list[dict[str, Any]]:
+    """What the server publishes: GET <path>?list (§18.1)."""
+    body = _get_json(url, [("list", "")], headers, timeout)
+    if not isinstance(body, dict) or not isinstance(body.get("arrays"), list):
+        raise StreamError("E_PROTOCOL", 'expected {"arrays": [...]}')
+    return [_check_info(a) for a in body["arrays"]]
+
+
+def stat_array(
+    url: str, name: str, *, params: Any = None, headers: dict[str, str] | None = None,
+    timeout: float = DEFAULT_IDLE_TIMEOUT,
+) -> dict[str, Any]:  # fmt: skip
+    """One name, without transferring it: GET <path>?stat=<name>[&params=<json>] (§18.2)."""
+    query = [("stat", name)]
+    if params is not None:
+        query.append(("params", compact_json(params).decode()))
+    return _check_info(_get_json(url, query, headers, timeout))
 
 
 def fetch_http(
@@ -1320,6 +1416,130 @@ def fetch_ws(
         ws.close(close_code)
 
 
+def subscribe_ws(
+    url: str,
+    name: str,
+    *,
+    checksum: int = CHECKSUM_XXH32,
+    element_range: tuple[int, int] | None = None,
+    chunk: int = 4 * 1024 * 1024,
+    max_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
+    headers: dict[str, str] | None = None,
+    timeout: float = DEFAULT_IDLE_TIMEOUT,
+    max_updates: int | None = None,
+) -> tuple[Result, list[int], str]:
+    """Follows a live array (§17) on a new connection: SUBSCRIBE, ARRAY_HEADER, GROW (the first one
+    states the capacity), DATA for what exists, then a GROW before each growth, until END (the array
+    closed, or the range's end) or `max_updates` updates (then CANCEL). Returns the result (the
+    range received so far), the element count after each update, and "END" or "cancelled"."""
+    window = max(16 * 1024 * 1024, 2 * chunk)
+    check_element_range(element_range)
+    ws = WebSocket(url, timeout=timeout, headers=headers)
+    sid = 1
+    h: dict[str, Any] | None = None
+    buf = bytearray()
+    hasher = None
+    row = 0  # bytes of one row: growth comes in whole rows
+    total = 0  # the whole array's byte length, as last announced
+    most = -1  # its capacity (the first GROW's maxTotalByteLength)
+    limit = 0  # where the subscription ends at the latest
+    announced = 0  # end of the range announced so far
+    next_off = 0
+    consumed = 0
+    reported = 0
+    updates: list[int] = []
+
+    def fail(code: str, message: str) -> None:
+        try:
+            ws.send(encode_cancel(sid))
+        except StreamError:
+            pass
+        raise StreamError(code, message)
+
+    try:
+        ws.send(encode_request(sid, name, None, checksum=checksum, chunk=chunk, credit=window,
+                               element_range=element_range, subscribe=True))  # fmt: skip
+        while True:
+            op, msg = ws.receive()
+            if op == OP_TEXT:
+                fail("E_PROTOCOL", "E_TEXT_FRAME: the server sent a text message")
+            try:
+                mtype, _b6, _b7, msid = check_prefix(msg)
+                if msid != sid and mtype != ERROR:
+                    if mtype == DATA:
+                        ws.receive(into=memoryview(bytearray(0)))  # keep the framing (§3.4)
+                    continue
+                if mtype == ARRAY_HEADER:
+                    if h is not None:
+                        raise ProtocolError("E_UNEXPECTED_MESSAGE", "a second ARRAY_HEADER")
+                    h = decode_array_header(msg, max_total=MAX_SAFE)
+                    itemsize = DTYPES[h["dtype"]][1]
+                    start = element_range[0] * itemsize if element_range else 0
+                    if h["name"] != name or h["rangeByteStart"] != start or h["firstByteOffset"] != start:
+                        raise ProtocolError("E_BAD_RANGE", "the header is not the subscription asked for")
+                    row = itemsize * math.prod(h["shape"][1:]) if h["ndim"] else 0
+                    limit = element_range[1] * itemsize if element_range else MAX_SAFE
+                    total, announced, next_off = h["totalByteLength"], h["rangeByteEnd"], start
+                    hasher = new_checksum(h["checksumAlgorithm"])
+                elif mtype == GROW:
+                    _s, grown_total, grown_most = decode_grow(msg)
+                    grown = grown_total - total
+                    if h is None or grown < 0 or (grown % row if row else grown) or (most >= 0 and grown_most != most):
+                        raise ProtocolError("E_BAD_RANGE", f"GROW to {grown_total} (max {grown_most}) after {total}")
+                    most, total = grown_most, grown_total
+                    announced = min(limit, total)
+                    if announced - h["rangeByteStart"] > max_bytes:
+                        fail("E_TOO_LARGE", f"the subscription grew past {max_bytes} bytes")
+                    buf.extend(bytes(announced - h["rangeByteStart"] - len(buf)))  # grow in place
+                elif mtype == DATA:
+                    dsid, length, offset = decode_data(msg)
+                    if h is None or most < 0 or offset != next_off or offset + length > announced:
+                        raise ProtocolError("E_BAD_RANGE", f"DATA {offset}+{length}, expected {next_off}..{announced}")
+                    pos = offset - h["rangeByteStart"]
+                    mv = memoryview(buf)
+                    try:
+                        op, got = ws.receive(into=mv[pos : pos + length])  # recv_into at the running offset
+                        if op != OP_BINARY or got != length:
+                            raise ProtocolError("E_BAD_LENGTH", f"payload of {got} bytes, DATA announced {length}")
+                        if hasher is not None:
+                            hasher.update(mv[pos : pos + length])
+                    finally:
+                        mv.release()  # a bytearray cannot grow while a view of it exists
+                    next_off += length
+                    consumed += length
+                    if consumed >= window // 4:
+                        ws.send(encode_credit(sid, consumed))
+                        consumed = 0
+                elif mtype == END:
+                    _s, end_alg, byte_length, sum_ = decode_end(msg)
+                    if h is None:
+                        raise ProtocolError("E_UNEXPECTED_MESSAGE", "END before ARRAY_HEADER")
+                    h = {**h, "rangeByteEnd": announced, "totalByteLength": total,
+                         "shape": [total // row, *h["shape"][1:]] if row else h["shape"]}  # fmt: skip
+                    _verify_end(h, next_off, end_alg, byte_length, sum_, hasher)
+                    return Result(h, buf), updates, "END"
+                elif mtype == ERROR:
+                    esid, code, text = decode_error(msg)
+                    if esid == sid:
+                        raise StreamError(code, text)
+                    continue
+                else:
+                    raise ProtocolError("E_UNEXPECTED_MESSAGE", f"type 0x{mtype:02x} on a subscription")
+            except ProtocolError as e:
+                se = _as_stream_error(e)
+                fail(se.code, se.message)
+            if h is not None and next_off == announced and next_off - h["rangeByteStart"] > reported:
+                reported = next_off - h["rangeByteStart"]
+                updates.append(reported // DTYPES[h["dtype"]][1])
+                if max_updates is not None and len(updates) >= max_updates:
+                    ws.send(encode_cancel(sid))
+                    h = {**h, "rangeByteEnd": announced, "totalByteLength": total,
+                         "shape": [total // row, *h["shape"][1:]] if row else h["shape"]}  # fmt: skip
+                    return Result(h, buf), updates, "cancelled"
+    finally:
+        ws.close(CLOSE_NORMAL)
+
+
 # ---------------------------------------------------------------------------------------------
 # Self-test against the doc (§7 check values, §13 worked example)
 
@@ -1334,6 +1554,14 @@ _DOC_END = """41 52 57 52 01 12 02 00 01 00 00 00 00 00 00 00 20 00 00 00 00 00 
 28 d8 94 40 00 00 00 00"""
 _DOC_CREDIT = "41 52 57 52 01 02 00 00 01 00 00 00 00 00 00 00 00 00 40 00 00 00 00 00"
 _DOC_CANCEL = "41 52 57 52 01 03 00 00 01 00 00 00 00 00 00 00"
+_DOC_REQUEST_SUBSCRIBE = """41 52 57 52 01 01 10 00 01 00 00 00 06 00 02 00 00 00 00 00 00 00 00 00
+00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00 00
+00 00 00 00 00 00 00 00 73 69 67 6e 61 6c"""
+_DOC_GROW = """41 52 57 52 01 15 00 00 01 00 00 00 00 00 00 00 00 60 00 00 00 00 00 00
+00 00 d4 30 00 00 00 00"""
+_DOC_REQUEST_STAT = """41 52 57 52 01 01 08 00 02 00 00 00 06 00 00 00 0c 00 00 00 00 00 00 00
+00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+00 00 00 00 00 00 00 00 61 72 61 6e 67 65 7b 22 6c 65 6e 67 74 68 22 3a 34 7d"""
 _DOC_REQUEST_RESUME = """41 52 57 52 01 01 03 00 03 00 00 00 06 00 01 00 0f 00 00 00 00 00 00 00
 0a 00 00 00 00 00 00 00 14 00 00 00 00 00 00 00 10 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
 01 00 00 00 00 00 00 00 61 72 61 6e 67 65 7b 22 6c 65 6e 67 74 68 22 3a 31 30 30 30 7d"""
@@ -1361,6 +1589,13 @@ def self_test() -> None:
                          resume=16, generation=1)  # fmt: skip
     assert req == bytes.fromhex(_DOC_REQUEST_RESUME), req.hex(" ")
     assert encode_credit(1, 4 * 1024 * 1024) == bytes.fromhex(_DOC_CREDIT)
+    req = encode_request(1, "signal", None, checksum=CHECKSUM_XXH32, credit=16 * 1024 * 1024, subscribe=True)
+    assert req == bytes.fromhex(_DOC_REQUEST_SUBSCRIBE), req.hex(" ")  # §17.5
+    req = encode_request(2, "arange", {"length": 4}, checksum=CHECKSUM_NONE, header_only=True)
+    assert req == bytes.fromhex(_DOC_REQUEST_STAT), req.hex(" ")  # §18.3
+    assert decode_grow(bytes.fromhex(_DOC_GROW)) == (1, 24576, 819200000)  # §17.5
+    _expect_protocol_error(lambda: decode_grow(struct.pack("<IBBHIIQQ", MAGIC, VERSION, GROW, 0, 1, 0, 9, 8)),
+                           "E_BAD_RANGE")  # fmt: skip
     assert encode_cancel(1) == bytes.fromhex(_DOC_CANCEL)
     h = decode_array_header(bytes.fromhex(_DOC_HEADER))
     assert h["shape"] == [4] and h["dtype"] == 10 and h["generation"] == 1, h
@@ -1420,7 +1655,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ap = argparse.ArgumentParser(description="Fetch one arraywire array and print a JSON summary.")
     ap.add_argument("url", help="endpoint, e.g. ws://127.0.0.1:8080/arraywire (http:// works too)")
-    ap.add_argument("name", help="the published array's name")
+    ap.add_argument("name", nargs="?", help="the published array's name (not with --list)")
+    ap.add_argument("--list", action="store_true", help="print what the server publishes (§18.1)")
+    ap.add_argument("--stat", action="store_true", help="print NAME's ArrayInfo without fetching it (§18.2)")
+    ap.add_argument("--subscribe", action="store_true", help="follow the live array NAME (§17), over ws")
+    ap.add_argument("--updates", type=int, default=None, help="with --subscribe: stop (CANCEL) after N updates")
     ap.add_argument("--transport", choices=("http", "ws"), default="http")
     ap.add_argument("--params", help="JSON object for generated sources, e.g. '{\"length\":10}'")
     ap.add_argument("--checksum", choices=("xxh32", "crc32c", "none"), default="xxh32")
@@ -1464,8 +1703,22 @@ def main(argv: list[str] | None = None) -> int:
         headers[key.strip()] = value.strip()
     checksum = CHECKSUM_CODES[args.checksum]
     stats: dict[str, Any] = {}
+    if args.name is None and not args.list:
+        ap.error("NAME is required (only --list goes without it)")
+    extra: dict[str, Any] = {}
     try:
-        if args.transport == "http":
+        if args.list:
+            print(json.dumps({"arrays": list_arrays(args.url, headers=headers, timeout=args.timeout)}))
+            return 0
+        if args.stat:
+            print(json.dumps(stat_array(args.url, args.name, params=params, headers=headers, timeout=args.timeout)))
+            return 0
+        if args.subscribe:
+            result, updates, ended = subscribe_ws(args.url, args.name, checksum=checksum, element_range=element_range,
+                                                  chunk=args.chunk_bytes, max_bytes=args.max_bytes, headers=headers,
+                                                  timeout=args.timeout, max_updates=args.updates)  # fmt: skip
+            extra = {"updates": updates, "ended": ended}
+        elif args.transport == "http":
             result = fetch_http(args.url, args.name, params=params, checksum=checksum, element_range=element_range,
                                 headers=headers, max_bytes=args.max_bytes, timeout=args.timeout,
                                 stats=stats)  # fmt: skip
@@ -1496,6 +1749,7 @@ def main(argv: list[str] | None = None) -> int:
         stats["sha256Seconds"] = time.perf_counter() - t
     summary["first"] = [_jsonable(v) for v in result.values(0, 10)]
     summary["last"] = _jsonable(result.values(n - 1, 1)[0]) if n else None
+    summary.update(extra)
     print(json.dumps(summary, allow_nan=False))
     if args.stats:
         b = stats.get("bytes", 0)

@@ -12,6 +12,7 @@ import {
   type WebSocketConstructor,
 } from "../../client/index.ts";
 import { biguint64At, float64At, GRID_LENGTH } from "./values.ts";
+import "./page-extensions.ts";
 
 /** One case, as a test hands it to the page. */
 export interface GridCase {

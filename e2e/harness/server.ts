@@ -7,6 +7,9 @@
  *   library's worker module) and `/test-worker.js`: the worker page (e2e/harness/worker-page.ts);
  * - `/arraywire`: an ArrayServer publishing the grid's float64 and biguint64 arrays;
  * - `/secure`: an ArrayServer whose authenticate hook wants SECURITY.md's token (readToken);
+ * - `/extensions`: an ArrayServer that takes uploads (published once verified) and publishes live
+ *   arrays the tests create and grow through `GET /live/new?name=&rows=&row=`,
+ *   `/live/append?name=&rows=` (element i is float64At(i)) and `/live/close?name=`;
  * - `/text-frame`: a WebSocket peer that answers a REQUEST with a header and then a text frame,
  *   and records the close codes it gets (`GET /text-frame/closes`);
  * - `/silent`: a peer that answers with a header and part of the array, then goes silent (HTTP
@@ -20,11 +23,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { WebSocketServer } from "ws";
-import { ArrayServer, readToken } from "../../server/index.ts";
+import { ArrayServer, type LiveArray, readToken } from "../../server/index.ts";
 import { decodeMessage, encodeArrayHeader, encodeData, HTTP_CONTENT_TYPE } from "../../shared/index.ts";
 import { HARNESS_PORT, PAGE_ORIGIN, PROXY_PORT, TOKEN } from "./config.ts";
 import { CuttingProxy } from "./cutting-proxy.ts";
-import { GRID_LENGTH, makeBigUint64, makeFloat64 } from "./values.ts";
+import { float64At, GRID_LENGTH, makeBigUint64, makeFloat64 } from "./values.ts";
 
 const page = await build({
   entryPoints: [fileURLToPath(new URL("./page.ts", import.meta.url))],
@@ -84,6 +87,24 @@ const secure = new ArrayServer({
   log: () => {},
 });
 secure.publish("f64", makeFloat64(1000));
+const extensions = new ArrayServer({
+  server: http,
+  path: "/extensions",
+  allowedOrigins,
+  log: () => {},
+  upload: { onUpload: () => ({ allocate: true, publish: true }), maxUploadBytes: 256 * 1024 * 1024 },
+});
+extensions.publish("f64", makeFloat64(1000));
+const lives = new Map<string, LiveArray>();
+
+/** Appends `rows` rows to `live`, element i being float64At(i). */
+function appendRows(live: LiveArray, rows: number): void {
+  const row = live.rowShape.reduce((a, b) => a * b, 1);
+  const first = live.length * row;
+  const values = new Float64Array(rows * row);
+  for (let i = 0; i < values.length; i++) values[i] = float64At(first + i);
+  live.append(values);
+}
 
 // Fake peers for the failure cases.
 const SILENT_ELEMENTS = 1000;
@@ -130,7 +151,7 @@ http.on("upgrade", (req, socket, head) => {
 
 function route(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? "/", "http://x");
-  if (arrays.handleRequest(req, res) || secure.handleRequest(req, res)) return;
+  if (arrays.handleRequest(req, res) || secure.handleRequest(req, res) || extensions.handleRequest(req, res)) return;
   const json = (value: unknown): void => {
     res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(value));
   };
@@ -175,6 +196,25 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     case "/health":
       json("ok");
       return;
+    case "/live/new": {
+      const name = url.searchParams.get("name") ?? "";
+      const row = Number(url.searchParams.get("row") ?? 1);
+      const live = extensions.publishLive(name, { dtype: "float64", maxLength: 1_000_000, rowShape: [row] });
+      lives.set(name, live);
+      appendRows(live, Number(url.searchParams.get("rows") ?? 0));
+      json(live.shape);
+      return;
+    }
+    case "/live/append": {
+      const live = lives.get(url.searchParams.get("name") ?? "");
+      if (live) appendRows(live, Number(url.searchParams.get("rows") ?? 1));
+      json(live?.shape ?? null);
+      return;
+    }
+    case "/live/close":
+      lives.get(url.searchParams.get("name") ?? "")?.close();
+      json("closed");
+      return;
     default:
       res.writeHead(404).end();
   }
@@ -186,7 +226,7 @@ console.log(`grid harness: page at ${PAGE_ORIGIN}/ (proxy), server on 127.0.0.1:
 
 const stop = async () => {
   await proxy.close();
-  await Promise.all([arrays.close(), secure.close()]);
+  await Promise.all([arrays.close(), secure.close(), extensions.close()]);
   http.closeAllConnections();
   http.close();
   process.exit(0);

@@ -39,6 +39,8 @@ export interface DirectoryEntry {
   shape: number[];
   byteLength: number;
   meta: JsonObject | null;
+  /** The file's content version (what the header's generation is derived from), or null. */
+  version?: string | null;
 }
 
 /** Options of {@link FileDirectory.list}. */
@@ -149,6 +151,7 @@ export class FileDirectory implements NameResolver {
         shape,
         byteLength: shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES_PER_ELEMENT[array.dtype],
         meta: array.meta ?? null,
+        version: array.version ?? null,
       };
     } finally {
       array.close?.();

@@ -100,9 +100,12 @@ describe("npyFile served", () => {
 
   it("gives the generation of the file's content: the same on another server, another once it changed", async () => {
     const a = await fetchArray(server.url, "signal", { range: [0, 1] });
-    // PROTOCOL.md section 10.2: nz(XXH32("arraywire.v1\0" + dtype + "\0" + shape + "\0" + version)).
+    // PROTOCOL.md section 10.2: nz(XXH32("arraywire.v1\0" + dtype + "\0" + shape + "\0" + meta JSON
+    // + "\0version\0" + version)), the file's version being its identity.
     const opened = await openWith(npyFile(path));
-    const hash = xxh32(new TextEncoder().encode(`arraywire.v1\0float64\0${LENGTH}\0${opened.version}`));
+    const meta = JSON.stringify(opened.meta);
+    const text = `arraywire.v1\0float64\0${LENGTH}\0${meta}\0version\0${opened.version}`;
+    const hash = xxh32(new TextEncoder().encode(text));
     opened.close?.();
     expect(a.generation).toBe(hash === 0 ? 1 : hash);
     const other = new ArrayServer({ port: 0 });

@@ -6,7 +6,7 @@
  * the first differing indices with both values.
  */
 import { test } from "@playwright/test";
-import { type Dtype, xxh32 } from "../../shared/index.ts";
+import { type Dtype, forEachByteWindow, Xxh32 } from "../../shared/index.ts";
 import { type ArrayRef, describeRef, inspect, type PageLike, waitUntilSettled } from "./inspect.ts";
 import { type Check, encodeValue, type InspectResult, type Mismatch } from "./page-checks.ts";
 
@@ -65,7 +65,10 @@ export interface ArrayAssertions {
 
 /** XXH32 (seed 0) of a typed array's bytes: the value {@link ArrayAssertions.toHaveChecksum} compares. */
 export function arrayChecksum(array: ArrayBufferView): number {
-  return xxh32(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+  // Window by window: past 4 GiB no single Uint8Array spans the array on Node 20.
+  const hash = new Xxh32();
+  forEachByteWindow(array, 0, array.byteLength, (window) => hash.update(window));
+  return hash.digest();
 }
 
 function hex(n: number): string {

@@ -8,7 +8,14 @@
  * - `context` with the page registry installed, so that every page's transfers can be awaited
  *   (waitForArray) and checked in place (expectArray).
  */
-import { test as base } from "@playwright/test";
+import {
+  test as base,
+  type PlaywrightTestArgs,
+  type PlaywrightTestOptions,
+  type PlaywrightWorkerArgs,
+  type PlaywrightWorkerOptions,
+  type TestType,
+} from "@playwright/test";
 import type { ArrayServer } from "../array-server.ts";
 import type { ArrayServerOptions } from "../options.ts";
 import { installArrayRegistry } from "./page-registry.ts";
@@ -58,7 +65,12 @@ export interface ArraywireTestFixtures {
  * Playwright's `test`, extended with arraywire's fixtures (see the module comment). Use it in
  * place of `@playwright/test`'s, or `mergeTests` it with your own.
  */
-export const test = base.extend<ArraywireTestFixtures, ArraywireWorkerOptions & ArraywireWorkerFixtures>({
+// Typed here, not inferred: an inferred type is emitted as import("playwright/test"), a package
+// the consumer need not have (its peer dependency is @playwright/test).
+export const test: TestType<
+  PlaywrightTestArgs & PlaywrightTestOptions & ArraywireTestFixtures,
+  PlaywrightWorkerArgs & PlaywrightWorkerOptions & ArraywireWorkerOptions & ArraywireWorkerFixtures
+> = base.extend<ArraywireTestFixtures, ArraywireWorkerOptions & ArraywireWorkerFixtures>({
   arrays: [{}, { scope: "worker", option: true }],
   arrayServerOptions: [{}, { scope: "worker", option: true }],
   arrayServer: [

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { REGISTRY_KEY as CLIENT_REGISTRY_KEY, startTracking } from "../../client/track.ts";
 import { xxh32 } from "../../shared/index.ts";
+import { arrayChecksum } from "./expect-array.ts";
 import { type Check, encodeValue, type InspectResult, inspectInPage } from "./page-checks.ts";
 import { installRegistryInPage, REGISTRY_KEY } from "./page-registry.ts";
 
@@ -98,6 +99,22 @@ describe("inspectInPage", () => {
     const bytes = new Uint8Array(window.buffer, window.byteOffset, window.byteLength);
     expect(ok(check(window, { kind: "checksum" })).checksum).toBe(xxh32(bytes));
     expect(ok(check(window, { kind: "checksum" })).checksum).not.toBe(ok(check(big, { kind: "checksum" })).checksum);
+  });
+
+  it("computes the XXH32 of 4 GiB + 8 bytes as shared/xxh32 does (no 32-bit length or index arithmetic)", {
+    timeout: 120_000,
+  }, () => {
+    // A sparse 2^29 + 1 float64 (untouched pages cost no memory) with values on both sides of
+    // byte 2^32 and at the end. `length >>> 2` and `i >>> 2` wrap there: the words past 2^32
+    // would read as undefined.
+    const big = new Float64Array(2 ** 29 + 1);
+    big[0] = 1;
+    big[2 ** 29 - 1] = -2.5;
+    big[2 ** 29] = 3.25;
+    const expected = arrayChecksum(big);
+    expect(ok(check(big, { kind: "checksum" })).checksum).toBe(expected);
+    big[2 ** 29] = 3.5; // only the last element past 2^32 changes: so must the checksum
+    expect(ok(check(big, { kind: "checksum" })).checksum).not.toBe(expected);
   });
 
   it("describes a typed array or an object with one, and refuses anything else", () => {

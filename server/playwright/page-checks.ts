@@ -184,11 +184,13 @@ export function inspectInPage(request: InspectRequest): InspectResult {
   const P4 = 0x27d4eb2f | 0;
   const P5 = 0x165667b1 | 0;
   const rotl = (x: number, r: number) => (x << r) | (x >>> (32 - r));
-  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-  const length = bytes.byteLength;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, length);
-  const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, length >>> 2) : null;
-  const word = words ? (i: number) => words[i >>> 2] as number : (i: number) => view.getUint32(i, true);
+  // Lengths and offsets are plain Numbers: `length >>> 2` or `i >>> 2` would wrap past 4 GiB, and
+  // no Uint8Array over the whole array is made (Node 20 has none past 2^32 elements).
+  const length = array.byteLength;
+  const view = new DataView(array.buffer, array.byteOffset, length);
+  const words =
+    array.byteOffset % 4 === 0 ? new Uint32Array(array.buffer, array.byteOffset, Math.floor(length / 4)) : null;
+  const word = words ? (i: number) => words[i / 4] as number : (i: number) => view.getUint32(i, true);
   let i = 0;
   let acc: number;
   if (length >= 16) {
@@ -209,7 +211,7 @@ export function inspectInPage(request: InspectRequest): InspectResult {
   }
   acc = (acc + length) | 0;
   for (; i + 4 <= length; i += 4) acc = Math.imul(rotl((acc + Math.imul(word(i), P3)) | 0, 17), P4);
-  for (; i < length; i++) acc = Math.imul(rotl((acc + Math.imul(bytes[i] as number, P5)) | 0, 11), P1);
+  for (; i < length; i++) acc = Math.imul(rotl((acc + Math.imul(view.getUint8(i), P5)) | 0, 11), P1);
   acc ^= acc >>> 15;
   acc = Math.imul(acc, P2);
   acc ^= acc >>> 13;

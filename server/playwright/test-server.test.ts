@@ -45,13 +45,14 @@ describe("startArraywireServer", () => {
     }
   });
 
-  it("answers another origin's GET with CORS for that origin, and a preflight for requests with headers", async () => {
+  it("answers another origin's GET with CORS (any origin, no credentials), and a preflight for requests with headers", async () => {
     const s = await startArraywireServer({ plain: new Int32Array([1]) });
     try {
       const origin = "http://localhost:5173";
       const got = await get(`${s.url}?name=plain`, { origin });
       expect(got.status).toBe(200);
-      expect(got.headers["access-control-allow-origin"]).toBe(origin);
+      expect(got.headers["access-control-allow-origin"]).toBe("*");
+      expect(got.headers["access-control-allow-credentials"]).toBeUndefined();
       expect(got.headers["cross-origin-resource-policy"]).toBe("cross-origin");
       const none = await get(`${s.url}?name=plain`, {});
       expect(none.headers["access-control-allow-origin"]).toBeUndefined();
@@ -71,8 +72,19 @@ describe("startArraywireServer", () => {
   it("keeps a stricter allowedOrigins the caller passes", async () => {
     const s = await startArraywireServer({ plain: new Int32Array([1]) }, { allowedOrigins: ["http://ok.test"] });
     try {
-      expect((await get(`${s.url}?name=plain`, { origin: "http://ok.test" })).status).toBe(200);
-      expect((await get(`${s.url}?name=plain`, { origin: "http://evil.test" })).status).toBe(403);
+      const ok = await get(`${s.url}?name=plain`, { origin: "http://ok.test" });
+      expect(ok.status).toBe(200);
+      expect(ok.headers["access-control-allow-origin"]).toBe("http://ok.test");
+      expect(ok.headers["access-control-allow-credentials"]).toBe("true");
+      const evil = await get(`${s.url}?name=plain`, { origin: "http://evil.test" });
+      expect(evil.status).toBe(403);
+      expect(evil.headers["access-control-allow-credentials"]).toBeUndefined();
+      const preflight = await get(
+        s.url,
+        { origin: "http://evil.test", "access-control-request-method": "GET", "access-control-request-headers": "x-a" },
+        "OPTIONS",
+      );
+      expect(preflight.status).toBe(403);
     } finally {
       await s.close();
     }

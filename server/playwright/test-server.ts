@@ -1,15 +1,16 @@
 /**
  * The arrays server of one Playwright test worker: an ArrayServer on 127.0.0.1, port 0, behind a
  * small http server that lets the page under test read it from another origin (the app's own
- * dev server, say): it answers with `Access-Control-Allow-Origin` for the Origin the request
- * came with (a simple GET needs no preflight; OPTIONS is answered for requests with headers) and
+ * dev server, say): the ArrayServer's CORS answers (`Access-Control-Allow-Origin: *` for the
+ * default "*", the exact origin with credentials for a list; a simple GET needs no preflight,
+ * a preflight is answered for requests with headers), and every response carries
  * `Cross-Origin-Resource-Policy: cross-origin`, so cross-origin isolated pages may read it too.
  * The ArrayServer accepts any Origin ("*") unless `allowedOrigins` says otherwise: a test server
  * on the loopback interface, for the test's own browser. With `server` given it attaches there
  * instead and leaves that server's requests to its owner (mount `server.middleware` for the
  * HTTP transport).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TypedArray } from "../../shared/index.ts";
 import { ArrayServer } from "../array-server.ts";
@@ -51,12 +52,11 @@ export function publishSpec(server: ArrayServer, name: string, spec: ArraySpec):
   }
 }
 
-function allowCrossOrigin(req: IncomingMessage, res: ServerResponse): void {
-  const origin = req.headers.origin;
-  if (typeof origin === "string" && origin !== "null") {
-    res.setHeader("access-control-allow-origin", origin);
-    res.setHeader("vary", "origin");
-  }
+/**
+ * Lets a cross-origin isolated page (COEP require-corp) read the responses. CORS itself (exact
+ * origins for a list, `*` for "*", preflights) is the ArrayServer's own (server/cors.ts).
+ */
+function allowCrossOriginEmbedding(res: ServerResponse): void {
   res.setHeader("cross-origin-resource-policy", "cross-origin");
 }
 
@@ -72,21 +72,13 @@ export async function startArraywireServer(
   let http: Server;
   let arrayServer: ArrayServer;
   if (attached) {
-    http = attached;
+    // Only address() and close() of an attached server are used: any of ArrayServer's kinds
+    // works, though the URLs say http: and ws: (attach a plain http server to use them as given).
+    http = attached as Server;
     arrayServer = new ArrayServer({ allowedOrigins: "*", ...options });
   } else {
     http = createServer((req, res) => {
-      allowCrossOrigin(req, res);
-      if (req.method === "OPTIONS") {
-        const asked = req.headers["access-control-request-headers"];
-        res.writeHead(204, {
-          "access-control-allow-methods": "GET",
-          ...(typeof asked === "string" ? { "access-control-allow-headers": asked } : {}),
-          "access-control-max-age": "600",
-        });
-        res.end();
-        return;
-      }
+      allowCrossOriginEmbedding(res);
       if (!arrayServer.handleRequest(req, res)) {
         res.writeHead(404, { "content-type": "text/plain" }).end("arraywire test server: not found\n");
       }

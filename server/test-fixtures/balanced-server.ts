@@ -4,9 +4,9 @@
  * `node --import tsx`, config JSON in argv[2], an IPC channel to the parent).
  *
  * It publishes the same array under the same name as every other backend: a Float64Array with
- * a[i] = i, generated here at startup. A fresh process's first publish gets generation 1 today, so
- * every backend answers with the same generation and a resume is valid on any of them. Once
- * generations derive from content (docs/DEPLOY.md, "Versions"), the same holds by design.
+ * a[i] = i, generated here at startup. Its generation derives from its content (an XXH32 of its
+ * bytes, hashed after publish), so every backend answers with the same generation, whatever it
+ * published before, and a resume is valid on any of them.
  *
  * It reports `{ type: "listening", port, pid }` over IPC and exits when the channel closes, so a
  * parent that dies cannot leave it behind. The parent reads how many bytes it has written from
@@ -29,6 +29,8 @@ export interface BalancedServerConfig {
    * address, so this caps the whole proxy, not one client (docs/DEPLOY.md).
    */
   maxConnectionsPerIp: number;
+  /** ArrayServer's trustProxy (addresses whose X-Forwarded-For it believes). Defaults to none. */
+  trustProxy?: string[];
   /**
    * Times the same array is published under the same name before the last publish, as a
    * process that refreshed unchanged data would have done. Defaults to 0.
@@ -55,6 +57,7 @@ const server = new ArrayServer({
   host: "127.0.0.1",
   heartbeatIntervalMs: config.heartbeatIntervalMs,
   maxConnectionsPerIp: config.maxConnectionsPerIp,
+  trustProxy: config.trustProxy,
   log: (line) => {
     // stderr is the parent's: a few lines help when a run fails, a flood would not.
     if (logLineCount++ < MAX_LOG_LINES) console.error(`[backend ${process.pid}] ${line}`);

@@ -1,0 +1,2 @@
+// fetch-worker.ts: the worker's whole module
+import "arraywire/client/worker";
