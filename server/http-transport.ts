@@ -14,6 +14,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { END_BYTE_LENGTH, encodeEnd, HTTP_CONTENT_TYPE, type RequestMessage } from "../shared/index.ts";
 import { type ChunkEncoder, encoderFor } from "./chunk-encoder.ts";
+import { addVary } from "./cors.ts";
 import { chooseRange, ifRangeHolds, representationTag } from "./http-range.ts";
 import { planStream, type StreamPlan, type StreamServices } from "./plan.ts";
 import { requestFromQuery } from "./query.ts";
@@ -213,7 +214,7 @@ export async function serveHttp(
   // bytes of the identity representation, the only one with an ETag and Accept-Ranges.
   let encoder: ChunkEncoder | null = null;
   const asksZstd = request.codecs?.includes("zstd") === true;
-  if (asksZstd) body.headers = { ...body.headers, vary: "accept-encoding" };
+  if (asksZstd) addVary(res, "Accept-Encoding"); // beside CORS's Origin
   if (
     asksZstd &&
     req.headers.range === undefined &&

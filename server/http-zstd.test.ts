@@ -124,6 +124,48 @@ describe("Content-Encoding: zstd over HTTP", () => {
     }
   });
 
+  it("gives a zstd 200 Vary but no ETag or Accept-Ranges; the identity bodies keep both, Vary only when compress was asked", async () => {
+    const q = "name=smooth&start=1000&end=9000";
+    const plain = await get(port, q);
+    expect(plain.headers.etag).toMatch(/^"/);
+    expect(plain.headers["accept-ranges"]).toBe("bytes");
+    expect(plain.headers.vary ?? "").not.toMatch(/accept-encoding/i);
+    const refused = await get(port, `${q}&compress=zstd`, { "accept-encoding": "gzip" });
+    expect(refused.headers["content-encoding"]).toBeUndefined();
+    expect(refused.headers.etag).toBe(plain.headers.etag);
+    expect(refused.headers["accept-ranges"]).toBe("bytes");
+    expect(refused.headers.vary).toMatch(/(^|, )Accept-Encoding$/);
+    const encoded = await get(port, `${q}&compress=zstd`, { "accept-encoding": "zstd" });
+    expect(encoded.headers["content-encoding"]).toBe("zstd");
+    expect(encoded.headers.vary).toMatch(/(^|, )Accept-Encoding$/);
+    expect(encoded.headers.etag).toBeUndefined();
+    expect(encoded.headers["accept-ranges"]).toBeUndefined();
+  });
+
+  it("answers a Range request with compress=zstd uncompressed: 206 with exactly those identity bytes and the identity ETag", async () => {
+    const q = "name=smooth&start=123457&end=1876543&checksum=xxh32";
+    const identity = await get(port, q);
+    const length = identity.body.byteLength;
+    // A range in the middle of the body: past the header, ending before END.
+    const [a, b] = [4096, length - 4096];
+    const part = await get(port, `${q}&compress=zstd`, { "accept-encoding": "zstd", range: `bytes=${a}-${b - 1}` });
+    expect(part.status).toBe(206);
+    expect(part.headers["content-encoding"]).toBeUndefined();
+    expect(part.headers["content-range"]).toBe(`bytes ${a}-${b - 1}/${length}`);
+    expect(Number(part.headers["content-length"])).toBe(b - a);
+    expect(part.headers.etag).toBe(identity.headers.etag);
+    expect(part.body.equals(identity.body.subarray(a, b))).toBe(true);
+    // A Range the If-Range voids still counts: the whole identity body, not a zstd one.
+    const whole = await get(port, `${q}&compress=zstd`, {
+      "accept-encoding": "zstd",
+      range: `bytes=${a}-`,
+      "if-range": '"not-this-one"',
+    });
+    expect(whole.status).toBe(200);
+    expect(whole.headers["content-encoding"]).toBeUndefined();
+    expect(whole.body.equals(identity.body)).toBe(true);
+  });
+
   it("refuses compress values other than zstd with 400 E_BAD_REQUEST", async () => {
     const r = await get(port, "name=smooth&compress=gzip", { "accept-encoding": "zstd" });
     expect(r.status).toBe(400);
