@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--sweep] [--files] [--live] [--big] [--runs N] [--only REGEX] [--sizes MB,MB] [--out DIR]`: the
+ * `npm run bench [-- --quick] [--sweep] [--files] [--live] [--big] [--link] [--runs N] [--only REGEX] [--sizes MB,MB] [--out DIR]`: the
  * arraywire benchmark. `npm run bench -- --render bench/results/latest.json` rewrites the tables,
  * targets and charts from a results file without measuring anything.
  *
@@ -48,11 +48,20 @@ const { values: options } = parseArgs({
     render: { type: "string" },
     sweep: { type: "boolean", default: false },
     files: { type: "boolean", default: false },
+    link: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    rates: { type: "string" },
     live: { type: "boolean", default: false },
     big: { type: "boolean", default: false },
     "no-browser": { type: "boolean", default: false },
   },
 });
+if (options.link) {
+  // Compression across shaped links: its own bench (root only), bench/link.ts, which reads the
+  // same argv (--runs/--rounds, --rates, --only, --out).
+  await import("./link.ts");
+  process.exit(0);
+}
 const plan = makePlan(options.quick ?? false, options.runs ? Number(options.runs) : undefined, options.sweep);
 if (options.sizes) {
   // --sizes 400,1600: keep the sizes given in MB (of float64 array bytes).

@@ -181,6 +181,26 @@ export class Assembler {
   }
 
   /**
+   * Lets `fill` write one chunk of `byteLength` bytes in place (a decoder), then hashes it.
+   * @throws {@link ProtocolError} `E_BAD_RANGE` as {@link write}, before `fill` runs; what `fill`
+   *   throws (nothing is counted then).
+   */
+  writeWith(byteOffset: number, byteLength: number, fill: (window: Uint8Array) => void): void {
+    const end = byteOffset + byteLength;
+    if (byteOffset !== this.#nextByteOffset || end > this.#header.rangeByteEnd) {
+      throw new ProtocolError(
+        "E_BAD_RANGE",
+        `Invalid chunk: expected bytes from ${this.#nextByteOffset} up to ${this.#header.rangeByteEnd}, got [${byteOffset}, ${end})`,
+      );
+    }
+    const start = byteOffset - this.#header.rangeByteStart;
+    const window = byteWindow(this.#array, start, byteLength);
+    fill(window);
+    this.#checksum?.update(window);
+    this.#nextByteOffset = end;
+  }
+
+  /**
    * The target's free space from the next expected byte, at most `maxByteLength` long, for a
    * reader that fills memory in place and never transfers it (never a BYOB read: see
    * SCRATCH_BYTE_LENGTH in receive-stream.ts).

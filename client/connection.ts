@@ -14,6 +14,7 @@
  */
 import {
   assertLittleEndianHost,
+  type DataEncodedMessage,
   type DataMessage,
   type Dtype,
   type DtypeArray,
@@ -30,8 +31,10 @@ import {
   SUBPROTOCOL,
   type TypedArray,
   toWebSocketUrl,
+  type ZstdCodec,
 } from "../shared/index.ts";
 import type { ArrayResult } from "./assembler.ts";
+import { loadCodec } from "./codec.ts";
 import { callUserCode } from "./guard.ts";
 import { openConnection } from "./open-connection.ts";
 import type { ConnectOptions, ConnectSettings, FetchOptions } from "./options.ts";
@@ -62,6 +65,11 @@ export interface StreamHandler {
   message(message: Message): void;
   /** The payload a DATA of this stream announced (its length is checked already). */
   payload(data: DataMessage, payload: Uint8Array): void;
+  /**
+   * The payload a DATA_ENCODED of this stream announced, to decode with `zstd`. Only a handler
+   * whose request offered the codec has it: for any other, DATA_ENCODED fails the stream.
+   */
+  encoded?(data: DataEncodedMessage, payload: Uint8Array, zstd: ZstdCodec): void;
   /** The stream failed: an ERROR from the server (a StreamError), a bad message, the connection's end. */
   fail(error: unknown): void;
 }
@@ -105,8 +113,10 @@ export class ArrayClient {
   readonly #settings: ConnectSettings;
   readonly #url: string;
   readonly #streams = new Map<number, Entry>();
-  /** Set by a DATA message: the next message is its payload. */
-  #payloadFor: DataMessage | null = null;
+  /** Set by a DATA or DATA_ENCODED message: the next message is its payload. */
+  #payloadFor: DataMessage | DataEncodedMessage | null = null;
+  /** The codec offered in every download REQUEST, or null: offer none. */
+  readonly #zstd: ZstdCodec | null;
   #nextStreamId = 1;
   #closed: StreamError | null = null;
   #warningCount = 0;
@@ -116,10 +126,11 @@ export class ArrayClient {
     openStreamOn = (client, makeHandler, first, ownsConnection) => client.#open(makeHandler, first, ownsConnection);
   }
 
-  private constructor(socket: SocketLike, settings: ConnectSettings, url: string) {
+  private constructor(socket: SocketLike, settings: ConnectSettings, url: string, zstd: ZstdCodec | null) {
     this.#socket = socket;
     this.#settings = settings;
     this.#url = url;
+    this.#zstd = zstd;
     socket.onmessage = (data) => this.#onMessage(data);
     socket.onclose = (code, reason) => this.#onClose(code, reason);
   }
@@ -138,13 +149,21 @@ export class ArrayClient {
     assertLittleEndianHost();
     const settings = resolveConnectOptions(options, SUBPROTOCOL);
     const endpoint = resolveEndpoint(url);
+    const wsUrl = String(toWebSocketUrl(endpoint));
+    // Before the socket opens: a connection never waits on the codec with a stream in flight.
+    const zstd = await loadCodec(settings, new URL(wsUrl).hostname);
     const socket = await openConnection(endpoint, settings);
-    return new ArrayClient(socket, settings, String(toWebSocketUrl(endpoint)));
+    return new ArrayClient(socket, settings, wsUrl, zstd);
   }
 
   /** False once the connection closed (by either side); fetch() then rejects with E_CONNECTION_CLOSED. */
   get connected(): boolean {
     return this.#closed === null;
+  }
+
+  /** True when this connection offers zstd in its download requests (see ConnectOptions.compression). */
+  get compressionOffered(): boolean {
+    return this.#zstd !== null;
   }
 
   /** Streams in flight. */
@@ -195,9 +214,19 @@ export class ArrayClient {
     }
     const window = stream.request.creditByteLength;
     let consumedSinceGrant = 0;
+    const zstd = this.#zstd;
     this.#open(
       (port) => {
         stream.streamId = port.streamId;
+        // Credit counts bytes on the wire: the encoded length of an encoded chunk.
+        const consumed = (byteLength: number): void => {
+          if (stream.done) return;
+          consumedSinceGrant += byteLength;
+          if (window > 0 && consumedSinceGrant >= window / 4) {
+            port.send(encodeCredit(port.streamId, consumedSinceGrant));
+            consumedSinceGrant = 0;
+          }
+        };
         // Still registered when it settles: the client ended it (its own failure, a timeout, an
         // abort), so the server is told. Streams the server ended or the connection took down
         // are gone already, and release() does nothing for them but close an owned connection.
@@ -210,17 +239,20 @@ export class ArrayClient {
           },
           payload: (data, payload) => {
             stream.write(data.byteOffset, payload);
-            if (stream.done) return;
-            consumedSinceGrant += payload.byteLength;
-            if (window > 0 && consumedSinceGrant >= window / 4) {
-              port.send(encodeCredit(port.streamId, consumedSinceGrant));
-              consumedSinceGrant = 0;
-            }
+            consumed(payload.byteLength);
           },
+          ...(zstd === null
+            ? {}
+            : {
+                encoded: (data: DataEncodedMessage, payload: Uint8Array, codec: ZstdCodec) => {
+                  stream.writeEncoded(data, payload, codec);
+                  consumed(payload.byteLength);
+                },
+              }),
           fail: (error) => stream.fail(error),
         };
       },
-      (streamId) => encodeRequest({ streamId, ...stream.requestFields() }),
+      (streamId) => encodeRequest({ streamId, ...stream.requestFields(), codecs: zstd === null ? [] : ["zstd"] }),
       ownsConnection,
     );
   }
@@ -297,6 +329,15 @@ export class ArrayClient {
       this.#payloadFor = message;
       return;
     }
+    if (message.type === "DATA_ENCODED") {
+      this.#payloadFor = message;
+      // Never offered: the payload is skipped (its framing kept) and the stream fails.
+      const entry = this.#streams.get(message.streamId);
+      if (entry && (entry.handler.encoded === undefined || this.#zstd === null)) {
+        entry.handler.fail(new ProtocolError("E_UNEXPECTED_MESSAGE", "Unexpected DATA_ENCODED: no codec was offered"));
+      }
+      return;
+    }
     if (message.type === "ERROR") {
       this.#onError(message);
       return;
@@ -328,9 +369,17 @@ export class ArrayClient {
     }
   }
 
-  #onPayload(data: DataMessage, payload: Uint8Array): void {
+  #onPayload(data: DataMessage | DataEncodedMessage, payload: Uint8Array): void {
     const entry = this.#streams.get(data.streamId);
     if (!entry) return; // cancelled or failed: drop the payload, keep the framing
+    if (data.type === "DATA_ENCODED") {
+      // The codec checks the payload's length against the announcement; a stream that was never
+      // offered the codec failed at the announcement (and a handler left registered drops it).
+      const { encoded } = entry.handler;
+      const zstd = this.#zstd;
+      if (encoded !== undefined && zstd !== null) this.#dispatch(entry, () => encoded(data, payload, zstd));
+      return;
+    }
     if (payload.byteLength !== data.payloadByteLength) {
       entry.handler.fail(
         new ProtocolError(

@@ -29,8 +29,10 @@ import {
   type ProbeOutcome,
 } from "./explain.ts";
 import { openWithNodeSocket } from "./http-node.ts";
+import type { Compression } from "./options.ts";
 import { probeEndpoint } from "./probe.ts";
 import type { ReceiveStream, RequestFields } from "./receive-stream.ts";
+import { isLoopbackHost } from "./resolve-options.ts";
 import { isNodeRuntime } from "./runtime.ts";
 
 /**
@@ -77,6 +79,12 @@ export type HttpOpener = (url: URL, options: OpenOptions) => Promise<HttpRespons
 export interface HttpSettings {
   headers: Record<string, string> | undefined;
   maxControlByteLength: number;
+  /**
+   * ConnectOptions.compression: with fetch (browsers), "on", or "auto" to a host that is not
+   * loopback, asks for a `Content-Encoding: zstd` body (`compress=zstd`), which the browser
+   * decodes itself (off the page's thread) when its Accept-Encoding lists zstd. Default "off".
+   */
+  compression?: Compression;
   /** fetch's credentials in browsers. Defaults to "same-origin". */
   credentials?: RequestCredentials;
   /** How long a probe after a request without response may take, in ms. Defaults to 10_000. */
@@ -102,8 +110,9 @@ export const openWithFetch: HttpOpener = async (url, { headers, signal, credenti
 };
 
 /** The GET for a request: `ws://host/path` -> `http://host/path?name=...` (docs/PROTOCOL.md §12.7). */
-function requestUrl(url: string | URL, fields: RequestFields): URL {
+function requestUrl(url: string | URL, fields: RequestFields, compress: boolean): URL {
   const u = toHttpUrl(url);
+  if (compress) u.searchParams.set("compress", "zstd");
   u.searchParams.set("name", fields.name);
   if (fields.params) u.searchParams.set("params", JSON.stringify(fields.params));
   if (fields.range) {
@@ -128,7 +137,12 @@ export async function receiveHttp(
   settings: HttpSettings,
   open: HttpOpener = isNodeRuntime() ? openWithNodeSocket : openWithFetch,
 ): Promise<void> {
-  const target = requestUrl(url, stream.requestFields());
+  // Only a reader whose runtime decodes Content-Encoding (fetch) may ask for a zstd body.
+  const compression = settings.compression ?? "off";
+  const compress =
+    open === openWithFetch &&
+    (compression === "on" || (compression === "auto" && !isLoopbackHost(toHttpUrl(url).hostname)));
+  const target = requestUrl(url, stream.requestFields(), compress);
   const endpoint = endpointOf(url, settings.headers);
   let response: HttpResponse;
   try {

@@ -126,6 +126,15 @@ export interface ConnectOptions {
   /** Aborts the connection attempt (a stalled handshake too); rejects with the signal's reason. */
   signal?: AbortSignal;
   /**
+   * Whether to offer zstd in each REQUEST (WebSocket only), so that the server may send chunks
+   * compressed when that pays (it decides per chunk; checksums stay over the raw bytes): "on"
+   * always, "off" never, "auto" unless the server's host is loopback (localhost, 127.0.0.0/8,
+   * ::1), where compression costs more time than it saves. The codec (WebAssembly, about 250 KB)
+   * is loaded when the connection opens; if it cannot be, onWarning is told and chunks come raw.
+   * Defaults to "auto".
+   */
+  compression?: Compression;
+  /**
    * A WebSocket that has not opened after this long is closed and the endpoint probed, so that the
    * error says why (a path nothing answers on hangs until the browser's own handshake timeout,
    * 240 s in Chromium): E_TIMEOUT, or the refusal the probe finds. 0 turns it off. WebSocket only
@@ -141,6 +150,9 @@ export interface ConnectOptions {
    */
   credentials?: "omit" | "same-origin" | "include";
 }
+
+/** See {@link ConnectOptions.compression}. */
+export type Compression = "auto" | "off" | "on";
 
 /** How {@link fetchArray} retries after a lost connection. */
 export interface ResumeOptions {
@@ -188,6 +200,7 @@ export interface ConnectSettings {
   readonly maxChunkByteLength: number;
   readonly onWarning: (message: string) => void;
   readonly signal: AbortSignal | undefined;
+  readonly compression: Compression;
   readonly connectTimeoutMs: number;
   readonly credentials: "omit" | "same-origin" | "include";
 }

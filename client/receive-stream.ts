@@ -11,11 +11,15 @@
  */
 import {
   type ArrayHeaderMessage,
+  type DataEncodedMessage,
+  DTYPE_BYTES_PER_ELEMENT,
+  decodeChunkInto,
   type EndMessage,
   ProtocolError,
   type RequestMessage,
   StreamError,
   TOO_BIG_CODES,
+  type ZstdCodec,
 } from "../shared/index.ts";
 import { type ArrayResult, Assembler } from "./assembler.ts";
 import { ChunkReporter } from "./chunks.ts";
@@ -199,6 +203,26 @@ export class ReceiveStream {
       const a = this.#headerSeen ? this.#assembler : null;
       if (a === null) throw new ProtocolError("E_UNEXPECTED_MESSAGE", "Unexpected DATA before ARRAY_HEADER");
       a.write(byteOffset, payload);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.#afterBytes(false);
+  }
+
+  /**
+   * An encoded payload (WebSocket DATA_ENCODED): its frame is checked against the announcement,
+   * then decoded and, when shuffled, unshuffled straight into the target at the chunk's offset.
+   */
+  writeEncoded(message: DataEncodedMessage, payload: Uint8Array, zstd: ZstdCodec): void {
+    if (this.#settled) return;
+    try {
+      const a = this.#headerSeen ? this.#assembler : null;
+      if (a === null) throw new ProtocolError("E_UNEXPECTED_MESSAGE", "Unexpected DATA_ENCODED before ARRAY_HEADER");
+      const itemByteLength = DTYPE_BYTES_PER_ELEMENT[a.header.dtype];
+      a.writeWith(message.byteOffset, message.rawByteLength, (window) =>
+        decodeChunkInto(zstd, message, payload, window, itemByteLength),
+      );
     } catch (err) {
       this.fail(err);
       return;

@@ -19,6 +19,7 @@ import {
   type TypedArray,
 } from "../shared/index.ts";
 import type {
+  Compression,
   ConnectOptions,
   ConnectSettings,
   FetchOptions,
@@ -245,6 +246,28 @@ function credentialsOption(value: unknown): ConnectSettings["credentials"] {
 /** Subprotocol tokens (RFC 6455: RFC 7230 tokens). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+const COMPRESSIONS: readonly Compression[] = ["auto", "off", "on"];
+
+function compressionOption(value: unknown): Compression {
+  if (value === undefined) return "auto";
+  if (!COMPRESSIONS.includes(value as Compression)) {
+    throw new TypeError(`Invalid compression: expected "auto", "off" or "on", got ${shown(value)}`);
+  }
+  return value as Compression;
+}
+
+/**
+ * True when `hostname` (a URL's, IPv6 in brackets) is this machine: localhost, *.localhost,
+ * 127.0.0.0/8, ::1 (or ::ffff:127.x.y.z).
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  // The URL parser writes ::ffff:127.0.0.1 as ::ffff:7f00:1.
+  if (host === "::1" || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(host)) return true;
+  return /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 /**
  * Validates connection options.
  * @throws {TypeError} / {@link RangeError} as {@link resolveFetchOptions}.
@@ -294,6 +317,7 @@ export function resolveConnectOptions(options: ConnectOptions, subprotocol: stri
     ),
     onWarning: onWarning ?? ((message) => console.warn(`[arraywire] ${message}`)),
     signal: signalOption(options.signal),
+    compression: compressionOption(options.compression),
     connectTimeoutMs: integerOption("connectTimeoutMs", options.connectTimeoutMs, 10_000, 0, MAX_TIMER_MS),
     credentials: credentialsOption(options.credentials),
   };
@@ -355,5 +379,7 @@ export function resolveTransport(
       `Invalid options: ${needsWs} needs the "ws" transport and headers need "http" here; pass a token in protocols or a cookie instead of headers`,
     );
   }
-  return needsWs ? "ws" : needsHttp ? "http" : fallback;
+  // Compression "on" prefers the WebSocket, which compresses in every runtime (over HTTP only
+  // browsers decode a zstd body); an explicit transport "http" keeps HTTP.
+  return needsWs ? "ws" : needsHttp ? "http" : connect.compression === "on" ? "ws" : fallback;
 }

@@ -7,11 +7,12 @@
  * head, mid-chunk. Then the browser-only failure paths: a throwing onProgress, the idle timeout,
  * the close code after a text frame, and SECURITY.md's token example against an authenticate hook.
  */
+import { createHash } from "node:crypto";
 import { expect, type Page, test } from "@playwright/test";
 import { PAGE_ORIGIN, TOKEN } from "./harness/config.ts";
 import type { CutStats } from "./harness/cutting-proxy.ts";
 import type { GridCase, GridSummary } from "./harness/page.ts";
-import { GRID_LENGTH, GRID_RANGE } from "./harness/values.ts";
+import { GRID_LENGTH, GRID_RANGE, makeFloat64 } from "./harness/values.ts";
 
 /** Where the proxy cuts a first attempt: mid-chunk, well inside the smallest transfer (18.5 MB). */
 const CUT_AT = 5_000_003;
@@ -171,6 +172,84 @@ test.describe("failure paths in the browser", () => {
       ok: false,
       code: "E_UNAUTHORIZED",
     });
+    expect(errors).toEqual([]);
+  });
+});
+
+test.describe("compression over WebSocket in Chromium", () => {
+  const range = GRID_RANGE;
+  const raw = (range[1] - range[0]) * 8;
+  const expectedSha256 = createHash("sha256")
+    .update(
+      new Uint8Array(
+        makeFloat64(GRID_LENGTH)
+          .subarray(...range)
+          .slice().buffer,
+      ),
+    )
+    .digest("hex");
+
+  test('compression "on" (the loopback default is off): decoded in the page, every value and the SHA-256 checked, fewer bytes received', async ({
+    page,
+  }) => {
+    const errors = await openPage(page);
+    const on = await run(page, {
+      endpoint: "/arraywire",
+      name: "f64",
+      range,
+      check: "float64",
+      compression: "on",
+      countWire: true,
+      sha256: true,
+    });
+    expect(on, JSON.stringify(on)).toMatchObject({ ok: true, length: range[1] - range[0], mismatches: 0 });
+    expect(on.sha256).toBe(expectedSha256);
+    expect(on.wireByteLength).toBeLessThan(raw / 1.2);
+    // The same fetch with the default ("auto" on loopback: nothing offered) receives every byte raw.
+    const auto = await run(page, {
+      endpoint: "/arraywire",
+      name: "f64",
+      range,
+      check: "float64",
+      countWire: true,
+      sha256: true,
+    });
+    expect(auto, JSON.stringify(auto)).toMatchObject({ ok: true, mismatches: 0 });
+    expect(auto.sha256).toBe(expectedSha256);
+    expect(auto.wireByteLength).toBeGreaterThan(raw);
+    expect(errors).toEqual([]);
+  });
+
+  test('compression "on" over HTTP: a Content-Encoding zstd body decoded by Chromium, every value and the SHA-256 checked', async ({
+    page,
+  }) => {
+    const errors = await openPage(page);
+    const on = await run(page, {
+      endpoint: "/arraywire",
+      name: "f64",
+      range,
+      check: "float64",
+      transport: "http",
+      compression: "on",
+      sha256: true,
+      bodySizes: true,
+    });
+    expect(on, JSON.stringify(on)).toMatchObject({ ok: true, length: range[1] - range[0], mismatches: 0 });
+    expect(on.sha256).toBe(expectedSha256);
+    expect(on.bodyUrl, JSON.stringify(on)).toContain("compress=zstd");
+    expect(on.decodedBodySize).toBeGreaterThan(raw);
+    expect(on.encodedBodySize).toBeLessThan(raw / 1.2);
+    const off = await run(page, {
+      endpoint: "/arraywire",
+      name: "f64",
+      range,
+      check: "float64",
+      transport: "http",
+      bodySizes: true,
+    });
+    expect(off, JSON.stringify(off)).toMatchObject({ ok: true, mismatches: 0 });
+    expect(off.bodyUrl).not.toContain("compress=");
+    expect(off.encodedBodySize).toBeGreaterThan(raw);
     expect(errors).toEqual([]);
   });
 });

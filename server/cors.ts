@@ -87,7 +87,7 @@ export function answerPreflight(req: IncomingMessage, res: ServerResponse, acces
 }
 
 /** Adds `name` to the response's Vary header (once), keeping what the host app set. */
-function addVary(res: ServerResponse, name: string): void {
+export function addVary(res: ServerResponse, name: string): void {
   if (res.headersSent) return;
   const current = res.getHeader("vary");
   const values = (Array.isArray(current) ? current.join(",") : current === undefined ? "" : String(current))

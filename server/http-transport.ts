@@ -13,12 +13,15 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { END_BYTE_LENGTH, encodeEnd, HTTP_CONTENT_TYPE, type RequestMessage } from "../shared/index.ts";
+import { type ChunkEncoder, encoderFor } from "./chunk-encoder.ts";
+import { addVary } from "./cors.ts";
 import { chooseRange, ifRangeHolds, representationTag } from "./http-range.ts";
 import { planStream, type StreamPlan, type StreamServices } from "./plan.ts";
 import { requestFromQuery } from "./query.ts";
 import { sendError } from "./refusals.ts";
 import { ScratchPool } from "./scratch-pool.ts";
 import { isPromiseLike, type OutgoingStream, startStream } from "./stream.ts";
+import { rawFramePieces } from "./zstd-raw-frame.ts";
 
 /** Waits for `drain` (or the end of the response); a reader that stalls longer than `timeoutMs` (0: never) is cut. */
 function drainOrClose(res: ServerResponse, timeoutMs: number, services: StreamServices): Promise<void> {
@@ -205,8 +208,34 @@ export async function serveHttp(
     sendError(res, code, message);
     return;
   }
+  // Content-Encoding: zstd when asked for (?compress=zstd) and the client decodes it (a browser's
+  // Accept-Encoding): the body decodes to exactly the identity body, so readers need no change.
+  // A request with a Range header gets the identity body (200 or 206): byte ranges always count
+  // bytes of the identity representation, the only one with an ETag and Accept-Ranges.
+  let encoder: ChunkEncoder | null = null;
+  const asksZstd = request.codecs?.includes("zstd") === true;
+  if (asksZstd) addVary(res, "Accept-Encoding"); // beside CORS's Origin
+  if (
+    asksZstd &&
+    req.headers.range === undefined &&
+    settings.compression.enabled &&
+    acceptsZstd(req.headers["accept-encoding"])
+  ) {
+    try {
+      encoder = await encoderFor(settings.compression);
+    } catch (err) {
+      settings.log(
+        `compression unavailable, sending an identity body: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+  if (encoder !== null) {
+    // The encoded body is another representation: the identity body's validator and ranges are not its.
+    const { etag: _etag, "accept-ranges": _ranges, ...rest } = body.headers;
+    body.headers = rest;
+  }
   try {
-    await sendBody(res, stream, body, pool, services, isClosing);
+    await sendBody(res, stream, body, pool, services, isClosing, encoder);
   } catch (err) {
     // A source that failed mid-body: the body cannot carry an ERROR any more. Cut it; the client
     // sees E_CONNECTION_CLOSED or E_INCOMPLETE (both retryable with resume).
@@ -218,6 +247,30 @@ export async function serveHttp(
   }
 }
 
+/** True when an Accept-Encoding header lists zstd with a q-value above 0. */
+export function acceptsZstd(header: string | string[] | undefined): boolean {
+  const value = Array.isArray(header) ? header.join(",") : (header ?? "");
+  return value.split(",").some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(";");
+    if (coding?.trim() !== "zstd") return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+/** Writes `bytes` (or its raw-block zstd frame when `zstd`), calling `written` once all of it is written. */
+function writeFramed(res: ServerResponse, bytes: Uint8Array, zstd: boolean, written?: () => void): boolean {
+  if (!zstd) return res.write(bytes, written);
+  const pieces = rawFramePieces(bytes);
+  res.cork();
+  let more = true;
+  for (let i = 0; i < pieces.length; i++) {
+    more = res.write(pieces[i] as Uint8Array, i === pieces.length - 1 ? written : undefined);
+  }
+  process.nextTick(() => res.uncork());
+  return more;
+}
+
 async function sendBody(
   res: ServerResponse,
   stream: OutgoingStream,
@@ -225,6 +278,7 @@ async function sendBody(
   pool: ScratchPool,
   services: StreamServices,
   isClosing: () => boolean,
+  encoder: ChunkEncoder | null,
 ): Promise<void> {
   if (res.destroyed) return;
   if (isClosing()) {
@@ -232,16 +286,18 @@ async function sendBody(
     return;
   }
   const { header, headerBytes } = stream.plan;
+  const zstd = encoder !== null;
   res.writeHead(body.status, {
     ...body.headers,
     "content-type": HTTP_CONTENT_TYPE,
-    "content-length": contentLength(body),
+    // A zstd body's length is unknown before it is written: chunked.
+    ...(zstd ? { "content-encoding": "zstd" } : { "content-length": contentLength(body) }),
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",
     // nginx: never spool this response to disk, even where proxy_buffering is on (docs/DEPLOY.md §4).
     "x-accel-buffering": "no",
   });
-  if (body.headerEnd > body.headerStart) res.write(headerBytes.subarray(body.headerStart, body.headerEnd));
+  if (body.headerEnd > body.headerStart) writeFramed(res, headerBytes.subarray(body.headerStart, body.headerEnd), zstd);
   while (!stream.done && !res.destroyed) {
     const read = stream.readChunk(pool);
     const chunk = isPromiseLike(read) ? await read : read;
@@ -250,7 +306,23 @@ async function sendBody(
       if (scratch) pool.give(scratch);
       return;
     }
-    const more = res.write(chunk.payload, scratch ? () => pool.give(scratch) : undefined);
+    const give = scratch ? () => pool.give(scratch) : undefined;
+    let encoded: Uint8Array | null = null;
+    try {
+      encoded = encoder?.encodePlain(chunk.payload) ?? null;
+    } catch (err) {
+      services.settings.log(
+        `compression failed, sending raw frames: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      encoder = null; // the body stays zstd: later chunks go as raw-block frames
+    }
+    let more: boolean;
+    if (encoded !== null) {
+      give?.();
+      more = res.write(encoded);
+    } else {
+      more = writeFramed(res, chunk.payload, zstd, give);
+    }
     if (!more && !res.destroyed) await drainOrClose(res, services.settings.stallTimeoutMs, services);
   }
   if (res.destroyed) return;
@@ -265,8 +337,13 @@ async function sendBody(
     streamId: header.streamId,
     byteLength: body.endByteLength,
     checksumAlgorithm: header.checksumAlgorithm, // the requested one: END is sent
-
     checksum: value,
   });
-  res.end(end.subarray(body.trailerStart, body.trailerEnd));
+  const trailer = end.subarray(body.trailerStart, body.trailerEnd);
+  if (zstd) {
+    writeFramed(res, trailer, true);
+    res.end();
+  } else {
+    res.end(trailer);
+  }
 }

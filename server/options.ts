@@ -6,6 +6,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Http2SecureServer, Http2Server } from "node:http2";
 import type { Server as HttpsServer } from "node:https";
 import { DEFAULT_MAX_CONTROL_BYTES } from "../shared/index.ts";
+import { type CompressionOptions, type CompressionSettings, resolveCompression } from "./chunk-encoder.ts";
 import { type ProxyTrust, proxyTrust } from "./client-address.ts";
 import { resolveUploadSettings, type UploadOptions, type UploadSettings } from "./upload-options.ts";
 
@@ -78,6 +79,13 @@ export interface ArrayServerOptions {
   maxBytesInFlight?: number;
   /** Streams open at once on one connection; more get E_TOO_MANY_STREAMS. Defaults to 16. */
   maxStreamsPerConnection?: number;
+  /**
+   * Per-chunk zstd compression (WebSocket streams whose client offered it in REQUEST byte 15):
+   * each chunk is sampled, and sent compressed (byte-shuffled or not) only when that pays, else
+   * raw. `false` never compresses; an object tunes the choice (see {@link CompressionOptions}).
+   * Clients decide whether to offer it (the reference client does not on loopback). Defaults to true.
+   */
+  compression?: boolean | CompressionOptions;
   /** Longest control message a client may send, in bytes; also ws's maxPayload (1009 above). Defaults to 65_536. */
   maxControlByteLength?: number;
   /**
@@ -151,6 +159,7 @@ export interface ServerSettings {
   stallTimeoutMs: number;
   heartbeatIntervalMs: number;
   maxSourceBytes: number;
+  compression: CompressionSettings;
   listing: boolean;
   /** Null when uploads are off. */
   upload: UploadSettings | null;
@@ -204,6 +213,7 @@ export function resolveSettings(options: ArrayServerOptions): ServerSettings {
     stallTimeoutMs: positiveInteger("stallTimeoutMs", options.stallTimeoutMs ?? 60_000, 2 ** 31 - 1, 0),
     heartbeatIntervalMs: positiveInteger("heartbeatIntervalMs", options.heartbeatIntervalMs ?? 30_000, 2 ** 31 - 1, 0),
     maxSourceBytes: positiveInteger("maxSourceBytes", options.maxSourceBytes ?? 1024 * MiB, Number.MAX_SAFE_INTEGER, 0),
+    compression: resolveCompression(options.compression),
     listing: booleanOption("listing", options.listing, true),
     upload: options.upload === undefined ? null : resolveUploadSettings(options.upload),
     log: options.log ?? ((m) => console.warn(`[arraywire] ${m}`)),

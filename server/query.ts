@@ -60,7 +60,8 @@ function parseChecksum(text: string | null): ChecksumAlgorithm {
 /**
  * Reads a request from query parameters: `name` (required), `params` (JSON object), `start` and
  * `end` (element range), `resume` (byte offset in the range), `generation`, `checksum`
- * (xxh32, crc32c or none; default none).
+ * (xxh32, crc32c or none; default none), `compress` (zstd: a `Content-Encoding: zstd` body when the
+ * request's Accept-Encoding allows it).
  * @throws {@link StreamError} E_BAD_REQUEST, E_BAD_RANGE, or a ProtocolError E_BAD_JSON for `params`.
  */
 export function requestFromQuery(query: URLSearchParams): RequestMessage {
@@ -70,7 +71,11 @@ export function requestFromQuery(query: URLSearchParams): RequestMessage {
   if (problem !== null) throw new StreamError("E_BAD_REQUEST", problem);
   const params = query.get("params");
   const generation = parseCount(query, "generation");
-  return {
+  const compress = query.get("compress");
+  if (compress !== null && compress !== "zstd") {
+    throw new StreamError("E_BAD_REQUEST", `Invalid compress: expected "zstd", got ${JSON.stringify(compress)}`);
+  }
+  const request: RequestMessage = {
     type: "REQUEST",
     streamId: 1,
     name,
@@ -82,4 +87,6 @@ export function requestFromQuery(query: URLSearchParams): RequestMessage {
     expectedGeneration: generation ?? null,
     checksum: parseChecksum(query.get("checksum")),
   };
+  if (compress !== null) request.codecs = ["zstd"];
+  return request;
 }

@@ -8,8 +8,9 @@
  * read is sent nothing, not even GROWs, once its credit is spent.
  */
 import type { WebSocket } from "ws";
-import { encodeData, encodeEnd, encodeError } from "../shared/index.ts";
+import { encodeData, encodeDataEncoded, encodeEnd, encodeError } from "../shared/index.ts";
 import type { InFlightBudget } from "./budget.ts";
+import type { EncodedChunk } from "./chunk-encoder.ts";
 import type { StreamServices } from "./plan.ts";
 import { ScratchPool } from "./scratch-pool.ts";
 import { SendQueue } from "./send-queue.ts";
@@ -161,7 +162,7 @@ export class StreamPump {
       return;
     }
     if (!isPromiseLike(chunk)) {
-      this.#sendPayload(stream.streamId, chunk, byteLength);
+      this.#sendPayload(stream, chunk, byteLength);
       return;
     }
     chunk.then(
@@ -172,7 +173,7 @@ export class StreamPump {
           if (read.scratch) this.pool.give(read.scratch);
           return;
         }
-        this.#sendPayload(stream.streamId, read, byteLength);
+        this.#sendPayload(stream, read, byteLength);
         this.run();
       },
       (err: unknown) => {
@@ -184,10 +185,44 @@ export class StreamPump {
     );
   }
 
-  /** Sends DATA and its payload (whose bytes were counted when the read started). */
-  #sendPayload(streamId: number, chunk: Chunk, countedByteLength: number): void {
-    this.#queue.send(encodeData(streamId, chunk.byteOffset, chunk.payload.byteLength));
-    this.#queue.send(chunk.payload, countedByteLength, chunk.scratch);
+  /**
+   * Sends DATA and its payload (whose bytes were counted when the read started), or DATA_ENCODED
+   * and the encoded payload when the stream's chooser compresses the chunk: the bytes it saved go
+   * back to the queue's count and to the stream's credit (both count bytes on the wire), and the
+   * raw chunk's scratch buffer goes back to the pool at once.
+   */
+  #sendPayload(stream: OutgoingStream, chunk: Chunk, countedByteLength: number): void {
+    const { streamId } = stream;
+    let encoded: EncodedChunk | null = null;
+    try {
+      encoded = stream.chooser?.encode(chunk.payload) ?? null;
+    } catch (err) {
+      // A codec failure costs the compression, never the stream: this chunk and the rest go raw.
+      stream.chooser = null;
+      this.#services.settings.log(
+        `compression failed, sending raw chunks: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    if (encoded === null) {
+      this.#queue.send(encodeData(streamId, chunk.byteOffset, chunk.payload.byteLength));
+      this.#queue.send(chunk.payload, countedByteLength, chunk.scratch);
+      return;
+    }
+    const saved = countedByteLength - encoded.bytes.byteLength;
+    this.#queue.uncount(saved);
+    stream.refund(saved);
+    if (chunk.scratch) this.pool.give(chunk.scratch);
+    this.#queue.send(
+      encodeDataEncoded({
+        streamId,
+        payloadByteLength: encoded.bytes.byteLength,
+        byteOffset: chunk.byteOffset,
+        rawByteLength: chunk.payload.byteLength,
+        codec: "zstd",
+        filter: encoded.filter,
+      }),
+    );
+    this.#queue.send(encoded.bytes, encoded.bytes.byteLength, null);
   }
 
   #finish(stream: OutgoingStream): void {

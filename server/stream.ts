@@ -6,8 +6,9 @@
  * resume point, in slices that yield to the event loop. A subscription's range grows
  * (server/live-feed.ts): its end moves only when a GROW announcing the new end is taken.
  */
-import { type Checksum, createChecksum, type RequestMessage } from "../shared/index.ts";
+import { type Checksum, createChecksum, DTYPE_BYTES_PER_ELEMENT, type RequestMessage } from "../shared/index.ts";
 import { yieldToEventLoop } from "./checksum-slices.ts";
+import { ChunkChooser, encoderFor } from "./chunk-encoder.ts";
 import type { Hooks } from "./hooks.ts";
 import { LiveFeed } from "./live-feed.ts";
 import { planStream, type StreamPlan, type StreamServices } from "./plan.ts";
@@ -77,6 +78,8 @@ export class OutgoingStream {
   nextByteOffset: number;
   /** Bytes the client still allows; Infinity without credit flow control. */
   credit: number;
+  /** Chooses and encodes each chunk when the client offered a codec and the server compresses; else null. */
+  chooser: ChunkChooser | null = null;
   /** Time (performance.now) of the last chunk read or credit received, for stall detection. */
   lastProgressAt = performance.now();
   readonly #hash: Checksum | null;
@@ -245,6 +248,14 @@ export class OutgoingStream {
     return this.#hash === null ? null : Promise.resolve(this.#hash.digest());
   }
 
+  /**
+   * Gives back credit a chunk did not use: credit counts bytes on the wire, and an encoded chunk
+   * is smaller than the raw length {@link readChunk} took.
+   */
+  refund(byteLength: number): void {
+    this.credit += byteLength;
+  }
+
   /** Adds credit granted by the client. */
   grant(byteLength: number): void {
     this.credit += byteLength;
@@ -311,8 +322,9 @@ export async function startStream(
 }
 
 /**
- * Opens a stream for `request`: plans it, then hashes a resumed stream's prefix. Aborting
- * `signal` gives the array back and rejects.
+ * Opens a stream for `request`: plans it, hashes a resumed stream's prefix, and, when the
+ * request offers zstd and the server's compression is on, gives it a chunk chooser (a codec that
+ * fails to load is logged and the stream goes raw). Aborting `signal` gives the array back and rejects.
  * @throws what {@link planStream} throws, or what the source's read throws while hashing.
  */
 export async function openStream(
@@ -322,5 +334,20 @@ export async function openStream(
   signal: AbortSignal,
 ): Promise<OutgoingStream> {
   const plan = await planStream(request, services, signal);
-  return startStream(plan, request.creditByteLength, services, pool, signal);
+  const stream = await startStream(plan, request.creditByteLength, services, pool, signal);
+  const { compression, log } = services.settings;
+  if (compression.enabled && request.codecs?.includes("zstd")) {
+    try {
+      const itemByteLength = DTYPE_BYTES_PER_ELEMENT[plan.header.dtype];
+      stream.chooser = new ChunkChooser(await encoderFor(compression), itemByteLength);
+    } catch (err) {
+      // The stream still works, uncompressed.
+      log(`compression unavailable, sending raw chunks: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (signal.aborted) {
+      stream.close();
+      signal.throwIfAborted();
+    }
+  }
+  return stream;
 }

@@ -205,15 +205,7 @@ describe("u64 fields of 2^53 and above", () => {
 describe("E_RESERVED", () => {
   // [type, label in the error, reserved fields as [offset, byteLength], bytes]
   const RESERVED: readonly [type: string, label: string, fields: readonly [number, number][], bytes: Uint8Array][] = [
-    [
-      "REQUEST",
-      "REQUEST reserved",
-      [
-        [15, 1],
-        [60, 4],
-      ],
-      REQUEST_BYTES,
-    ],
+    ["REQUEST", "REQUEST reserved", [[60, 4]], REQUEST_BYTES],
     [
       "CREDIT",
       "CREDIT reserved",
@@ -293,7 +285,22 @@ describe("E_RESERVED", () => {
     expectDecodeError(bytes, "E_RESERVED", `Invalid checksumAlgorithm: expected 0..2, got ${algorithm}`);
   });
 
-  it("checks a REQUEST's flags, then its reserved byte 15, then the algorithm, then reserved bytes 60..63", () => {
+  it.each([
+    [0x02, "0x2"],
+    [0x80, "0x80"],
+    [0xff, "0xfe"], // zstd's bit is known: only the others are reported
+  ])("rejects REQUEST codecs byte %i (unknown codec bits)", (bits, hex) => {
+    const bytes = patched(REQUEST_BYTES, (v) => v.setUint8(15, bits));
+    expectDecodeError(bytes, "E_RESERVED", `Invalid REQUEST codecs: unknown bits ${hex}`);
+  });
+
+  it("decodes REQUEST codecs byte 1 as zstd, and 0 as no codecs (the field left out)", () => {
+    const zstd = decodeMessage(patched(REQUEST_BYTES, (v) => v.setUint8(15, 1)));
+    expect(zstd).toMatchObject({ type: "REQUEST", codecs: ["zstd"] });
+    expect(decodeMessage(REQUEST_BYTES)).not.toHaveProperty("codecs");
+  });
+
+  it("checks a REQUEST's flags, then its codecs byte 15, then the algorithm, then reserved bytes 60..63", () => {
     const bad = (flags: boolean, reserved8: boolean, algorithm: boolean, reserved32: boolean) =>
       patched(REQUEST_BYTES, (v) => {
         if (flags) v.setUint16(6, 0x03 | 0x40, true);
@@ -302,11 +309,7 @@ describe("E_RESERVED", () => {
         if (reserved32) v.setUint32(60, 1, true);
       });
     expectDecodeError(bad(true, true, true, true), "E_RESERVED", "Invalid REQUEST flags: unknown bits 0x40");
-    expectDecodeError(
-      bad(false, true, true, true),
-      "E_RESERVED",
-      "Invalid REQUEST reserved: reserved, expected 0, got 7",
-    );
+    expectDecodeError(bad(false, true, true, true), "E_RESERVED", "Invalid REQUEST codecs: unknown bits 0x6");
     expectDecodeError(bad(false, false, true, true), "E_RESERVED", "Invalid checksumAlgorithm: expected 0..2, got 9");
     expectDecodeError(
       bad(false, false, false, true),

@@ -84,10 +84,14 @@ describe("input truncated at every byte", () => {
 // One test per error code decodeMessage can produce. The Record makes tsc fail when a code is
 // added to ProtocolErrorCode without a case here. E_UNSUPPORTED_DTYPE comes from
 // typedArrayConstructor (dtype.test.ts); E_UNEXPECTED_MESSAGE and E_TEXT_FRAME belong to the
-// connection state machines in server/ and client/, not to the codec.
+// connection state machines in server/ and client/, not to the codec; E_BAD_ENCODING comes from
+// the chunk decoder (chunk-decode.test.ts).
 // ---------------------------------------------------------------------------------------------
 
-type DecodeErrorCode = Exclude<ProtocolErrorCode, "E_UNSUPPORTED_DTYPE" | "E_UNEXPECTED_MESSAGE" | "E_TEXT_FRAME">;
+type DecodeErrorCode = Exclude<
+  ProtocolErrorCode,
+  "E_UNSUPPORTED_DTYPE" | "E_UNEXPECTED_MESSAGE" | "E_TEXT_FRAME" | "E_BAD_ENCODING"
+>;
 
 const ONE_CASE_PER_CODE: Record<
   DecodeErrorCode,
@@ -304,7 +308,7 @@ describe("E_UNKNOWN_TYPE", () => {
     [0x00, "0x00"],
     [0x05, "0x05"],
     [0x0f, "0x0f"],
-    [0x14, "0x14"],
+    [0x7f, "0x7f"],
     [0xff, "0xff"],
   ])("rejects type byte %i", (typeByte, hex) => {
     const bytes = patched(CANCEL_BYTES, (v) => v.setUint8(5, typeByte));

@@ -7,15 +7,20 @@
 import { DTYPE_BYTES_PER_ELEMENT, dtypeFromCode } from "./dtype.ts";
 import { ProtocolError } from "./errors.ts";
 import { type JsonObject, parseJsonObject } from "./json.ts";
-import type { ArrayHeaderMessage, DecodeLimits, Message, RequestMessage } from "./message-types.ts";
+import type { ArrayHeaderMessage, DataEncodedMessage, DecodeLimits, Message, RequestMessage } from "./message-types.ts";
 import { isWireErrorCode, nameLengthProblem } from "./names.ts";
 import {
   ACCEPT_BYTE_LENGTH,
   CANCEL_BYTE_LENGTH,
   CHECKSUM_ALGORITHMS,
+  CHUNK_CODECS,
+  CHUNK_FILTERS,
   type ChecksumAlgorithm,
+  type ChunkCodec,
+  type ChunkFilter,
   CREDIT_BYTE_LENGTH,
   DATA_BYTE_LENGTH,
+  DATA_ENCODED_BYTE_LENGTH,
   DEFAULT_MAX_CHUNK_BYTES,
   DEFAULT_MAX_CONTROL_BYTES,
   DEFAULT_MAX_TOTAL_BYTES,
@@ -37,6 +42,12 @@ import {
   OFFSET_DATA_BYTE_OFFSET,
   OFFSET_DATA_PAYLOAD_BYTES,
   OFFSET_DTYPE,
+  OFFSET_ENCODED_BYTE_OFFSET,
+  OFFSET_ENCODED_CODEC,
+  OFFSET_ENCODED_FILTER,
+  OFFSET_ENCODED_PAYLOAD_BYTES,
+  OFFSET_ENCODED_RAW_BYTES,
+  OFFSET_ENCODED_RESERVED16,
   OFFSET_END_BYTE_LENGTH,
   OFFSET_END_CHECKSUM,
   OFFSET_END_CHECKSUM_ALGORITHM,
@@ -59,6 +70,7 @@ import {
   OFFSET_RANGE_BYTE_START,
   OFFSET_REQUEST_CHECKSUM_ALGORITHM,
   OFFSET_REQUEST_CHUNK_BYTES,
+  OFFSET_REQUEST_CODECS,
   OFFSET_REQUEST_CREDIT_BYTES,
   OFFSET_REQUEST_ELEMENT_END,
   OFFSET_REQUEST_ELEMENT_START,
@@ -66,13 +78,14 @@ import {
   OFFSET_REQUEST_GENERATION,
   OFFSET_REQUEST_NAME_BYTES,
   OFFSET_REQUEST_PARAMS_BYTES,
-  OFFSET_REQUEST_RESERVED8,
   OFFSET_REQUEST_RESERVED32,
   OFFSET_REQUEST_RESUME_BYTE_OFFSET,
   OFFSET_SHAPE,
   OFFSET_STREAM_ID,
   OFFSET_TOTAL_BYTES,
   PREFIX_BYTE_LENGTH,
+  REQUEST_CODEC_ZSTD,
+  REQUEST_CODECS_KNOWN,
   REQUEST_FIXED_BYTE_LENGTH,
   REQUEST_FLAG_GENERATION,
   REQUEST_FLAG_HEADER_ONLY,
@@ -85,6 +98,12 @@ import { decodeText, expectZero, readPrefix, readU64, viewOf } from "./wire.ts";
 
 const ALGORITHM_BY_CODE: ReadonlyMap<number, ChecksumAlgorithm> = new Map(
   (Object.keys(CHECKSUM_ALGORITHMS) as ChecksumAlgorithm[]).map((a) => [CHECKSUM_ALGORITHMS[a], a]),
+);
+const CODEC_BY_CODE: ReadonlyMap<number, ChunkCodec> = new Map(
+  (Object.keys(CHUNK_CODECS) as ChunkCodec[]).map((c) => [CHUNK_CODECS[c], c]),
+);
+const FILTER_BY_CODE: ReadonlyMap<number, ChunkFilter> = new Map(
+  (Object.keys(CHUNK_FILTERS) as ChunkFilter[]).map((f) => [CHUNK_FILTERS[f], f]),
 );
 const TYPE_NAME_BY_CODE: ReadonlyMap<number, Message["type"]> = new Map(
   (Object.keys(MESSAGE_TYPES) as (keyof typeof MESSAGE_TYPES)[]).map((k) => [MESSAGE_TYPES[k], k]),
@@ -150,6 +169,8 @@ export function decodeMessage(bytes: Uint8Array, limits: DecodeLimits = {}): Mes
       const byteOffset = readU64(view, OFFSET_DATA_BYTE_OFFSET, "E_BAD_RANGE", "byteOffset");
       return { type, streamId, payloadByteLength, byteOffset };
     }
+    case "DATA_ENCODED":
+      return decodeDataEncoded(bytes, view, streamId, limits);
     case "END": {
       expectLength(bytes.byteLength, END_BYTE_LENGTH, "END");
       expectZero(view.getUint8(OFFSET_END_RESERVED8), "END reserved");
@@ -233,7 +254,13 @@ function decodeRequest(bytes: Uint8Array, view: DataView, streamId: number): Req
       `Invalid REQUEST flags: unknown bits 0x${(flags & ~REQUEST_FLAGS_KNOWN).toString(16)}`,
     );
   }
-  expectZero(view.getUint8(OFFSET_REQUEST_RESERVED8), "REQUEST reserved");
+  const codecBits = view.getUint8(OFFSET_REQUEST_CODECS);
+  if ((codecBits & ~REQUEST_CODECS_KNOWN) !== 0) {
+    throw new ProtocolError(
+      "E_RESERVED",
+      `Invalid REQUEST codecs: unknown bits 0x${(codecBits & ~REQUEST_CODECS_KNOWN).toString(16)}`,
+    );
+  }
   const checksum = readAlgorithm(view.getUint8(OFFSET_REQUEST_CHECKSUM_ALGORITHM));
   expectZero(view.getUint32(OFFSET_REQUEST_RESERVED32, LE), "REQUEST reserved");
   const nameByteLength = view.getUint16(OFFSET_REQUEST_NAME_BYTES, LE);
@@ -267,7 +294,48 @@ function decodeRequest(bytes: Uint8Array, view: DataView, streamId: number): Req
   // Present only when set, so that a request without them equals one written before they existed.
   if ((flags & REQUEST_FLAG_HEADER_ONLY) !== 0) message.headerOnly = true;
   if ((flags & REQUEST_FLAG_SUBSCRIBE) !== 0) message.subscribe = true;
+  if ((codecBits & REQUEST_CODEC_ZSTD) !== 0) message.codecs = ["zstd"];
   return message;
+}
+
+/**
+ * DATA_ENCODED: checks in order D1 length, D2 reserved, D3 codec and filter, D4 lengths, D5 the
+ * raw length against the chunk cap, then the offset.
+ */
+function decodeDataEncoded(
+  bytes: Uint8Array,
+  view: DataView,
+  streamId: number,
+  limits: DecodeLimits,
+): DataEncodedMessage {
+  expectLength(bytes.byteLength, DATA_ENCODED_BYTE_LENGTH, "DATA_ENCODED");
+  expectZero(view.getUint16(6, LE), "DATA_ENCODED reserved");
+  expectZero(view.getUint16(OFFSET_ENCODED_RESERVED16, LE), "DATA_ENCODED reserved");
+  const codec = CODEC_BY_CODE.get(view.getUint8(OFFSET_ENCODED_CODEC));
+  const filter = FILTER_BY_CODE.get(view.getUint8(OFFSET_ENCODED_FILTER));
+  if (codec === undefined || filter === undefined) {
+    throw new ProtocolError(
+      "E_RESERVED",
+      `Invalid DATA_ENCODED: expected codec 1 and filter 0 or 1, got ${view.getUint8(OFFSET_ENCODED_CODEC)} and ${view.getUint8(OFFSET_ENCODED_FILTER)}`,
+    );
+  }
+  const payloadByteLength = view.getUint32(OFFSET_ENCODED_PAYLOAD_BYTES, LE);
+  const rawByteLength = view.getUint32(OFFSET_ENCODED_RAW_BYTES, LE);
+  if (payloadByteLength === 0 || payloadByteLength > rawByteLength) {
+    throw new ProtocolError(
+      "E_BAD_LENGTH",
+      `Invalid DATA_ENCODED: expected 0 < payloadByteLength <= rawByteLength, got ${payloadByteLength} and ${rawByteLength}`,
+    );
+  }
+  const maxChunk = limits.maxChunkByteLength ?? DEFAULT_MAX_CHUNK_BYTES;
+  if (rawByteLength > maxChunk) {
+    throw new ProtocolError(
+      "E_TOO_LARGE",
+      `Chunk too large: expected at most ${maxChunk} raw bytes, got ${rawByteLength}`,
+    );
+  }
+  const byteOffset = readU64(view, OFFSET_ENCODED_BYTE_OFFSET, "E_BAD_RANGE", "byteOffset");
+  return { type: "DATA_ENCODED", streamId, payloadByteLength, byteOffset, rawByteLength, codec, filter };
 }
 
 function decodeArrayHeader(

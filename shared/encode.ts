@@ -6,15 +6,27 @@
  */
 import { DTYPE_CODES } from "./dtype.ts";
 import type { JsonObject } from "./json.ts";
-import type { AcceptMessage, ArrayHeaderMessage, EndMessage, GrowMessage, RequestMessage } from "./message-types.ts";
+import type {
+  AcceptMessage,
+  ArrayHeaderMessage,
+  DataEncodedMessage,
+  EndMessage,
+  GrowMessage,
+  RequestMessage,
+} from "./message-types.ts";
 import { encodeName, isWireErrorCode } from "./names.ts";
 import {
   ACCEPT_BYTE_LENGTH,
   CANCEL_BYTE_LENGTH,
   CHECKSUM_ALGORITHMS,
+  CHUNK_CODECS,
+  CHUNK_FILTERS,
   type ChecksumAlgorithm,
+  type ChunkCodec,
+  type ChunkFilter,
   CREDIT_BYTE_LENGTH,
   DATA_BYTE_LENGTH,
+  DATA_ENCODED_BYTE_LENGTH,
   END_BYTE_LENGTH,
   ERROR_FIXED_BYTE_LENGTH,
   GROW_BYTE_LENGTH,
@@ -32,6 +44,11 @@ import {
   OFFSET_DATA_BYTE_OFFSET,
   OFFSET_DATA_PAYLOAD_BYTES,
   OFFSET_DTYPE,
+  OFFSET_ENCODED_BYTE_OFFSET,
+  OFFSET_ENCODED_CODEC,
+  OFFSET_ENCODED_FILTER,
+  OFFSET_ENCODED_PAYLOAD_BYTES,
+  OFFSET_ENCODED_RAW_BYTES,
   OFFSET_END_BYTE_LENGTH,
   OFFSET_END_CHECKSUM,
   OFFSET_END_CHECKSUM_ALGORITHM,
@@ -50,6 +67,7 @@ import {
   OFFSET_RANGE_BYTE_START,
   OFFSET_REQUEST_CHECKSUM_ALGORITHM,
   OFFSET_REQUEST_CHUNK_BYTES,
+  OFFSET_REQUEST_CODECS,
   OFFSET_REQUEST_CREDIT_BYTES,
   OFFSET_REQUEST_ELEMENT_END,
   OFFSET_REQUEST_ELEMENT_START,
@@ -64,6 +82,7 @@ import {
   OFFSET_TYPE,
   OFFSET_VERSION,
   PROTOCOL_VERSION,
+  REQUEST_CODEC_ZSTD,
   REQUEST_FIXED_BYTE_LENGTH,
   REQUEST_FLAG_GENERATION,
   REQUEST_FLAG_HEADER_ONLY,
@@ -112,6 +131,19 @@ function algorithmCode(algorithm: ChecksumAlgorithm): number {
 }
 
 /**
+ * REQUEST byte 15 for a list of codecs.
+ * @throws {TypeError} for a codec name not in CHUNK_CODECS (a caller bug).
+ */
+function codecBits(codecs: readonly ChunkCodec[]): number {
+  let bits = 0;
+  for (const codec of codecs) {
+    if (codec !== "zstd") throw new TypeError(`Invalid codec: expected "zstd", got ${JSON.stringify(codec)}`);
+    bits |= REQUEST_CODEC_ZSTD;
+  }
+  return bits;
+}
+
+/**
  * Encodes a REQUEST.
  * @throws {RangeError} for a name, offset or id out of range (a caller bug).
  * @throws {TypeError} for an unknown checksum algorithm.
@@ -132,6 +164,7 @@ export function encodeRequest(m: Omit<RequestMessage, "type">): Uint8Array {
   view.setUint16(OFFSET_REQUEST_FLAGS, flags, LE);
   view.setUint16(OFFSET_REQUEST_NAME_BYTES, name.byteLength, LE);
   view.setUint8(OFFSET_REQUEST_CHECKSUM_ALGORITHM, algorithmCode(m.checksum));
+  view.setUint8(OFFSET_REQUEST_CODECS, codecBits(m.codecs ?? []));
   view.setUint32(OFFSET_REQUEST_PARAMS_BYTES, params.byteLength, LE);
   view.setUint32(OFFSET_REQUEST_CHUNK_BYTES, checkU32(m.chunkByteLength, "chunkByteLength"), LE);
   writeU64(view, OFFSET_REQUEST_ELEMENT_START, m.range?.elementStart ?? 0, "elementStart");
@@ -295,4 +328,30 @@ function truncatedText(text: string, maxBytes: number): Uint8Array {
   let end = maxBytes;
   while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
   return bytes.subarray(0, end);
+}
+
+/**
+ * Encodes a DATA_ENCODED announcing `payloadByteLength` encoded bytes that decode to the
+ * `rawByteLength` array bytes starting at `byteOffset`.
+ * @throws {RangeError} for a length that is 0, above u32, or a payload longer than its raw bytes.
+ * @throws {TypeError} for an unknown codec or filter.
+ */
+export function encodeDataEncoded(m: Omit<DataEncodedMessage, "type">): Uint8Array {
+  checkU32(m.rawByteLength, "rawByteLength");
+  checkU32(m.payloadByteLength, "payloadByteLength");
+  if (m.payloadByteLength === 0 || m.payloadByteLength > m.rawByteLength) {
+    throw new RangeError(
+      `Invalid payloadByteLength: expected 1..${m.rawByteLength} (rawByteLength), got ${m.payloadByteLength}`,
+    );
+  }
+  if (!Object.hasOwn(CHUNK_CODECS, m.codec) || !Object.hasOwn(CHUNK_FILTERS, m.filter)) {
+    throw new TypeError(`Invalid codec or filter: got ${JSON.stringify(m.codec)}, ${JSON.stringify(m.filter)}`);
+  }
+  const { bytes, view } = allocate(MESSAGE_TYPES.DATA_ENCODED, DATA_ENCODED_BYTE_LENGTH, m.streamId);
+  view.setUint32(OFFSET_ENCODED_PAYLOAD_BYTES, m.payloadByteLength, LE);
+  writeU64(view, OFFSET_ENCODED_BYTE_OFFSET, m.byteOffset, "byteOffset");
+  view.setUint32(OFFSET_ENCODED_RAW_BYTES, m.rawByteLength, LE);
+  view.setUint8(OFFSET_ENCODED_CODEC, CHUNK_CODECS[m.codec as ChunkCodec]);
+  view.setUint8(OFFSET_ENCODED_FILTER, CHUNK_FILTERS[m.filter as ChunkFilter]);
+  return bytes;
 }

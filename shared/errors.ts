@@ -29,6 +29,7 @@ export type ProtocolErrorCode =
   | "E_TOO_LARGE" // a byte length above the receiver's cap or Number.MAX_SAFE_INTEGER
   | "E_HEADER_TOO_LARGE" // a control message longer than the receiver's cap
   | "E_BAD_TEXT" // name or message that is not valid UTF-8
+  | "E_BAD_ENCODING" // an encoded chunk that is not one plain zstd frame, or does not decode to its raw length
   | "E_BAD_JSON" // a JSON part that does not parse, or has duplicate / forbidden keys
   | "E_UNEXPECTED_MESSAGE" // a message that is valid alone but not in this state
   | "E_TEXT_FRAME"; // a WebSocket text frame where only binary frames are allowed
@@ -105,6 +106,7 @@ const KNOWN_CODES: Readonly<Record<StreamErrorCode, true>> = {
   E_UNSUPPORTED: true,
   E_HEADER_TOO_LARGE: true,
   E_BAD_TEXT: true,
+  E_BAD_ENCODING: true,
   E_BAD_JSON: true,
   E_UNEXPECTED_MESSAGE: true,
   E_TEXT_FRAME: true,

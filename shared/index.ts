@@ -7,6 +7,7 @@ export { swapBytesInPlace } from "./byte-swap.ts";
 export { byteWindow, forEachByteWindow, MAX_BYTE_WINDOW_LENGTH } from "./byte-windows.ts";
 export type { Checksum } from "./checksum.ts";
 export { createChecksum } from "./checksum.ts";
+export { checkEncodedPayload, decodeChunkInto } from "./chunk-decode.ts";
 export { crc32c } from "./crc32c.ts";
 export { decodeMessage } from "./decode.ts";
 export type { ArrayInfo, ArrayKind } from "./discovery.ts";
@@ -28,6 +29,7 @@ export {
   encodeCancel,
   encodeCredit,
   encodeData,
+  encodeDataEncoded,
   encodeEnd,
   encodeError,
   encodeGrow,
@@ -43,6 +45,7 @@ export type {
   ArrayHeaderMessage,
   CancelMessage,
   CreditMessage,
+  DataEncodedMessage,
   DataMessage,
   DecodeLimits,
   EndMessage,
@@ -71,9 +74,11 @@ export type {
 export { DEFAULT_NPY_MAX_HEADER_SIZE, encodeNpyHeader, NPY_MAX_NDIM, parseNpyHeader } from "./npy.ts";
 export type { NpyErrorCode } from "./npy-errors.ts";
 export { NpyError } from "./npy-errors.ts";
-export type { ChecksumAlgorithm } from "./protocol.ts";
+export type { ChecksumAlgorithm, ChunkCodec, ChunkFilter } from "./protocol.ts";
 export {
   CHECKSUM_ALGORITHMS,
+  CHUNK_CODECS,
+  CHUNK_FILTERS,
   DEFAULT_MAX_CHUNK_BYTES,
   DEFAULT_MAX_CONTROL_BYTES,
   DEFAULT_MAX_TOTAL_BYTES,
@@ -83,6 +88,7 @@ export {
   MAGIC,
   MAX_NAME_BYTES,
   MAX_NDIM,
+  MAX_ZSTD_WINDOW_BYTES,
   MESSAGE_TYPES,
   PROTOCOL_VERSION,
   SUBPROTOCOL,
@@ -92,3 +98,7 @@ export type { PutFields } from "./upload-wire.ts";
 export { encodePut, readPutFields } from "./upload-wire.ts";
 export { hasDataType, peekStreamId } from "./wire.ts";
 export { Xxh32, xxh32 } from "./xxh32.ts";
+export type { ZstdCodec } from "./zstd.ts";
+export { loadZstd } from "./zstd.ts";
+export type { ZstdFrameHeader } from "./zstd-frame.ts";
+export { readZstdFrameHeader, ZSTD_MAGIC } from "./zstd-frame.ts";

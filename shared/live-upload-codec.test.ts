@@ -1,5 +1,5 @@
 /**
- * The messages and flags of uploads, live arrays and discovery (docs/PROTOCOL.md §5.11, §5.12,
+ * The messages and flags of uploads, live arrays and discovery (docs/PROTOCOL.md §5.12, §5.13,
  * §16-§18): GROW, ACCEPT, the HEADER_ONLY and SUBSCRIBE flags of REQUEST, and the PUT helpers.
  * Literal bytes with one comment per field, round trips, truncation at every byte, odd byte
  * offsets, and one test per error code with class, code and message.

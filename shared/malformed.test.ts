@@ -302,7 +302,7 @@ const ROWS: Row[] = [
   { what: "version 255", bytes: set8(DATA, 4, 255), code: "E_BAD_VERSION", message: /^Unsupported protocol version: expected 1, got 255$/ },
   { what: "unknown type 0x00", bytes: set8(HEADER, 5, 0x00), code: "E_UNKNOWN_TYPE", message: /^Unknown message type: got 0x00$/ },
   { what: "unknown type 0x05 (after PUT)", bytes: set8(CANCEL, 5, 0x05), code: "E_UNKNOWN_TYPE", message: /^Unknown message type: got 0x05$/ },
-  { what: "unknown type 0x14 (after ERROR)", bytes: set8(ERROR, 5, 0x14), code: "E_UNKNOWN_TYPE", message: /^Unknown message type: got 0x14$/ },
+  { what: "unknown type 0x7f", bytes: set8(ERROR, 5, 0x7f), code: "E_UNKNOWN_TYPE", message: /^Unknown message type: got 0x7f$/ },
   { what: "unknown type 0xff", bytes: set8(END, 5, 0xff), code: "E_UNKNOWN_TYPE", message: /^Unknown message type: got 0xff$/ },
 
   // Control-message cap: checked before any field is read.
@@ -403,7 +403,7 @@ const ROWS: Row[] = [
   { what: "REQUEST unknown flag 0x0004", bytes: set16(REQUEST, 6, 0x0007), code: "E_RESERVED", message: /^Invalid REQUEST flags: unknown bits 0x4$/ },
   { what: "REQUEST unknown flag 0x8000", bytes: set16(REQUEST, 6, 0x8003), code: "E_RESERVED", message: /^Invalid REQUEST flags: unknown bits 0x8000$/ },
   { what: "REQUEST every flag bit", bytes: set16(REQUEST, 6, 0xffff), code: "E_RESERVED", message: /^Invalid REQUEST flags: unknown bits 0xffe4$/ },
-  { what: "REQUEST reserved byte 15 set", bytes: set8(REQUEST, 15, 1), code: "E_RESERVED", message: /^Invalid REQUEST reserved: reserved, expected 0, got 1$/ },
+  { what: "REQUEST unknown codec bit set", bytes: set8(REQUEST, 15, 2), code: "E_RESERVED", message: /^Invalid REQUEST codecs: unknown bits 0x2$/ },
   { what: "REQUEST reserved u32 at 60 set", bytes: set32(REQUEST, 60, 0xdeadbeef), code: "E_RESERVED", message: /^Invalid REQUEST reserved: reserved, expected 0, got 3735928559$/ },
   { what: "REQUEST checksumAlgorithm 3", bytes: set8(REQUEST, 14, 3), code: "E_RESERVED", message: /^Invalid checksumAlgorithm: expected 0\.\.2, got 3$/ },
   { what: "REQUEST name length 0", bytes: set16(REQUEST, 12, 0), code: "E_BAD_LENGTH", message: /^Invalid name: expected 1\.\.1024 UTF-8 bytes, got 0$/ },

@@ -6,7 +6,7 @@
  */
 import type { Dtype } from "./dtype.ts";
 import type { JsonObject } from "./json.ts";
-import type { ChecksumAlgorithm } from "./protocol.ts";
+import type { ChecksumAlgorithm, ChunkCodec, ChunkFilter } from "./protocol.ts";
 
 /** A client's request for one array. */
 export interface RequestMessage {
@@ -27,6 +27,11 @@ export interface RequestMessage {
   expectedGeneration: number | null;
   /** Checksum the END trailer should carry ("none" for none). */
   checksum: ChecksumAlgorithm;
+  /**
+   * Codecs the client decodes (REQUEST byte 15): the server may then send DATA_ENCODED chunks.
+   * Absent or empty: none (every chunk comes as DATA); decoding leaves it out when none is offered.
+   */
+  codecs?: readonly ChunkCodec[];
   /** REQUEST_FLAG_HEADER_ONLY: answer with the ARRAY_HEADER alone (a stat). Decoded only when set. */
   headerOnly?: boolean;
   /** REQUEST_FLAG_SUBSCRIBE: a live subscription (GROW announces appends). Decoded only when set. */
@@ -74,6 +79,21 @@ export interface DataMessage {
   payloadByteLength: number;
   /** Offset in the array of the payload's first byte. */
   byteOffset: number;
+}
+
+/** Announces an encoded payload message that follows it: `rawByteLength` array bytes once decoded. */
+export interface DataEncodedMessage {
+  type: "DATA_ENCODED";
+  streamId: number;
+  /** Encoded bytes in the next message (1..rawByteLength). */
+  payloadByteLength: number;
+  /** Offset in the array of the chunk's first raw byte. */
+  byteOffset: number;
+  /** Array bytes the payload decodes to. */
+  rawByteLength: number;
+  codec: ChunkCodec;
+  /** "shuffle": the decoded bytes are byte-shuffled with the dtype's itemsize (unshuffle them). */
+  filter: ChunkFilter;
 }
 
 /** Trailer: the stream sent every byte of its range. */
@@ -126,6 +146,7 @@ export type Message =
   | CancelMessage
   | ArrayHeaderMessage
   | DataMessage
+  | DataEncodedMessage
   | EndMessage
   | ErrorMessage
   | GrowMessage
@@ -137,6 +158,6 @@ export interface DecodeLimits {
   maxControlByteLength?: number;
   /** Largest array range the receiver agrees to allocate. Defaults to 2_147_483_648 (2 GiB). */
   maxTotalByteLength?: number;
-  /** Largest payload one DATA may announce. Defaults to 67_108_864 (64 MiB). */
+  /** Largest payload one DATA (or raw length one DATA_ENCODED) may announce. Defaults to 67_108_864 (64 MiB). */
   maxChunkByteLength?: number;
 }

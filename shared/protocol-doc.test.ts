@@ -8,6 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { decodeChunkInto } from "./chunk-decode.ts";
 import { crc32c } from "./crc32c.ts";
 import { decodeMessage } from "./decode.ts";
 import { checkArrayInfo } from "./discovery.ts";
@@ -18,16 +19,20 @@ import {
   encodeCancel,
   encodeCredit,
   encodeData,
+  encodeDataEncoded,
   encodeEnd,
   encodeError,
   encodeGrow,
   encodeRequest,
 } from "./encode.ts";
 import { MAX_JSON_DEPTH } from "./json.ts";
-import type { ArrayHeaderMessage, Message, RequestMessage } from "./message-types.ts";
+import type { ArrayHeaderMessage, DataEncodedMessage, Message, RequestMessage } from "./message-types.ts";
 import * as protocol from "./protocol.ts";
+import { shuffleBytes } from "./shuffle.ts";
 import { encodePut } from "./upload-wire.ts";
 import { xxh32 } from "./xxh32.ts";
+import { loadZstd } from "./zstd.ts";
+import { readZstdFrameHeader } from "./zstd-frame.ts";
 
 const doc = readFileSync(new URL("../docs/PROTOCOL.md", import.meta.url), "utf8");
 const serverDoc = readFileSync(new URL("../docs/SERVER.md", import.meta.url), "utf8");
@@ -211,6 +216,16 @@ const REQUEST_RESUME: RequestMessage = {
   checksum: "crc32c",
 };
 
+const DATA_ENCODED: DataEncodedMessage = {
+  type: "DATA_ENCODED",
+  streamId: 1,
+  payloadByteLength: 21,
+  byteOffset: 0,
+  rawByteLength: 32,
+  codec: "zstd",
+  filter: "shuffle",
+};
+
 const ERROR_TEXT = 'Unknown array: "nope" is not published';
 
 /** The upload example of section 16.6: four float32 values as "samples", with meta {"unit":"V"}. */
@@ -302,6 +317,16 @@ const EXPECTED: Record<string, { bytes: Uint8Array; decoded: Message | null }> =
     decoded: { type: "ERROR", streamId: 2, code: "E_UNKNOWN_NAME", message: ERROR_TEXT },
   },
   REQUEST_RESUME: { bytes: encodeRequest(REQUEST_RESUME), decoded: REQUEST_RESUME },
+  DATA_ENCODED: { bytes: encodeDataEncoded(DATA_ENCODED), decoded: DATA_ENCODED },
+  // A hand-written zstd frame (RLE block + raw block) of the shuffled ARRAY_BYTES: its decoding is
+  // checked below with the shipped codec.
+  PAYLOAD_ENCODED: {
+    bytes: Uint8Array.from([
+      0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x20, 0xc2, 0x00, 0x00, 0x00, 0x41, 0x00, 0x00, 0x00, 0xf0, 0x00, 0x08, 0x00, 0x3f,
+      0x40, 0x40,
+    ]),
+    decoded: null,
+  },
   PUT: {
     bytes: encodePut({
       streamId: 5,
@@ -365,6 +390,21 @@ describe("docs/PROTOCOL.md worked example", () => {
       expect(decodeMessage(bytes)).toEqual(expected.decoded);
     },
   );
+
+  it("shows a compressed payload that decodes and unshuffles to the same 32 bytes, checked before decoding", async () => {
+    const payload = bytesOf(blocks.get("PAYLOAD_ENCODED") ?? []);
+    const message = decodeMessage(bytesOf(blocks.get("DATA_ENCODED") ?? []));
+    if (message.type !== "DATA_ENCODED") throw new Error(`DATA_ENCODED is a ${message.type}`);
+    expect(payload.byteLength).toBe(message.payloadByteLength);
+    expect(readZstdFrameHeader(payload)).toMatchObject({ contentSize: 32, windowSize: 32 });
+    const target = new Uint8Array(32);
+    decodeChunkInto(await loadZstd(), message, payload, target, 8);
+    expect([...new Float64Array(target.buffer)]).toEqual([0, 1, 2, 3]);
+    const shuffled = new Uint8Array(32);
+    shuffleBytes(target, shuffled, 8);
+    expect(doc).toContain("24 zero bytes");
+    expect([...shuffled.subarray(24)]).toEqual([0, 0xf0, 0, 8, 0, 0x3f, 0x40, 0x40]);
+  });
 
   it("carries the float64 values 0, 1, 2, 3 in its two payloads", () => {
     const payloads = new Uint8Array([
@@ -458,6 +498,7 @@ describe("docs/PROTOCOL.md tables", () => {
     },
     REQUEST: {
       flags: protocol.OFFSET_REQUEST_FLAGS,
+      codecs: protocol.OFFSET_REQUEST_CODECS,
       nameByteLength: protocol.OFFSET_REQUEST_NAME_BYTES,
       checksumAlgorithm: protocol.OFFSET_REQUEST_CHECKSUM_ALGORITHM,
       paramsByteLength: protocol.OFFSET_REQUEST_PARAMS_BYTES,
@@ -488,6 +529,13 @@ describe("docs/PROTOCOL.md tables", () => {
       payloadByteLength: protocol.OFFSET_DATA_PAYLOAD_BYTES,
       byteOffset: protocol.OFFSET_DATA_BYTE_OFFSET,
     },
+    DATA_ENCODED: {
+      payloadByteLength: protocol.OFFSET_ENCODED_PAYLOAD_BYTES,
+      byteOffset: protocol.OFFSET_ENCODED_BYTE_OFFSET,
+      rawByteLength: protocol.OFFSET_ENCODED_RAW_BYTES,
+      codec: protocol.OFFSET_ENCODED_CODEC,
+      filter: protocol.OFFSET_ENCODED_FILTER,
+    },
     END: {
       checksumAlgorithm: protocol.OFFSET_END_CHECKSUM_ALGORITHM,
       byteLength: protocol.OFFSET_END_BYTE_LENGTH,
@@ -516,6 +564,7 @@ describe("docs/PROTOCOL.md tables", () => {
     CANCEL: protocol.CANCEL_BYTE_LENGTH,
     ARRAY_HEADER: protocol.HEADER_FIXED_BYTE_LENGTH,
     DATA: protocol.DATA_BYTE_LENGTH,
+    DATA_ENCODED: protocol.DATA_ENCODED_BYTE_LENGTH,
     END: protocol.END_BYTE_LENGTH,
     ERROR: protocol.ERROR_FIXED_BYTE_LENGTH,
     GROW: protocol.GROW_BYTE_LENGTH,

@@ -23,7 +23,7 @@
  * |  6 | 2 | u16 | flags: REQUEST_FLAG_RANGE, _GENERATION, _HEADER_ONLY, _SUBSCRIBE |
  * | 12 | 2 | u16 | nameByteLength (1..MAX_NAME_BYTES)                      |
  * | 14 | 1 | u8  | checksumAlgorithm wanted in the END trailer (0 = none) |
- * | 15 | 1 | u8  | reserved, 0                                            |
+ * | 15 | 1 | u8  | codecs the client decodes (REQUEST_CODEC_* bits; 0 = none) |
  * | 16 | 4 | u32 | paramsByteLength (JSON object, 0 = none)               |
  * | 20 | 4 | u32 | chunkByteLength wanted (0 = server default)            |
  * | 24 | 8 | u64 | elementStart (0 unless REQUEST_FLAG_RANGE)             |
@@ -58,6 +58,15 @@
  * payload:
  * | 12 | 4 | u32 | payloadByteLength (> 0)                                |
  * | 16 | 8 | u64 | byteOffset in the array of the payload's first byte    |
+ *
+ * DATA_ENCODED 0x14 (server -> client, only to a client that offered the codec), 32 bytes; the
+ * next message is the encoded payload:
+ * | 12 | 4 | u32 | payloadByteLength: encoded bytes (1..rawByteLength)    |
+ * | 16 | 8 | u64 | byteOffset in the array of the chunk's first raw byte  |
+ * | 24 | 4 | u32 | rawByteLength: decoded bytes (> 0, <= the chunk cap)   |
+ * | 28 | 1 | u8  | codec (CHUNK_CODECS: 1 = zstd, one frame)              |
+ * | 29 | 1 | u8  | filter (CHUNK_FILTERS: 0 = none, 1 = byte-shuffle)     |
+ * | 30 | 2 | u16 | reserved, 0                                            |
  *
  * END 0x12 (both directions: the sender's trailer, and the server's acknowledgement of an upload), 32 bytes:
  * |  6 | 1 | u8  | checksumAlgorithm                                      |
@@ -105,6 +114,7 @@ export const MESSAGE_TYPES = {
   DATA: 0x11,
   END: 0x12,
   ERROR: 0x13,
+  DATA_ENCODED: 0x14,
   GROW: 0x15,
   ACCEPT: 0x16,
 } as const;
@@ -120,7 +130,7 @@ export const PREFIX_BYTE_LENGTH = 12;
 export const OFFSET_REQUEST_FLAGS = 6; // u16
 export const OFFSET_REQUEST_NAME_BYTES = 12; // u16
 export const OFFSET_REQUEST_CHECKSUM_ALGORITHM = 14; // u8
-export const OFFSET_REQUEST_RESERVED8 = 15; // u8
+export const OFFSET_REQUEST_CODECS = 15; // u8
 export const OFFSET_REQUEST_PARAMS_BYTES = 16; // u32
 export const OFFSET_REQUEST_CHUNK_BYTES = 20; // u32
 export const OFFSET_REQUEST_ELEMENT_START = 24; // u64
@@ -146,6 +156,9 @@ export const REQUEST_FLAG_HEADER_ONLY = 1 << 3;
 export const REQUEST_FLAG_SUBSCRIBE = 1 << 4;
 export const REQUEST_FLAGS_KNOWN =
   REQUEST_FLAG_RANGE | REQUEST_FLAG_GENERATION | REQUEST_FLAG_HEADER_ONLY | REQUEST_FLAG_SUBSCRIBE;
+/** REQUEST codecs bit: the client decodes DATA_ENCODED chunks with codec zstd. */
+export const REQUEST_CODEC_ZSTD = 1 << 0;
+export const REQUEST_CODECS_KNOWN = REQUEST_CODEC_ZSTD;
 
 // CREDIT and CANCEL.
 export const OFFSET_CREDIT_GRANT_BYTES = 16; // u64
@@ -172,6 +185,26 @@ export const SHAPE_DIM_BYTE_LENGTH = 8;
 export const OFFSET_DATA_PAYLOAD_BYTES = 12; // u32
 export const OFFSET_DATA_BYTE_OFFSET = 16; // u64
 export const DATA_BYTE_LENGTH = 24;
+
+// DATA_ENCODED.
+export const OFFSET_ENCODED_PAYLOAD_BYTES = 12; // u32
+export const OFFSET_ENCODED_BYTE_OFFSET = 16; // u64
+export const OFFSET_ENCODED_RAW_BYTES = 24; // u32
+export const OFFSET_ENCODED_CODEC = 28; // u8
+export const OFFSET_ENCODED_FILTER = 29; // u8
+export const OFFSET_ENCODED_RESERVED16 = 30; // u16
+export const DATA_ENCODED_BYTE_LENGTH = 32;
+/** Codec of a DATA_ENCODED payload (byte 28); 0 is never sent (a raw chunk goes as DATA). */
+export const CHUNK_CODECS = { zstd: 1 } as const;
+export type ChunkCodec = keyof typeof CHUNK_CODECS;
+/** Filter applied before the codec (byte 29): byte-shuffle uses the dtype's itemsize. */
+export const CHUNK_FILTERS = { none: 0, shuffle: 1 } as const;
+export type ChunkFilter = keyof typeof CHUNK_FILTERS;
+/**
+ * Largest zstd window a DATA_ENCODED frame may declare: 8 MiB, what Chromium's
+ * `Content-Encoding: zstd` decoder accepts (zstd levels up to 19 stay within it).
+ */
+export const MAX_ZSTD_WINDOW_BYTES = 8 * 1024 * 1024;
 
 // END.
 export const OFFSET_END_CHECKSUM_ALGORITHM = 6; // u8

@@ -13,6 +13,7 @@ import {
   encodeCancel,
   encodeCredit,
   encodeData,
+  encodeDataEncoded,
   encodeEnd,
   encodeError,
   encodeGrow,
@@ -172,6 +173,8 @@ export function encodeMessage(m: Message): Uint8Array {
       return encodeArrayHeader(m);
     case "DATA":
       return encodeData(m.streamId, m.byteOffset, m.payloadByteLength);
+    case "DATA_ENCODED":
+      return encodeDataEncoded(m);
     case "END":
       return encodeEnd(m);
     case "ERROR":

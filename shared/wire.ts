@@ -83,11 +83,14 @@ export function peekStreamId(bytes: Uint8Array): number {
 }
 
 /**
- * True when a message long enough to name a stream has the DATA type byte. After a decode error
- * that is not E_BAD_MAGIC / E_BAD_VERSION, such a message's payload is still on the way.
+ * True when a message long enough to name a stream has the DATA or DATA_ENCODED type byte. After
+ * a decode error that is not E_BAD_MAGIC / E_BAD_VERSION, such a message's payload is still on
+ * the way.
  */
 export function hasDataType(bytes: Uint8Array): boolean {
-  return bytes.byteLength >= PREFIX_BYTE_LENGTH && bytes[OFFSET_TYPE] === MESSAGE_TYPES.DATA;
+  if (bytes.byteLength < PREFIX_BYTE_LENGTH) return false;
+  const type = bytes[OFFSET_TYPE];
+  return type === MESSAGE_TYPES.DATA || type === MESSAGE_TYPES.DATA_ENCODED;
 }
 
 /**

@@ -63,8 +63,10 @@ from typing import Any
 MAGIC = 0x52575241
 VERSION = 1
 REQUEST, CREDIT, CANCEL, PUT = 0x01, 0x02, 0x03, 0x04
-ARRAY_HEADER, DATA, END, ERROR, GROW, ACCEPT = 0x10, 0x11, 0x12, 0x13, 0x15, 0x16
-KNOWN_TYPES = {REQUEST, CREDIT, CANCEL, PUT, ARRAY_HEADER, DATA, END, ERROR, GROW, ACCEPT}
+ARRAY_HEADER, DATA, END, ERROR, DATA_ENCODED, GROW, ACCEPT = 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16
+KNOWN_TYPES = {REQUEST, CREDIT, CANCEL, PUT, ARRAY_HEADER, DATA, END, ERROR, DATA_ENCODED, GROW, ACCEPT}
+REQUEST_CODEC_ZSTD = 0x01  # REQUEST byte 15 (§5.3, §5.11)
+MAX_ZSTD_WINDOW_BYTES = 8 * 1024 * 1024
 REQUEST_FLAG_RANGE, REQUEST_FLAG_GENERATION = 0x0001, 0x0002
 REQUEST_FLAG_HEADER_ONLY, REQUEST_FLAG_SUBSCRIBE = 0x0008, 0x0010  # §18.3, §17
 CHECKSUM_NONE, CHECKSUM_CRC32C, CHECKSUM_XXH32 = 0, 1, 2
@@ -330,6 +332,7 @@ def encode_request(
     element_range: tuple[int, int] | None = None,
     resume: int = 0,
     generation: int | None = None,
+    codecs: int = 0,
     header_only: bool = False,
     subscribe: bool = False,
 ) -> bytes:
@@ -347,7 +350,7 @@ def encode_request(
     fixed = struct.pack(
         "<IBBHIHBBIIQQQQII",
         MAGIC, VERSION, REQUEST, flags, stream_id,
-        len(n), checksum, 0, len(p), chunk,
+        len(n), checksum, codecs, len(p), chunk,
         start, end, resume, credit, generation or 0, 0,
     )  # fmt: skip
     return fixed + n + p
@@ -466,6 +469,48 @@ def decode_data(msg: Any, chunk_cap: int = DEFAULT_MAX_CHUNK_BYTES) -> tuple[int
     return sid, length, offset
 
 
+def decode_data_encoded(msg: Any, chunk_cap: int = DEFAULT_MAX_CHUNK_BYTES) -> tuple[int, int, int, int, int]:
+    """DATA_ENCODED, Z1..Z6; returns (streamId, payloadByteLength, byteOffset, rawByteLength, filter)."""
+    _mtype, b6, b7, sid = check_prefix(msg)
+    _exact(len(msg), 32, "DATA_ENCODED")  # Z1
+    if b6 or b7 or struct.unpack_from("<H", msg, 30)[0]:  # Z2
+        raise ProtocolError("E_RESERVED", "DATA_ENCODED reserved bytes are not 0")
+    length, _lo, _hi, raw, codec, filt = struct.unpack_from("<IIIIBB", msg, 12)
+    if codec != 1 or filt not in (0, 1):  # Z3
+        raise ProtocolError("E_RESERVED", f"DATA_ENCODED codec {codec} / filter {filt}")
+    if length == 0 or length > raw:  # Z4
+        raise ProtocolError("E_BAD_LENGTH", f"payloadByteLength {length} for rawByteLength {raw}")
+    if raw > chunk_cap:  # Z5
+        raise ProtocolError("E_TOO_LARGE", f"rawByteLength {raw} > chunk cap {chunk_cap}")
+    offset = _u64(msg, 16, "E_BAD_RANGE", "byteOffset")  # Z6
+    return sid, length, offset, raw, filt
+
+
+def zstd_frame_content(payload: bytes) -> tuple[int | None, int]:
+    """(content size or None, window size) from a zstd frame header (Z7, Z8), before decoding."""
+    if len(payload) < 6 or struct.unpack_from("<I", payload, 0)[0] != 0xFD2FB528:
+        raise ProtocolError("E_BAD_ENCODING", "not a zstd frame")
+    fhd = payload[4]
+    if fhd & 0x08:
+        raise ProtocolError("E_BAD_ENCODING", "zstd reserved bit set")
+    single = bool(fhd & 0x20)
+    dict_bytes = (0, 1, 2, 4)[fhd & 3]
+    fcs_bytes = (1 if single else 0, 2, 4, 8)[fhd >> 6]
+    at, window = 5, 0
+    if not single:
+        wd = payload[at]
+        at += 1
+        base = 1 << (10 + (wd >> 3))
+        window = base + (base // 8) * (wd & 7)
+    if len(payload) < at + dict_bytes + fcs_bytes:
+        raise ProtocolError("E_BAD_ENCODING", "zstd frame header cut short")
+    if dict_bytes and int.from_bytes(payload[at : at + dict_bytes], "little"):
+        raise ProtocolError("E_BAD_ENCODING", "zstd dictionary")
+    at += dict_bytes
+    size = int.from_bytes(payload[at : at + fcs_bytes], "little") + (256 if fcs_bytes == 2 else 0) if fcs_bytes else None
+    return size, size if single else window
+
+
 def decode_end(msg: Any) -> tuple[int, int, int, int]:
     """END, E1..E5; returns (streamId, checksumAlgorithm, byteLength, checksum)."""
     _mtype, alg, b7, sid = check_prefix(msg)
@@ -482,7 +527,7 @@ def decode_end(msg: Any) -> tuple[int, int, int, int]:
 
 
 def decode_grow(msg: Any) -> tuple[int, int, int]:
-    """GROW, G1..G4 (§5.11); returns (streamId, totalByteLength, maxTotalByteLength)."""
+    """GROW, G1..G4 (§5.12); returns (streamId, totalByteLength, maxTotalByteLength)."""
     _mtype, b6, b7, sid = check_prefix(msg)
     _exact(len(msg), 32, "GROW")  # G1
     if b6 or b7 or struct.unpack_from("<I", msg, 12)[0]:  # G2
@@ -1143,8 +1188,19 @@ def fetch_ws(
     headers: dict[str, str] | None = None,
     timeout: float = DEFAULT_IDLE_TIMEOUT,
     stats: dict[str, Any] | None = None,
+    compress: bool = False,
 ) -> Result:
-    """One stream (id 1) on a new connection; the framing rules of §3 are kept for any stream id."""
+    """One stream (id 1) on a new connection; the framing rules of §3 are kept for any stream id.
+
+    With `compress`, offers zstd (§5.11) and decodes DATA_ENCODED chunks with python3-zstandard
+    (`import zstandard`; Debian: apt install python3-zstandard), unshuffling with extended slice
+    assignment straight into the target; without it (the default) nothing is offered.
+    """
+    zstd_decoder = None
+    if compress:
+        import zstandard  # optional: only --compress needs it
+
+        zstd_decoder = zstandard.ZstdDecompressor()
     window = max(16 * 1024 * 1024, 2 * chunk) if credit is None else credit  # §8 reference policy
     if window and window < chunk:
         raise StreamError("E_BAD_REQUEST", "the credit window must be 0 or at least the chunk size")
@@ -1167,6 +1223,7 @@ def fetch_ws(
     consumed = 0
     t_header = t0
     scratch = memoryview(bytearray(0))
+    encoded_chunks = 0
 
     def fail(code: str, message: str, cancel: bool = True) -> None:
         nonlocal close_code
@@ -1188,7 +1245,8 @@ def fetch_ws(
     try:
         ws.send(
             encode_request(sid, name, params, checksum=checksum, chunk=chunk, credit=window,
-                           element_range=element_range)  # fmt: skip
+                           element_range=element_range,
+                           codecs=REQUEST_CODEC_ZSTD if zstd_decoder else 0)  # fmt: skip
         )
         while open_:
             op, msg = ws.receive()
@@ -1236,6 +1294,63 @@ def fetch_ws(
                     ws.send(encode_credit(sid, consumed))  # give back exactly what was copied
                     consumed = 0
 
+            elif mtype == DATA_ENCODED:
+                # Announces a payload, like DATA, whatever is wrong with it (§5.11).
+                try:
+                    dsid, length, offset, raw, filt = decode_data_encoded(msg, chunk_cap)
+                except ProtocolError as e:
+                    skip_payload()
+                    if msid == sid:
+                        se = _as_stream_error(e)
+                        fail(se.code, se.message)
+                    continue
+                if dsid != sid or h is None or mv is None or zstd_decoder is None:
+                    skip_payload()
+                    if dsid == sid:
+                        fail("E_PROTOCOL", "E_UNEXPECTED_MESSAGE: DATA_ENCODED before ARRAY_HEADER or not offered")
+                    continue
+                if offset != next_off or offset + raw > h["rangeByteEnd"]:
+                    skip_payload()
+                    fail("E_PROTOCOL", f"E_BAD_RANGE: DATA_ENCODED at {offset}+{raw}, expected {next_off}")
+                payload = bytearray(length)
+                op, got = ws.receive(into=memoryview(payload))  # a longer message is read to its end
+                if op != OP_BINARY:
+                    fail("E_PROTOCOL", "E_TEXT_FRAME: a text message where a payload was due")
+                if got != length:
+                    fail("E_PROTOCOL", f"E_BAD_LENGTH: encoded payload of {got} bytes, announced {length}")
+                try:
+                    size, win = zstd_frame_content(payload)  # Z7, Z8: before decoding
+                    if size != raw:  # Z9
+                        raise ProtocolError("E_BAD_LENGTH", f"zstd content size {size}, rawByteLength {raw}")
+                    if win > MAX_ZSTD_WINDOW_BYTES:  # Z10
+                        raise ProtocolError("E_TOO_LARGE", f"zstd window {win}")
+                    try:
+                        decoded = zstd_decoder.decompress(payload, max_output_size=raw)
+                    except Exception as e:  # zstandard.ZstdError
+                        raise ProtocolError("E_BAD_ENCODING", f"zstd: {e}") from None
+                    if len(decoded) != raw:  # Z11
+                        raise ProtocolError("E_BAD_ENCODING", f"decoded {len(decoded)} bytes, expected {raw}")
+                except ProtocolError as e:
+                    se = _as_stream_error(e)
+                    fail(se.code, se.message)
+                pos = offset - h["rangeByteStart"]
+                if filt == 1:  # byte-shuffle: byte b of element i was at b * n + i
+                    k = DTYPES[h["dtype"]][1]
+                    n = raw // k
+                    for b in range(k):
+                        mv[pos + b : pos + n * k : k] = decoded[b * n : (b + 1) * n]
+                    mv[pos + n * k : pos + raw] = decoded[n * k :]
+                else:
+                    mv[pos : pos + raw] = decoded
+                if hasher is not None:
+                    hasher.update(mv[pos : pos + raw])
+                next_off += raw
+                encoded_chunks += 1
+                consumed += length  # credit counts bytes on the wire (§8)
+                if window and consumed >= window // 4 and next_off < h["rangeByteEnd"]:
+                    ws.send(encode_credit(sid, consumed))
+                    consumed = 0
+
             elif mtype == ARRAY_HEADER:
                 if msid != sid:
                     continue  # a stream we do not know
@@ -1276,7 +1391,8 @@ def fetch_ws(
                 t_end = time.perf_counter()
                 if stats is not None:
                     stats.update(transport="ws", bytes=h["rangeByteEnd"] - h["firstByteOffset"],
-                                 totalSeconds=t_end - t0, bodySeconds=t_end - t_header)  # fmt: skip
+                                 totalSeconds=t_end - t0, bodySeconds=t_end - t_header,
+                                 encodedChunks=encoded_chunks)  # fmt: skip
                 return Result(h, buf)
 
             elif mtype == ERROR:
@@ -1559,6 +1675,9 @@ def main(argv: list[str] | None = None) -> int:
         "--header", action="append", default=[], help="an HTTP header for the GET and the upgrade, 'Name: value'"
     )
     ap.add_argument("--stats", action="store_true", help="print transfer timing as JSON on stderr")
+    ap.add_argument(
+        "--compress", action="store_true", help="offer zstd (ws; needs python3-zstandard) and decode compressed chunks"
+    )
     args = ap.parse_args(argv)
 
     params = None
@@ -1606,7 +1725,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             result = fetch_ws(args.url, args.name, params=params, checksum=checksum, element_range=element_range,
                               chunk=args.chunk_bytes, credit=args.credit_bytes, max_bytes=args.max_bytes,
-                              headers=headers, timeout=args.timeout, stats=stats)  # fmt: skip
+                              headers=headers, timeout=args.timeout, stats=stats,
+                              compress=args.compress)  # fmt: skip
     except StreamError as e:
         print(json.dumps({"error": e.code, "message": e.message}))
         return 1

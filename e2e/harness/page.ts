@@ -4,7 +4,13 @@
  * error's code): the arrays never travel back through page.evaluate. Every element received is
  * checked here against the values the harness published (e2e/harness/values.ts).
  */
-import { fetchArray, type Progress, StreamError, type TypedArray } from "../../client/index.ts";
+import {
+  fetchArray,
+  type Progress,
+  StreamError,
+  type TypedArray,
+  type WebSocketConstructor,
+} from "../../client/index.ts";
 import { biguint64At, float64At, GRID_LENGTH } from "./values.ts";
 import "./page-extensions.ts";
 
@@ -26,6 +32,14 @@ export interface GridCase {
   protocols?: string[];
   /** onProgress throws an Error on its first call. */
   throwInProgress?: boolean;
+  /** ConnectOptions.compression ("on" offers zstd even on this loopback page). */
+  compression?: "auto" | "off" | "on";
+  /** Count the bytes of every WebSocket message received (a WebSocket subclass; picks ws). */
+  countWire?: boolean;
+  /** Compute the SHA-256 of the received bytes in the page (crypto.subtle). */
+  sha256?: boolean;
+  /** Report the HTTP response's encoded and decoded body sizes (Resource Timing). */
+  bodySizes?: boolean;
 }
 
 /** What the page reports. */
@@ -51,6 +65,16 @@ export interface GridSummary {
   progressCount: number;
   progressMonotonic: boolean;
   lastProgress: number | null;
+  /** countWire cases: bytes of the WebSocket messages received (payloads and control messages). */
+  wireByteLength?: number;
+  /** sha256 cases: hex SHA-256 of the received array's bytes. */
+  sha256?: string;
+  /** bodySizes cases: the last fetch's body on the wire and decoded (Resource Timing), and its URL. */
+  encodedBodySize?: number;
+  decodedBodySize?: number;
+  bodyUrl?: string;
+  /** bodySizes cases without an entry: the resources the page has entries for (a diagnosis). */
+  resourceNames?: string[];
   /** Uncaught errors and unhandled rejections seen by the page so far. */
   pageErrors: string[];
 }
@@ -106,8 +130,20 @@ async function run(c: GridCase): Promise<GridSummary> {
     common.lastProgress = progress.at(-1) ?? null;
     common.progressMonotonic = progress.every((p, i) => i === 0 || p >= (progress[i - 1] as number));
   };
+  let wireByteLength = 0;
+  // Counts what arrives before the client sees it: the bytes that crossed the socket.
+  class CountingWebSocket extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      this.addEventListener("message", (e: MessageEvent) => {
+        wireByteLength += e.data instanceof ArrayBuffer ? e.data.byteLength : (e.data as Blob).size;
+      });
+    }
+  }
   try {
     const result = await fetchArray(new URL(c.endpoint, location.href), c.name, {
+      compression: c.compression,
+      WebSocket: c.countWire ? (CountingWebSocket as unknown as WebSocketConstructor) : undefined,
       transport: c.transport,
       into,
       range: c.range,
@@ -135,6 +171,9 @@ async function run(c: GridCase): Promise<GridSummary> {
         ? result.array === into && into.byteLength === result.array.length * into.BYTES_PER_ELEMENT
         : undefined,
       ...(c.check ? checkElements(result.array, c.check, start) : {}),
+      ...(c.countWire ? { wireByteLength } : {}),
+      ...(c.sha256 ? { sha256: await sha256Hex(result.array) } : {}),
+      ...(c.bodySizes ? await lastFetchSizes() : {}),
       ...common,
     };
   } catch (err) {
@@ -152,6 +191,33 @@ async function run(c: GridCase): Promise<GridSummary> {
       ...common,
     };
   }
+}
+
+/**
+ * The Resource Timing entry of the last fetch of an array. Chromium adds it once the body
+ * completed, which may be a moment after the reader got its last byte: wait up to 5 s for it.
+ */
+async function lastFetchSizes(): Promise<
+  Pick<GridSummary, "encodedBodySize" | "decodedBodySize" | "bodyUrl" | "resourceNames">
+> {
+  for (let waited = 0; waited < 5000; waited += 50) {
+    const entries = performance.getEntriesByType("resource") as PerformanceResourceTiming[];
+    const last = entries.filter((e) => e.name.includes("name=")).at(-1);
+    if (last) {
+      performance.clearResourceTimings();
+      return { encodedBodySize: last.encodedBodySize, decodedBodySize: last.decodedBodySize, bodyUrl: last.name };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { resourceNames: performance.getEntriesByType("resource").map((e) => e.name) };
+}
+
+async function sha256Hex(array: TypedArray): Promise<string> {
+  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  // digest() wants a BufferSource that is not a SharedArrayBuffer view: copy only in that case.
+  const input = bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", input as Uint8Array<ArrayBuffer>));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 declare global {

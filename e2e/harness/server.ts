@@ -16,7 +16,10 @@
  *   and WebSocket), counting attempts (`GET /silent/count`);
  * - `GET /cut-stats?id=`: what the proxy saw for a cut id.
  */
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { WebSocketServer } from "ws";
@@ -57,6 +60,9 @@ const workerHtml = `<!doctype html><html><head><meta charset="utf-8"><title>arra
 <body><p id="status">loading</p><script type="module" src="/worker-page.js"></script></body></html>`;
 /** Cross-origin isolation: COEP on every script (a worker's own response must carry it), COOP on the page. */
 const COEP = { "cross-origin-embedder-policy": "require-corp" };
+const zstdWasm = readFileSync(
+  join(dirname(createRequire(import.meta.url).resolve("@bokuweb/zstd-wasm")), "../web/zstd.wasm"),
+);
 const pageHtml = `<!doctype html><html><head><meta charset="utf-8"><title>arraywire grid</title></head>
 <body><p id="status">loading</p><script type="module" src="/page.js"></script></body></html>`;
 
@@ -162,6 +168,11 @@ function route(req: IncomingMessage, res: ServerResponse): void {
       res.writeHead(200, { "content-type": "text/html", ...headers }).end(workerHtml);
       return;
     }
+    case "/zstd.wasm":
+      // The codec's WebAssembly: the package looks for it next to the script that loads it
+      // (new URL("./zstd.wasm", import.meta.url)), and esbuild bundles only the JavaScript.
+      res.writeHead(200, { "content-type": "application/wasm", ...COEP }).end(zstdWasm);
+      return;
     case "/worker-page.js":
     case "/worker.js":
     case "/test-worker.js":
