@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, lint, unit + integration tests (Vitest), then e2e (Playwright in
-// Chromium). Every step runs even if an earlier one failed; the last line is the total as
+// `npm test`: typecheck, lint, the browser (found or set up), unit + integration tests (Vitest,
+// some of which drive Chromium), then e2e (Playwright in Chromium). Every step runs even if an earlier one failed; the last line is the total as
 // "N passed, N failed" and the exit code is non-zero when anything failed.
 //
-// The e2e step sets up its own browser on a fresh machine (scripts/browser.mjs): when no Chromium
+// The browser step sets up its own browser on a fresh machine (scripts/browser.mjs): when no Chromium
 // is found it tries `npx playwright install chromium`, then, as root on Debian or Ubuntu, Debian's
 // `chromium` with apt-get; otherwise it stops with one line saying what to install, counted as
 // one failure.
@@ -39,22 +39,8 @@ for (const [label, args] of [
   results.push({ label, passed: ok ? 1 : 0, failed: ok ? 0 : 1 });
 }
 
-const vitestJson = join(dir, "vitest.json");
-const vitestOk = run("unit + integration", "npx", [
-  "vitest",
-  "run",
-  "--reporter=default",
-  "--reporter=json",
-  `--outputFile.json=${vitestJson}`,
-]);
-const v = readJson(vitestJson);
-results.push({
-  label: "vitest",
-  passed: v?.numPassedTests ?? 0,
-  failed: v ? v.numFailedTests + (vitestOk || v.numFailedTests > 0 ? 0 : 1) : 1,
-});
-
-console.log("\n=== e2e: browser");
+// Before Vitest: the packed-tarball Playwright test and the e2e step both need it.
+console.log("\n=== browser");
 const playwrightPath = await playwrightChromiumPath();
 const browser = ensureChromium({
   find: () => findChromium({ playwrightPath }),
@@ -63,15 +49,31 @@ const browser = ensureChromium({
   osRelease: readOsRelease(),
   log: (line) => console.log(line),
 });
+// Pinned, so that playwright.config.ts (and the Vitest tests that start Chromium) use exactly it.
+const browserEnv =
+  browser.source !== "none" && browser.source !== "playwright" ? { ARRAYWIRE_CHROMIUM: browser.executablePath } : {};
+
+const vitestJson = join(dir, "vitest.json");
+const vitestOk = run(
+  "unit + integration",
+  "npx",
+  ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${vitestJson}`],
+  browserEnv,
+);
+const v = readJson(vitestJson);
+results.push({
+  label: "vitest",
+  passed: v?.numPassedTests ?? 0,
+  failed: v ? v.numFailedTests + (vitestOk || v.numFailedTests > 0 ? 0 : 1) : 1,
+});
+
 if (browser.source === "none") {
   console.log(`e2e not run: ${browser.problem}`);
   results.push({ label: "playwright", passed: 0, failed: 1 });
 } else {
   console.log(`arraywire: e2e tests use ${browser.executablePath} (${browser.source})`);
   const playwrightJson = join(dir, "playwright.json");
-  // Pinned, so that playwright.config.ts launches exactly this browser.
-  const env = { PLAYWRIGHT_JSON_OUTPUT_FILE: playwrightJson };
-  if (browser.source !== "playwright") env.ARRAYWIRE_CHROMIUM = browser.executablePath;
+  const env = { PLAYWRIGHT_JSON_OUTPUT_FILE: playwrightJson, ...browserEnv };
   const playwrightOk = run("e2e", "npx", ["playwright", "test", "--reporter=list,json"], env);
   const p = readJson(playwrightJson);
   const pFailed = p ? p.stats.unexpected + p.stats.flaky : 1;
