@@ -8,7 +8,8 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArrayServer, fillArange } from "../server/index.ts";
 import { StreamError } from "../shared/index.ts";
-import { GatewayStatusError } from "./gateway-status.ts";
+import { GatewayStatusError, withGatewayCheck } from "./gateway-status.ts";
+import { DECODES_CONTENT_ENCODING, openWithFetch } from "./http.ts";
 import { fetchArray } from "./index.ts";
 
 const LENGTH = 200_000; // 1.6 MB
@@ -131,5 +132,12 @@ describe("a load balancer's own error pages", () => {
     expect(err).not.toBeInstanceOf(GatewayStatusError);
     expect(err).toMatchObject({ code: "E_HTTP_STATUS" });
     expect(front.requests).toHaveLength(1);
+  });
+});
+
+describe("withGatewayCheck and Content-Encoding", () => {
+  it("keeps fetch's right to ask for a zstd body, and gives it to no other opener", () => {
+    expect(DECODES_CONTENT_ENCODING.has(withGatewayCheck(openWithFetch))).toBe(true);
+    expect(DECODES_CONTENT_ENCODING.has(withGatewayCheck(async () => Promise.reject(new Error("unused"))))).toBe(false);
   });
 });

@@ -8,7 +8,7 @@
  * body is read.
  */
 import { HTTP_CONTENT_TYPE, StreamError } from "../shared/index.ts";
-import type { HttpOpener } from "./http.ts";
+import { DECODES_CONTENT_ENCODING, type HttpOpener } from "./http.ts";
 
 /** Statuses a proxy answers with when it could not get a response from a backend. */
 export const GATEWAY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
@@ -32,7 +32,7 @@ export class GatewayStatusError extends StreamError {
  * is cancelled unread); every other response passes as it is.
  */
 export function withGatewayCheck(open: HttpOpener): HttpOpener {
-  return async (url, options) => {
+  const checked: HttpOpener = async (url, options) => {
     const response = await open(url, options);
     if (GATEWAY_STATUSES.has(response.status) && !response.contentType.startsWith(HTTP_CONTENT_TYPE)) {
       response.reader.cancel();
@@ -40,4 +40,6 @@ export function withGatewayCheck(open: HttpOpener): HttpOpener {
     }
     return response;
   };
+  if (DECODES_CONTENT_ENCODING.has(open)) DECODES_CONTENT_ENCODING.add(checked);
+  return checked;
 }

@@ -109,6 +109,12 @@ export const openWithFetch: HttpOpener = async (url, { headers, signal, credenti
   };
 };
 
+/**
+ * Openers whose runtime decodes `Content-Encoding` itself (fetch), and so may ask for a zstd body;
+ * a wrapper around one (withGatewayCheck) adds itself.
+ */
+export const DECODES_CONTENT_ENCODING: WeakSet<HttpOpener> = new WeakSet([openWithFetch]);
+
 /** The GET for a request: `ws://host/path` -> `http://host/path?name=...` (docs/PROTOCOL.md §12.7). */
 function requestUrl(url: string | URL, fields: RequestFields, compress: boolean): URL {
   const u = toHttpUrl(url);
@@ -140,7 +146,7 @@ export async function receiveHttp(
   // Only a reader whose runtime decodes Content-Encoding (fetch) may ask for a zstd body.
   const compression = settings.compression ?? "off";
   const compress =
-    open === openWithFetch &&
+    DECODES_CONTENT_ENCODING.has(open) &&
     (compression === "on" || (compression === "auto" && !isLoopbackHost(toHttpUrl(url).hostname)));
   const target = requestUrl(url, stream.requestFields(), compress);
   const endpoint = endpointOf(url, settings.headers);

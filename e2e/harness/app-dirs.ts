@@ -1,6 +1,6 @@
 /**
  * App directories for the layout tests: the packed tarball (npm pack, which builds dist/), and an
- * app made of the example files. `fromExamples` links vite, tsx and ws from this repository (no
+ * app made of the example files. `fromExamples` links its dependencies, vite and tsx from this repository (no
  * registry needed); `fromCreateVite` is what a new user does (e2e/fresh-app.spec.ts).
  */
 import { execFileSync } from "node:child_process";
@@ -37,7 +37,7 @@ export function writeExample(app: string, file: string): void {
 
 /**
  * An app from docs/examples/app (index.html included), with arraywire unpacked from `tarball`
- * into node_modules and vite, tsx and ws linked from this repository.
+ * into node_modules, and its dependencies, vite and tsx linked from this repository.
  */
 export function fromExamples(app: string, tarball: string): void {
   const examples = join(REPO, "docs", "examples", "app");
@@ -53,5 +53,12 @@ export function fromExamples(app: string, tarball: string): void {
   const modules = join(app, "node_modules");
   mkdirSync(join(modules, "arraywire"), { recursive: true });
   execFileSync("tar", ["-xzf", tarball, "-C", join(modules, "arraywire"), "--strip-components=1"]);
-  for (const name of ["vite", "tsx", "ws"]) symlinkSync(join(REPO, "node_modules", name), join(modules, name), "dir");
+  // What npm would install: arraywire's dependencies (from its package.json), and the app's tools.
+  const { dependencies = {} } = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as {
+    dependencies?: Record<string, string>;
+  };
+  for (const name of new Set([...Object.keys(dependencies), "vite", "tsx"])) {
+    mkdirSync(dirname(join(modules, name)), { recursive: true });
+    symlinkSync(join(REPO, "node_modules", name), join(modules, name), "dir");
+  }
 }
