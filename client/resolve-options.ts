@@ -170,25 +170,7 @@ export function resolveFetchOptions<T extends TypedArray>(name: unknown, options
     throw new TypeError(`Invalid options: expected an object, got ${shown(options)}`);
   }
   encodeName(name, (message) => (typeof name === "string" ? new RangeError(message) : new TypeError(message)));
-  const chunkByteLength = integerOption(
-    "chunkByteLength",
-    options.chunkByteLength,
-    defaultChunkByteLength(),
-    1,
-    0xffffffff,
-  );
-  const creditByteLength = integerOption(
-    "creditByteLength",
-    options.creditByteLength,
-    Math.max(16 * MiB, 2 * chunkByteLength),
-    0,
-    Number.MAX_SAFE_INTEGER,
-  );
-  if (creditByteLength !== 0 && creditByteLength < chunkByteLength) {
-    throw new RangeError(
-      `Invalid creditByteLength: expected 0 or >= chunkByteLength (${chunkByteLength}), got ${creditByteLength}`,
-    );
-  }
+  const { chunkByteLength, creditByteLength } = resolveFlowOptions(options);
   const into = intoOption(options.into);
   return {
     name: name as string,
@@ -382,4 +364,35 @@ export function resolveTransport(
   // Compression "on" prefers the WebSocket, which compresses in every runtime (over HTTP only
   // browsers decode a zstd body); an explicit transport "http" keeps HTTP.
   return needsWs ? "ws" : needsHttp ? "http" : connect.compression === "on" ? "ws" : fallback;
+}
+
+/**
+ * The chunk size and credit window a download stream asks for (fetch and subscribe alike).
+ * @throws {TypeError} / {RangeError} for a value of the wrong type or out of range, or a
+ *   creditByteLength that is neither 0 nor at least chunkByteLength.
+ */
+export function resolveFlowOptions(options: { chunkByteLength?: unknown; creditByteLength?: unknown }): {
+  chunkByteLength: number;
+  creditByteLength: number;
+} {
+  const chunkByteLength = integerOption(
+    "chunkByteLength",
+    options.chunkByteLength,
+    defaultChunkByteLength(),
+    1,
+    0xffffffff,
+  );
+  const creditByteLength = integerOption(
+    "creditByteLength",
+    options.creditByteLength,
+    Math.max(16 * MiB, 2 * chunkByteLength),
+    0,
+    Number.MAX_SAFE_INTEGER,
+  );
+  if (creditByteLength !== 0 && creditByteLength < chunkByteLength) {
+    throw new RangeError(
+      `Invalid creditByteLength: expected 0 or >= chunkByteLength (${chunkByteLength}), got ${creditByteLength}`,
+    );
+  }
+  return { chunkByteLength, creditByteLength };
 }

@@ -29,14 +29,12 @@ import {
   rangeOption,
   resolveConnectOptions,
   resolveEndpoint,
+  resolveFlowOptions,
   shown,
   signalOption,
 } from "./resolve-options.ts";
-import { defaultChunkByteLength } from "./runtime.ts";
 
 export type { LiveUpdate } from "./live-receiver.ts";
-
-const MiB = 1024 * 1024;
 
 /** Options of {@link subscribe}. */
 export interface SubscribeOptions<T extends TypedArray = TypedArray> extends ConnectOptions {
@@ -86,25 +84,7 @@ export function resolveSubscribeOptions(name: unknown, options: SubscribeOptions
     throw new TypeError(`Invalid options: expected an object, got ${shown(options)}`);
   }
   encodeName(name, (message) => (typeof name === "string" ? new RangeError(message) : new TypeError(message)));
-  const chunkByteLength = integerOption(
-    "chunkByteLength",
-    options.chunkByteLength,
-    defaultChunkByteLength(),
-    1,
-    0xffffffff,
-  );
-  const creditByteLength = integerOption(
-    "creditByteLength",
-    options.creditByteLength,
-    Math.max(16 * MiB, 2 * chunkByteLength),
-    0,
-    Number.MAX_SAFE_INTEGER,
-  );
-  if (creditByteLength !== 0 && creditByteLength < chunkByteLength) {
-    throw new RangeError(
-      `Invalid creditByteLength: expected 0 or >= chunkByteLength (${chunkByteLength}), got ${creditByteLength}`,
-    );
-  }
+  const { chunkByteLength, creditByteLength } = resolveFlowOptions(options);
   if (options.into !== undefined && !isResizableBuffer(options.into)) {
     throw new TypeError(
       `Invalid into: expected a resizable ArrayBuffer (new ArrayBuffer(n, { maxByteLength })), got ${shown(options.into)}`,
