@@ -31,6 +31,7 @@ import {
   shown,
   signalOption,
 } from "./resolve-options.ts";
+import { sleep } from "./resume.ts";
 import {
   type UploadProgress,
   type UploadRequest,
@@ -220,20 +221,4 @@ function sendOn(client: ArrayClient, sender: UploadSender, ownsConnection: boole
     () => put as Uint8Array,
     ownsConnection,
   );
-}
-
-/** Waits `ms`; rejects with the signal's reason when it aborts first. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
