@@ -61,6 +61,18 @@ const vitestOk = run(
   browserEnv,
 );
 const v = readJson(vitestJson);
+// CI shows only the tail of the output: the names of what failed go into the summary.
+const failedNames = [];
+for (const file of v?.testResults ?? []) {
+  for (const a of file.assertionResults ?? []) {
+    if (a.status === "failed") failedNames.push(`vitest ${file.name.replace(`${process.cwd()}/`, "")}: ${a.fullName}`);
+  }
+  if ((file.assertionResults ?? []).length === 0 && file.status === "failed") {
+    failedNames.push(
+      `vitest ${file.name.replace(`${process.cwd()}/`, "")}: ${String(file.message ?? "failed to run").split("\n")[0]}`,
+    );
+  }
+}
 results.push({
   label: "vitest",
   passed: v?.numPassedTests ?? 0,
@@ -77,6 +89,17 @@ if (browser.source === "none") {
   const playwrightOk = run("e2e", "npx", ["playwright", "test", "--reporter=list,json"], env);
   const p = readJson(playwrightJson);
   const pFailed = p ? p.stats.unexpected + p.stats.flaky : 1;
+  const walk = (suite, titles) => {
+    for (const spec of suite.specs ?? []) {
+      for (const t of spec.tests ?? []) {
+        if (t.status === "unexpected" || t.status === "flaky") {
+          failedNames.push(`playwright ${spec.file}: ${[...titles, spec.title].join(" > ")} (${t.status})`);
+        }
+      }
+    }
+    for (const child of suite.suites ?? []) walk(child, child.title === child.file ? titles : [...titles, child.title]);
+  };
+  for (const suite of p?.suites ?? []) walk(suite, []);
   results.push({
     label: "playwright",
     passed: p?.stats.expected ?? 0,
@@ -86,6 +109,7 @@ if (browser.source === "none") {
 
 rmSync(dir, { recursive: true, force: true });
 console.log("\n=== summary");
+for (const name of failedNames) console.log(`FAILED ${name}`);
 for (const r of results) console.log(`${r.label}: ${r.passed} passed, ${r.failed} failed`);
 const passed = results.reduce((a, r) => a + r.passed, 0);
 const failed = results.reduce((a, r) => a + r.failed, 0);
