@@ -181,10 +181,15 @@ export class ChunkEncoder {
     const scratch = itemByteLength > 1 ? pool.take(sample.byteLength) : null;
     try {
       if (scratch !== null) shuffleBytes(sample, scratch, itemByteLength);
-      const [plain, shuffled] = await Promise.all([
+      // allSettled: the scratch goes back only once no compress reads it any more.
+      const settled = await Promise.allSettled([
         this.#compressAsync(sample).then((b) => b.byteLength),
         scratch === null ? Number.POSITIVE_INFINITY : this.#compressAsync(scratch).then((b) => b.byteLength),
       ]);
+      const [plain, shuffled] = settled.map((r) => {
+        if (r.status === "rejected") throw r.reason;
+        return r.value;
+      }) as [number, number];
       const filter = plain * PREFER_PLAIN_RATIO < shuffled ? "none" : "shuffle";
       return sample.byteLength / (filter === "none" ? plain : shuffled) < minRatio ? null : filter;
     } finally {
