@@ -10,8 +10,10 @@
 import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ArrayClient } from "../client/index.ts";
+import { loadZstd } from "../shared/index.ts";
 import { ArrayServer, type ArraySource } from "./index.ts";
 import type { AsyncZstd } from "./native-zstd.ts";
+import { decodeFrames, get } from "./test-fixtures/zstd-body.ts";
 
 /** What the wrapped codec does with the next compress calls. */
 const codec = vi.hoisted(() => ({
@@ -208,5 +210,59 @@ describe("native path", () => {
     expect(codec.calls).toBe(calls); // no next chunk read and encoded for a closed connection
     expect((server as ArrayServer).stats()).toMatchObject({ queuedByteLength: 0, streamCount: 0 });
     expect(log.filter((m) => m.includes("failed"))).toEqual([]);
+  });
+});
+
+describe("HTTP Content-Encoding: zstd, native path", () => {
+  const accept = { "accept-encoding": "gzip, zstd" };
+
+  it("sends the rest of a body as raw-block frames when the codec fails mid-body; it decodes to the identity body", async () => {
+    const { url, log } = await start();
+    const port = Number(new URL(url).port);
+    const q = "name=integers&start=12345&end=387654";
+    const identity = await get(port, q);
+    codec.failAfter = 4; // two chunks (sample + chunk each), then a failure
+    const encoded = await get(port, `${q}&compress=zstd`, accept);
+    expect(encoded.headers["content-encoding"]).toBe("zstd");
+    const { decoded, compressed, raw } = decodeFrames(await loadZstd(), encoded.body);
+    expect(sha256(decoded)).toBe(sha256(identity.body));
+    expect(compressed).toBe(2);
+    expect(raw).toBeGreaterThanOrEqual(3); // the header, the chunks after the failure, END
+    expect(log.filter((m) => m.startsWith("compression failed, sending raw frames"))).toHaveLength(1);
+  });
+
+  it("closes the source only after an encode held when the client went away, and serves the next request", async () => {
+    let closed = 0;
+    const backing = new Float64Array(integers);
+    const { url } = await start();
+    server?.publish("source", {
+      open: () => ({
+        dtype: "float64",
+        shape: [N],
+        read: (offset, n) => new Uint8Array(backing.buffer, offset, n),
+        close: () => {
+          closed++;
+        },
+      }),
+    });
+    const port = Number(new URL(url).port);
+    codec.hold = true;
+    const request = (await import("node:http")).get({
+      host: "127.0.0.1",
+      port,
+      path: "/arraywire?name=source&compress=zstd",
+      headers: accept,
+    });
+    request.on("error", () => {});
+    await until(() => codec.held.length === 1);
+    request.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(closed).toBe(0);
+    for (const release of codec.held.splice(0)) release();
+    await until(() => closed === 1);
+    expect((server as ArrayServer).stats().httpStreamCount).toBe(0);
+    codec.hold = false;
+    const again = await get(port, "name=integers&start=0&end=1000&compress=zstd", accept);
+    expect(again.status).toBe(200);
   });
 });
