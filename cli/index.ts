@@ -9,6 +9,9 @@ import type { CommandContext } from "./command.ts";
 import { InterruptedError, type Output } from "./errors.ts";
 import { main } from "./main.ts";
 
+/** Longest wait, after an interrupted command, for its connections to close cleanly. */
+const INTERRUPT_GRACE_MS = 3000;
+
 /** The process: real stdout / stderr, SIGINT wired to the context's signal. */
 async function runProcess(): Promise<void> {
   const controller = new AbortController();
@@ -38,7 +41,15 @@ async function runProcess(): Promise<void> {
   };
   const code = await main(process.argv.slice(2), context, () => interrupted);
   // Let stdout drain (a pipe), then exit: sockets or timers a library left must not keep us.
-  process.stdout.write("", () => process.exit(code));
+  // Interrupted, a cancelled upload's CANCEL and close frame may still wait behind payload bytes
+  // on a slow link: exiting now would lose them (and unread bytes make the kernel reset the
+  // connection), so the server would keep the upload for a resume. The process ends by itself once
+  // its sockets closed, or after INTERRUPT_GRACE_MS.
+  process.exitCode = code;
+  process.stdout.write("", () => {
+    if (!interrupted) process.exit(code);
+    setTimeout(() => process.exit(code), INTERRUPT_GRACE_MS).unref();
+  });
 }
 
 await runProcess();

@@ -4,13 +4,14 @@
  * a server without --uploads refusing them, and the exit codes of missing or broken files.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArrayServer } from "../server/index.ts";
 import { encodeNpyHeader, StreamError, type StreamErrorCode, swapBytesInPlace } from "../shared/index.ts";
-import { readNpyWithTs, runCli, type ServeChild, startServe, writeNpy } from "./test-helpers.ts";
+import { readNpyWithTs, runCli, type ServeChild, startCli, startServe, waitFor, writeNpy } from "./test-helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "arraywire-cli-serve-"));
 const data = join(dir, "data");
@@ -155,6 +156,67 @@ describe("arraywire put against a server's own refusal", () => {
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/^arraywire put: E_REMOTE \(E_QUOTA\): .*over your quota/);
     } finally {
+      await server.close();
+    }
+  });
+});
+
+/**
+ * A TCP proxy that passes what the client sends at `bytesPerSecond` (server to client unthrottled),
+ * so that an upload over it is still under way when the test interrupts it.
+ */
+async function startThrottle(
+  port: number,
+  bytesPerSecond: number,
+): Promise<{ port: number; forwarded: () => number; server: Server }> {
+  let forwarded = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(port, "127.0.0.1");
+    sockets.add(client).add(upstream);
+    upstream.pipe(client);
+    client.on("data", (d: Buffer) => {
+      forwarded += d.byteLength;
+      upstream.write(d);
+      client.pause();
+      setTimeout(() => client.resume(), (d.byteLength / bytesPerSecond) * 1000);
+    });
+    client.on("close", () => upstream.end());
+    upstream.on("close", () => client.destroy());
+    for (const s of [client, upstream]) s.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  server.on("close", () => {
+    for (const s of sockets) s.destroy();
+  });
+  return { port: (server.address() as { port: number }).port, forwarded: () => forwarded, server };
+}
+
+describe("arraywire put interrupted", () => {
+  it("on SIGINT cancels the upload, exits 130, and the server keeps nothing (no array, no bytes reserved)", async () => {
+    const server = new ArrayServer({ log: () => {}, upload: { onUpload: () => ({ allocate: true, publish: true }) } });
+    await server.listen();
+    const throttle = await startThrottle(Number(new URL(server.url).port), 8 * 1024 * 1024);
+    try {
+      const file = join(dir, "slow.npy");
+      const values = Float64Array.from({ length: (24 * 1024 * 1024) / 8 }, (_, i) => i);
+      writeNpy(file, values);
+      const run = startCli(["put", `ws://127.0.0.1:${throttle.port}/arraywire`, "slow", file]);
+      // Under way: the server reserved the upload's bytes and some payload went through.
+      await waitFor(
+        () => server.stats().uploadByteLength === values.byteLength && throttle.forwarded() > 2 * 1024 * 1024,
+        "the upload under way",
+      );
+      run.child.kill("SIGINT");
+      const result = await run.done;
+      expect(result.code).toBe(130);
+      expect(result.stderr).toMatch(/arraywire put: interrupted\n$/);
+      expect(throttle.forwarded()).toBeLessThan(values.byteLength);
+      // CANCEL, not a cut: a cut upload would stay reserved for resumeTimeoutMs (60 s) awaiting a resume.
+      await waitFor(() => server.stats().uploadByteLength === 0, "the server to drop the cancelled upload", 10_000);
+      expect(server.names()).not.toContain("slow");
+    } finally {
+      throttle.server.close();
       await server.close();
     }
   });

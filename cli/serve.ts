@@ -162,9 +162,9 @@ async function run(parsed: Parameters<Command["run"]>[0], context: Parameters<Co
     const published: Published[] = [];
     for (const p of positionals) published.push(...(await publishPath(server, p, values, positionals.length > 1)));
     await server.listen();
-    context.output.out(`${server.url}\n`);
     const width = Math.max(...published.map((p) => p.name.length));
-    for (const p of published) context.output.out(`  ${p.name.padEnd(width)}  ${p.what}\n`);
+    // One write: whoever reads the URL line gets the listing with it.
+    context.output.out([`${server.url}\n`, ...published.map((p) => `  ${p.name.padEnd(width)}  ${p.what}\n`)].join(""));
     log(`serving${values.uploads === true ? ", taking uploads" : ""}; Ctrl-C to stop`);
     await new Promise<void>((done) => {
       if (context.signal.aborted) done();

@@ -61,11 +61,23 @@ const vitestOk = run(
   browserEnv,
 );
 const v = readJson(vitestJson);
+/** " (the first line of the first failure message)", at most 200 characters, or "". */
+const firstLine = (a) => {
+  const line = String(a.failureMessages?.[0] ?? "").split("\n")[0];
+  return line ? ` (${line.slice(0, 200)})` : "";
+};
 // CI shows only the tail of the output: the names of what failed go into the summary.
 const failedNames = [];
+// Passed only on the retry that vitest.config.ts allows in CI: named, not counted as failures.
+const retriedNames = [];
 for (const file of v?.testResults ?? []) {
   for (const a of file.assertionResults ?? []) {
-    if (a.status === "failed") failedNames.push(`vitest ${file.name.replace(`${process.cwd()}/`, "")}: ${a.fullName}`);
+    if (a.status === "passed" && (a.failureMessages ?? []).length > 0) {
+      retriedNames.push(`vitest ${file.name.replace(`${process.cwd()}/`, "")}: ${a.fullName}${firstLine(a)}`);
+    }
+    if (a.status === "failed") {
+      failedNames.push(`vitest ${file.name.replace(`${process.cwd()}/`, "")}: ${a.fullName}${firstLine(a)}`);
+    }
   }
   if ((file.assertionResults ?? []).length === 0 && file.status === "failed") {
     failedNames.push(
@@ -109,6 +121,7 @@ if (browser.source === "none") {
 
 rmSync(dir, { recursive: true, force: true });
 console.log("\n=== summary");
+for (const name of retriedNames) console.log(`PASSED ON RETRY ${name}`);
 for (const name of failedNames) console.log(`FAILED ${name}`);
 for (const r of results) console.log(`${r.label}: ${r.passed} passed, ${r.failed} failed`);
 const passed = results.reduce((a, r) => a + r.passed, 0);
