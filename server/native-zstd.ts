@@ -10,6 +10,7 @@
  * {@link withContentSize} writes it into the frame header (one copy of the compressed bytes).
  * The package's JS wrapper drops the level argument, so the bindings are imported directly.
  */
+import { createRequire } from "node:module";
 import { ZSTD_MAGIC } from "../shared/index.ts";
 
 const LE = true;
@@ -35,6 +36,17 @@ interface NativeBindings {
 export const ZSTD_IMPLEMENTATION_ENV = "ARRAYWIRE_ZSTD";
 
 let loading: Promise<AsyncZstd | null> | null = null;
+
+/** True when npm installed the native package for this platform (linux-x64 glibc here). */
+export function nativeInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve("@mongodb-js/zstd/bindings.js");
+    createRequire(import.meta.url).resolve(`@mongodb-js/zstd-${process.platform}-${process.arch}-gnu`);
+    return true;
+  } catch {
+    return false;
+  }
+}
 let told = false;
 
 /**
