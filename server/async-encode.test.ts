@@ -10,10 +10,11 @@
 import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ArrayClient } from "../client/index.ts";
-import { loadZstd } from "../shared/index.ts";
+import { decodeChunkInto, encodeRequest, loadZstd } from "../shared/index.ts";
 import { ArrayServer, type ArraySource } from "./index.ts";
 import type { AsyncZstd } from "./native-zstd.ts";
 import { decodeFrames, get } from "./test-fixtures/zstd-body.ts";
+import { RawClient } from "./test-helpers.ts";
 
 /** What the wrapped codec does with the next compress calls. */
 const codec = vi.hoisted(() => ({
@@ -198,6 +199,53 @@ describe.skipIf(!nativeLoads)("native path", () => {
       expect(sha256(again.array)).toBe(sha256(quantised));
     } finally {
       client.close();
+    }
+  });
+
+  it("compresses a live array's subscription (chunks read from its growing, resizable buffer) byte-identically", async () => {
+    const { url } = await start();
+    const live = (server as ArrayServer).publishLive("live", { dtype: "float64", maxLength: N });
+    // The Node client offers no codec for subscriptions: speak the protocol directly.
+    const raw = await RawClient.connect(url);
+    const zstd = await loadZstd();
+    try {
+      raw.send(
+        encodeRequest({
+          streamId: 1,
+          name: "live",
+          params: null,
+          chunkByteLength: CHUNK,
+          range: null,
+          resumeByteOffset: 0,
+          creditByteLength: 0,
+          expectedGeneration: null,
+          checksum: "none",
+          codecs: ["zstd"],
+          subscribe: true,
+        }),
+      );
+      for (let row = 0; row < N; row += N / 4) {
+        live.append(smooth.subarray(row, row + N / 4));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      live.close();
+      const target = new Uint8Array(8 * N);
+      let encodedChunks = 0;
+      for (let i = 0; i < 1000; i++) {
+        const message = await raw.nextMessage();
+        if (message.type === "END") break;
+        if (message.type === "DATA") target.set((await raw.next()) as Buffer, message.byteOffset);
+        if (message.type === "DATA_ENCODED") {
+          const payload = new Uint8Array((await raw.next()) as Buffer);
+          const window = target.subarray(message.byteOffset, message.byteOffset + message.rawByteLength);
+          decodeChunkInto(zstd, message, payload, window, 8);
+          encodedChunks++;
+        }
+      }
+      expect(sha256(target)).toBe(sha256(smooth));
+      expect(encodedChunks).toBeGreaterThanOrEqual(Math.ceil((8 * N) / CHUNK) - 1);
+    } finally {
+      raw.close();
     }
   });
 
