@@ -147,11 +147,6 @@ export class Assembler {
   }
 
   /** Byte length of the range. */
-  /** True when the bytes are hashed as they arrive (the header names a checksum). */
-  get hashes(): boolean {
-    return this.#checksum !== null;
-  }
-
   get rangeByteLength(): number {
     return this.#header.rangeByteEnd - this.#header.rangeByteStart;
   }

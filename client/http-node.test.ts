@@ -18,7 +18,7 @@ import {
   typedArrayConstructor,
   xxh32,
 } from "../shared/index.ts";
-import { FILL_WINDOW_BYTE_LENGTH, FILL_WINDOW_UNHASHED_BYTE_LENGTH } from "./http.ts";
+import { FILL_WINDOW_BYTE_LENGTH } from "./http.ts";
 import { type FetchArrayOptions, fetchArray } from "./index.ts";
 import {
   concat,
@@ -51,8 +51,6 @@ interface Answer {
   pieces?: number[];
   /** Replace the END's checksum. */
   checksum?: number;
-  /** The header's checksum: "none" as the server answers a request without one (verify: false). */
-  checksumAlgorithm?: "xxh32" | "none";
 }
 
 interface ArraySource {
@@ -78,11 +76,10 @@ function response(
   const start = Number(query.get("start") ?? 0) * itemsize;
   const end = query.has("end") ? Number(query.get("end")) * itemsize : array.bytes.byteLength;
   const first = start + Number(query.get("resume") ?? 0);
-  const checksumAlgorithm = answer.checksumAlgorithm ?? "xxh32";
   const header = encodeArrayHeader({
     streamId: 1,
     name: "a",
-    checksumAlgorithm,
+    checksumAlgorithm: "xxh32",
     dtype: array.dtype,
     shape: [array.elementCount],
     totalByteLength: array.bytes.byteLength,
@@ -95,8 +92,8 @@ function response(
   const trailer = encodeEnd({
     streamId: 1,
     byteLength: end - first,
-    checksumAlgorithm,
-    checksum: answer.checksum ?? (checksumAlgorithm === "none" ? 0 : xxh32(array.bytes.subarray(start, end))),
+    checksumAlgorithm: "xxh32",
+    checksum: answer.checksum ?? xxh32(array.bytes.subarray(start, end)),
   });
   const body = concat(header, array.bytes.subarray(first, end), trailer);
   const framing = answer.framing ?? "length";
@@ -228,54 +225,6 @@ describe("Node HTTP: a response cut at every boundary", () => {
     expect(seen).toHaveLength(windows + 2);
     expect(seen.slice(1, -1)).toEqual(Array.from({ length: windows }, (_, i) => Math.min((i + 1) * W, RANGE_BYTES)));
     expect(seen.at(-1)).toBe(RANGE_BYTES);
-  });
-});
-
-describe("Node HTTP: verify: false reads in larger windows", () => {
-  const U = FILL_WINDOW_UNHASHED_BYTE_LENGTH;
-  // Two whole unhashed windows and part of a third, in the middle of the array.
-  const n = (2 * U + 3 * W + 40_000) / 8 + 300;
-  const range: [number, number] = [150, n - 150];
-  const rangeBytes = (range[1] - range[0]) * 8;
-  const array = source("float64", n, 3);
-
-  it("commits (and reports) once per larger window when nothing is hashed, every element right", async () => {
-    expect(U).toBeGreaterThan(W);
-    const s = await serve(array, [{ checksumAlgorithm: "none" }]);
-    const seen: number[] = [];
-    const result = await fetchArray(s.url, "a", {
-      ...HTTP,
-      verify: false,
-      range,
-      progressIntervalMs: 0,
-      onProgress: (p) => seen.push(p.receivedByteLength),
-    });
-    expectSameElements(array, result.array, range);
-    const windows = Math.ceil(rangeBytes / U);
-    expect(seen.slice(1, -1)).toEqual(Array.from({ length: windows }, (_, i) => Math.min((i + 1) * U, rangeBytes)));
-  });
-
-  it("keeps the small windows when the checksum is verified (the default)", async () => {
-    const s = await serve(array, [{}]);
-    let reports = 0;
-    await fetchArray(s.url, "a", { ...HTTP, range, progressIntervalMs: 0, onProgress: () => reports++ });
-    expect(reports).toBe(Math.ceil(rangeBytes / W) + 2);
-  });
-
-  it("resumes after the last byte that arrived inside a large window, and the result is exact", async () => {
-    const headerByteLength = 56 + 8 + 1;
-    const h = response(array, `GET /?start=${range[0]}&end=${range[1]} HTTP/1.1`, {
-      checksumAlgorithm: "none",
-    }).headByteLength;
-    for (const into of [1, U - 1, U + 5 * W + 3]) {
-      const cut = h + headerByteLength + into;
-      const none = { checksumAlgorithm: "none" } as const;
-      const s = await serve(array, [{ ...none, cutAt: cut, pieces: [65_536] }, none]);
-      const result = await fetchArray(s.url, "a", { ...HTTP, verify: false, range, resume: { initialDelayMs: 1 } });
-      expectSameElements(array, result.array, range);
-      expect(resumes(), `cut ${into} bytes into the body`).toEqual([0, into]);
-      await server?.close();
-    }
   });
 });
 

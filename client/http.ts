@@ -48,13 +48,6 @@ const MAX_COPY_BYTE_LENGTH = 256 * 1024;
  * 16 MiB 1,112; the whole rest in one read 917 (hashed out of cache).
  */
 export const FILL_WINDOW_BYTE_LENGTH = 256 * 1024;
-/**
- * Window of a filling reader when nothing is hashed (verify: false, or checksum "none"): larger
- * reads cost fewer wake-ups, and no hash needs the bytes in cache. The bare recv_into sweep
- * (bench/results/latest.md) peaks with windows of 16 MiB and more; 16 MiB keeps progress
- * reports and the idle timer's view of progress coming every few milliseconds.
- */
-export const FILL_WINDOW_UNHASHED_BYTE_LENGTH = 16 * 1024 * 1024;
 /** Reads a filling reader keeps pending: when one window fills, the kernel goes on into the next. */
 const FILL_PENDING_COUNT = 2;
 
@@ -259,8 +252,7 @@ async function receiveRead(reader: ByteReader, stream: ReceiveStream): Promise<v
 }
 
 /**
- * The range through a filling reader (Node): in windows of {@link FILL_WINDOW_BYTE_LENGTH} (or,
- * when nothing is hashed, {@link FILL_WINDOW_UNHASHED_BYTE_LENGTH}) of
+ * The range through a filling reader (Node): in windows of {@link FILL_WINDOW_BYTE_LENGTH} of
  * the target, {@link FILL_PENDING_COUNT} pending at a time, each committed (hashed, counted,
  * reported) once full. A window that comes back short holds every byte that arrived before the
  * body ended or failed: it is committed as it is (a resume continues after its last byte), then
@@ -271,11 +263,10 @@ async function receiveFilled(reader: ByteReader, stream: ReceiveStream): Promise
   // regions of at most 1 GiB: past 4 GiB no one Uint8Array spans the target (Node 20).
   const nextRegion = () => stream.window(Math.min(stream.remainingByteLength, MAX_BYTE_WINDOW_LENGTH), false);
   let region = nextRegion();
-  const windowByteLength = stream.hashes ? FILL_WINDOW_BYTE_LENGTH : FILL_WINDOW_UNHASHED_BYTE_LENGTH;
   const pending: { read: Promise<Uint8Array>; view: Uint8Array }[] = [];
   let next = 0;
   const readNext = () => {
-    const view = region.subarray(next, Math.min(next + windowByteLength, region.byteLength));
+    const view = region.subarray(next, Math.min(next + FILL_WINDOW_BYTE_LENGTH, region.byteLength));
     const read = reader.read(view);
     // Awaited in order below; one still pending when the stream fails must not be unhandled.
     read.catch(() => {});

@@ -126,11 +126,6 @@ export class ReceiveStream {
     return this.#retryable;
   }
 
-  /** True when arriving bytes are hashed (a checksum is verified at END); false before the header. */
-  get hashes(): boolean {
-    return this.#assembler?.hashes ?? false;
-  }
-
   /** Bytes of the range still to come (after the header). */
   get remainingByteLength(): number {
     const a = this.#assembler;
