@@ -7,8 +7,16 @@
  * row a stream samples only every `skipAfterRawChunks`-th chunk, so incompressible data costs
  * almost nothing. The shuffle goes through one scratch buffer per server (compression is
  * synchronous and its output is a new buffer); measurements: research/DESIGN.md of issue 12.
+ *
+ * With the native codec (server/native-zstd.ts) encoding is asynchronous ({@link
+ * ChunkEncoder.async}): compress runs in libuv's threadpool while the main thread keeps the
+ * socket fed, each shuffle goes through its own buffer from the connection's scratch pool (given
+ * back once the compress settles), and a stream samples only on its first chunk, every
+ * {@link RESAMPLE_EVERY}-th chunk and after a raw one, reusing the filter in between.
  */
 import { loadZstd, shuffleBytes, type ZstdCodec } from "../shared/index.ts";
+import { type AsyncZstd, loadNativeZstd } from "./native-zstd.ts";
+import type { ScratchPool } from "./scratch-pool.ts";
 
 /** Compression options of {@link ArrayServerOptions}; every field has a default. */
 export interface CompressionOptions {
@@ -33,6 +41,9 @@ export interface CompressionSettings {
   minChunkByteLength: number;
   skipAfterRawChunks: number;
 }
+
+/** With the native codec, a stream samples again after this many chunks encoded with one filter. */
+export const RESAMPLE_EVERY = 8;
 
 /** Plain zstd wins only when it is smaller than the shuffled form by more than this factor. */
 const PREFER_PLAIN_RATIO = 1.1;
@@ -98,17 +109,137 @@ export class ChunkChooser {
     this.#rawRun = encoded === null ? this.#rawRun + 1 : 0;
     return encoded;
   }
+
+  /** True when {@link encodeAsync} is the path to take (the native codec loaded). */
+  get async(): boolean {
+    return this.#encoder.async;
+  }
+
+  #filter: EncodedChunk["filter"] | null = null;
+  #sinceSample = 0;
+
+  /**
+   * The chunk encoded off the main thread, or null to send it raw; the filter a sample chose is
+   * reused for {@link RESAMPLE_EVERY} chunks. One call at a time per stream.
+   * @param pool where the shuffle's buffer comes from (and goes back to once compressed).
+   * @throws (rejects) when the codec fails.
+   */
+  async encodeAsync(payload: Uint8Array, pool: ScratchPool): Promise<EncodedChunk | null> {
+    const skipAfter = this.#encoder.settings.skipAfterRawChunks;
+    if (this.#rawRun >= skipAfter && ++this.#skipped < skipAfter) return null;
+    this.#skipped = 0;
+    const reuse = this.#filter !== null && this.#sinceSample < RESAMPLE_EVERY;
+    const filter = reuse ? this.#filter : await this.#encoder.chooseFilterAsync(payload, this.#itemByteLength, pool);
+    this.#sinceSample = reuse ? this.#sinceSample + 1 : 1;
+    const encoded =
+      filter === null ? null : await this.#encoder.encodeWithAsync(payload, this.#itemByteLength, filter, pool);
+    this.#filter = encoded === null ? null : filter; // a raw chunk samples again next time
+    this.#rawRun = encoded === null ? this.#rawRun + 1 : 0;
+    return encoded;
+  }
 }
 
 /** The server's encoder: settings, the codec once loaded, and the shuffle scratch. */
 export class ChunkEncoder {
   readonly settings: CompressionSettings;
   readonly #zstd: ZstdCodec;
+  readonly #native: AsyncZstd | null;
   #scratch = new Uint8Array(0);
 
-  constructor(zstd: ZstdCodec, settings: CompressionSettings) {
+  /** @param native the asynchronous codec, when it loaded: then the async methods use it. */
+  constructor(zstd: ZstdCodec, settings: CompressionSettings, native: AsyncZstd | null = null) {
     this.#zstd = zstd;
     this.settings = settings;
+    this.#native = native;
+  }
+
+  /** True when the native codec loaded: callers take the async methods. */
+  get async(): boolean {
+    return this.#native !== null;
+  }
+
+  /** The asynchronous codec: the native one, or the WebAssembly one wrapped. */
+  #compressAsync(source: Uint8Array): Promise<Uint8Array> {
+    const { level } = this.settings;
+    return this.#native === null
+      ? Promise.resolve(this.#zstd.compress(source, level))
+      : this.#native.compress(source, level);
+  }
+
+  /**
+   * Like {@link #chooseFilter}, off the main thread: both samples compress at once, the shuffled
+   * one from a pool buffer.
+   */
+  async chooseFilterAsync(
+    payload: Uint8Array,
+    itemByteLength: number,
+    pool: ScratchPool,
+  ): Promise<EncodedChunk["filter"] | null> {
+    const { minRatio, minChunkByteLength } = this.settings;
+    if (payload.byteLength < minChunkByteLength) return null;
+    const sample = this.#sampleOf(payload, itemByteLength);
+    const scratch = itemByteLength > 1 ? pool.take(sample.byteLength) : null;
+    try {
+      if (scratch !== null) shuffleBytes(sample, scratch, itemByteLength);
+      // allSettled: the scratch goes back only once no compress reads it any more.
+      const settled = await Promise.allSettled([
+        this.#compressAsync(sample).then((b) => b.byteLength),
+        scratch === null ? Number.POSITIVE_INFINITY : this.#compressAsync(scratch).then((b) => b.byteLength),
+      ]);
+      const [plain, shuffled] = settled.map((r) => {
+        if (r.status === "rejected") throw r.reason;
+        return r.value;
+      }) as [number, number];
+      const filter = plain * PREFER_PLAIN_RATIO < shuffled ? "none" : "shuffle";
+      return sample.byteLength / (filter === "none" ? plain : shuffled) < minRatio ? null : filter;
+    } finally {
+      if (scratch !== null) pool.give(scratch);
+    }
+  }
+
+  /**
+   * The whole chunk with `filter`, off the main thread (a shuffle goes through a pool buffer), or
+   * null when it is below minChunkByteLength or compresses less than minRatio.
+   */
+  async encodeWithAsync(
+    payload: Uint8Array,
+    itemByteLength: number,
+    filter: EncodedChunk["filter"],
+    pool: ScratchPool,
+  ): Promise<EncodedChunk | null> {
+    const n = payload.byteLength;
+    if (n < this.settings.minChunkByteLength) return null;
+    const scratch = filter === "shuffle" ? pool.take(n) : null;
+    let bytes: Uint8Array;
+    try {
+      if (scratch !== null) shuffleBytes(payload, scratch, itemByteLength);
+      bytes = await this.#compressAsync(scratch ?? payload);
+    } finally {
+      if (scratch !== null) pool.give(scratch);
+    }
+    return n / bytes.byteLength < this.settings.minRatio ? null : { bytes, filter };
+  }
+
+  /** {@link encodePlain} off the main thread: the sample, then the chunk. */
+  async encodePlainAsync(payload: Uint8Array): Promise<Uint8Array | null> {
+    const { minRatio, minChunkByteLength, sampleByteLength } = this.settings;
+    const n = payload.byteLength;
+    if (n < minChunkByteLength) return null;
+    const sampleLength = Math.min(n, sampleByteLength);
+    const start = Math.floor((n - sampleLength) / 2);
+    const sample = await this.#compressAsync(payload.subarray(start, start + sampleLength));
+    if (sampleLength / sample.byteLength < minRatio) return null;
+    const bytes = await this.#compressAsync(payload);
+    return n / bytes.byteLength < minRatio ? null : bytes;
+  }
+
+  /** Whole elements from the middle of the chunk (its ends are often padding or ramps). */
+  #sampleOf(payload: Uint8Array, itemByteLength: number): Uint8Array {
+    const { sampleByteLength } = this.settings;
+    const n = payload.byteLength;
+    const sampleLength = Math.min(n, sampleByteLength - (sampleByteLength % itemByteLength));
+    const start = Math.floor((n - sampleLength) / 2 / itemByteLength) * itemByteLength;
+    return payload.subarray(start, start + sampleLength);
   }
 
   /** The chunk encoded as the module comment describes, or null to send it raw. */
@@ -149,12 +280,9 @@ export class ChunkEncoder {
 
   /** Which form the sample favours, or null when neither reaches minRatio. */
   #chooseFilter(payload: Uint8Array, itemByteLength: number): EncodedChunk["filter"] | null {
-    const { sampleByteLength, minRatio, level } = this.settings;
-    const n = payload.byteLength;
-    // Whole elements from the middle of the chunk (its ends are often padding or ramps).
-    const sampleLength = Math.min(n, sampleByteLength - (sampleByteLength % itemByteLength));
-    const start = Math.floor((n - sampleLength) / 2 / itemByteLength) * itemByteLength;
-    const sample = payload.subarray(start, start + sampleLength);
+    const { minRatio, level } = this.settings;
+    const sample = this.#sampleOf(payload, itemByteLength);
+    const sampleLength = sample.byteLength;
     const plain = this.#zstd.compress(sample, level).byteLength;
     let shuffled = Number.POSITIVE_INFINITY;
     if (itemByteLength > 1) {
@@ -177,14 +305,17 @@ export class ChunkEncoder {
 const encoders = new WeakMap<CompressionSettings, Promise<ChunkEncoder>>();
 
 /**
- * The encoder for a server's settings, loading the codec on first use (one per server). A load
- * that failed is tried again next time.
- * @throws (rejects) when the codec cannot be loaded.
+ * The encoder for a server's settings, loading the codecs on first use (one per server): the
+ * WebAssembly one always, the native one where it loads (else `log` says so, once per process).
+ * A load that failed is tried again next time.
+ * @throws (rejects) when the WebAssembly codec cannot be loaded.
  */
-export function encoderFor(settings: CompressionSettings): Promise<ChunkEncoder> {
+export function encoderFor(settings: CompressionSettings, log: (message: string) => void): Promise<ChunkEncoder> {
   let encoder = encoders.get(settings);
   if (encoder === undefined) {
-    encoder = loadZstd().then((zstd) => new ChunkEncoder(zstd, settings));
+    encoder = Promise.all([loadZstd(), loadNativeZstd(log)]).then(
+      ([zstd, native]) => new ChunkEncoder(zstd, settings, native),
+    );
     encoders.set(settings, encoder);
     encoder.catch(() => encoders.delete(settings));
   }

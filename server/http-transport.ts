@@ -222,7 +222,7 @@ export async function serveHttp(
     acceptsZstd(req.headers["accept-encoding"])
   ) {
     try {
-      encoder = await encoderFor(settings.compression);
+      encoder = await encoderFor(settings.compression, settings.log);
     } catch (err) {
       settings.log(
         `compression unavailable, sending an identity body: ${err instanceof Error ? err.message : String(err)}`,
@@ -309,7 +309,13 @@ async function sendBody(
     const give = scratch ? () => pool.give(scratch) : undefined;
     let encoded: Uint8Array | null = null;
     try {
-      encoded = encoder?.encodePlain(chunk.payload) ?? null;
+      if (encoder?.async) {
+        encoded = await encoder.encodePlainAsync(chunk.payload); // off the main thread
+        if (res.destroyed) {
+          give?.();
+          return;
+        }
+      } else encoded = encoder?.encodePlain(chunk.payload) ?? null;
     } catch (err) {
       services.settings.log(
         `compression failed, sending raw frames: ${err instanceof Error ? err.message : String(err)}`,

@@ -189,20 +189,63 @@ export class StreamPump {
    * Sends DATA and its payload (whose bytes were counted when the read started), or DATA_ENCODED
    * and the encoded payload when the stream's chooser compresses the chunk: the bytes it saved go
    * back to the queue's count and to the stream's credit (both count bytes on the wire), and the
-   * raw chunk's scratch buffer goes back to the pool at once.
+   * raw chunk's scratch buffer goes back to the pool at once. With the native codec the chunk is
+   * encoded off the main thread first ({@link #encodeThenSend}).
    */
   #sendPayload(stream: OutgoingStream, chunk: Chunk, countedByteLength: number): void {
-    const { streamId } = stream;
+    if (stream.chooser?.async) {
+      this.#encodeThenSend(stream, chunk, countedByteLength);
+      return;
+    }
     let encoded: EncodedChunk | null = null;
     try {
       encoded = stream.chooser?.encode(chunk.payload) ?? null;
     } catch (err) {
-      // A codec failure costs the compression, never the stream: this chunk and the rest go raw.
-      stream.chooser = null;
-      this.#services.settings.log(
-        `compression failed, sending raw chunks: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      this.#codecFailed(stream, err);
     }
+    this.#sendEncoded(stream, chunk, countedByteLength, encoded);
+  }
+
+  /**
+   * Encodes the chunk in the threadpool while the pump goes on with other streams and the socket
+   * drains, then sends it. The stream counts as reading meanwhile (nothing else of it is read or
+   * sent, so its chunks stay in order), and the shuffle buffer the encode may take is counted
+   * against the queue (one chunk's length more) until it settles. After close() nothing is sent.
+   */
+  #encodeThenSend(stream: OutgoingStream, chunk: Chunk, countedByteLength: number): void {
+    const extra = chunk.payload.byteLength;
+    this.#queue.count(extra);
+    const settle = (encoded: EncodedChunk | null) => {
+      if (this.#closed) {
+        if (chunk.scratch) this.pool.give(chunk.scratch); // close() gave every counted byte back
+        return;
+      }
+      this.#queue.uncount(extra);
+      if (this.#streams.get(stream.streamId) !== stream) {
+        this.#queue.uncount(countedByteLength); // ended while encoding
+        if (chunk.scratch) this.pool.give(chunk.scratch);
+      } else {
+        this.#sendEncoded(stream, chunk, countedByteLength, encoded);
+      }
+      this.run();
+    };
+    stream.encodeAsync(chunk, this.pool).then(settle, (err: unknown) => {
+      if (!this.#closed) this.#codecFailed(stream, err);
+      settle(null);
+    });
+  }
+
+  /** A codec failure costs the compression, never the stream: this chunk and the rest go raw. */
+  #codecFailed(stream: OutgoingStream, err: unknown): void {
+    stream.chooser = null;
+    this.#services.settings.log(
+      `compression failed, sending raw chunks: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+
+  /** Sends the chunk as DATA when `encoded` is null, else as DATA_ENCODED (see {@link #sendPayload}). */
+  #sendEncoded(stream: OutgoingStream, chunk: Chunk, countedByteLength: number, encoded: EncodedChunk | null): void {
+    const { streamId } = stream;
     if (encoded === null) {
       this.#queue.send(encodeData(streamId, chunk.byteOffset, chunk.payload.byteLength));
       this.#queue.send(chunk.payload, countedByteLength, chunk.scratch);

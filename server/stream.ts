@@ -8,7 +8,7 @@
  */
 import { type Checksum, createChecksum, DTYPE_BYTES_PER_ELEMENT, type RequestMessage } from "../shared/index.ts";
 import { yieldToEventLoop } from "./checksum-slices.ts";
-import { ChunkChooser, encoderFor } from "./chunk-encoder.ts";
+import { ChunkChooser, type EncodedChunk, encoderFor } from "./chunk-encoder.ts";
 import type { Hooks } from "./hooks.ts";
 import { LiveFeed } from "./live-feed.ts";
 import { planStream, type StreamPlan, type StreamServices } from "./plan.ts";
@@ -119,7 +119,7 @@ export class OutgoingStream {
     return this.#rangeByteEnd;
   }
 
-  /** True while a read of this stream is in flight. */
+  /** True while a read (or an asynchronous encode) of this stream is in flight. */
   get reading(): boolean {
     return this.#reading;
   }
@@ -270,6 +270,19 @@ export class OutgoingStream {
     if (!this.#reading) this.plan.lease.release();
   }
 
+  /**
+   * Encodes a chunk read from this stream with its chooser, off the main thread. Counts as a
+   * read in flight (the stream sends nothing else meanwhile, and a close waits for it before it
+   * gives the array back: the threadpool may be reading the array's memory).
+   * @throws (rejects) when the codec fails; a TypeError (synchronously) without a chooser.
+   */
+  encodeAsync(chunk: Chunk, pool: ScratchPool): Promise<EncodedChunk | null> {
+    const chooser = this.chooser;
+    if (chooser === null) throw new TypeError("encodeAsync: expected a stream with a chunk chooser, got none");
+    this.#reading = true;
+    return chooser.encodeAsync(chunk.payload, pool).finally(() => this.#settleRead());
+  }
+
   #settleRead(): void {
     this.#reading = false;
     if (this.#closed) this.plan.lease.release();
@@ -339,7 +352,7 @@ export async function openStream(
   if (compression.enabled && request.codecs?.includes("zstd")) {
     try {
       const itemByteLength = DTYPE_BYTES_PER_ELEMENT[plan.header.dtype];
-      stream.chooser = new ChunkChooser(await encoderFor(compression), itemByteLength);
+      stream.chooser = new ChunkChooser(await encoderFor(compression, log), itemByteLength);
     } catch (err) {
       // The stream still works, uncompressed.
       log(`compression unavailable, sending raw chunks: ${err instanceof Error ? err.message : String(err)}`);
