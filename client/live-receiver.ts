@@ -17,7 +17,6 @@ import {
   type JsonObject,
   ProtocolError,
   StreamError,
-  TOO_BIG_CODES,
   type TypedArray,
   type TypedArrayConstructor,
   typedArrayConstructor,
@@ -26,6 +25,7 @@ import type { ArrayResult } from "./assembler.ts";
 import { callUserCode } from "./guard.ts";
 import { IdleTimer } from "./idle-timer.ts";
 import { createResizableBuffer, type ResizableArrayBuffer } from "./resizable.ts";
+import { streamFailure } from "./stream-failure.ts";
 
 /** What onAppend gets each time the bytes the server announced have all arrived. */
 export interface LiveUpdate<T extends TypedArray = TypedArray> {
@@ -240,12 +240,7 @@ export class LiveReceiver {
    */
   fail(err: unknown): void {
     if (this.#settled) return;
-    const error =
-      err instanceof ProtocolError
-        ? new StreamError(TOO_BIG_CODES.has(err.code) ? "E_TOO_LARGE" : "E_PROTOCOL", err.message, this.streamId, {
-            cause: err,
-          })
-        : err;
+    const error = streamFailure(err, this.streamId);
     this.#end(true, error);
   }
 

@@ -18,7 +18,6 @@ import {
   ProtocolError,
   type RequestMessage,
   StreamError,
-  TOO_BIG_CODES,
   type ZstdCodec,
 } from "../shared/index.ts";
 import { type ArrayResult, Assembler } from "./assembler.ts";
@@ -29,6 +28,7 @@ import { checkHeader } from "./header-check.ts";
 import { IdleTimer } from "./idle-timer.ts";
 import type { StreamRequest } from "./options.ts";
 import { ProgressReporter } from "./progress.ts";
+import { streamFailure } from "./stream-failure.ts";
 
 /** Codes after which a resumed request can succeed (and a proxy's 502/503/504 page, GatewayStatusError). */
 const RETRYABLE: ReadonlySet<string> = new Set([
@@ -294,12 +294,7 @@ export class ReceiveStream {
    */
   fail(err: unknown): void {
     if (this.#settled) return;
-    const error =
-      err instanceof ProtocolError
-        ? new StreamError(TOO_BIG_CODES.has(err.code) ? "E_TOO_LARGE" : "E_PROTOCOL", err.message, this.streamId, {
-            cause: err,
-          })
-        : err;
+    const error = streamFailure(err, this.streamId);
     // A proxy's 502/503/504 page is E_HTTP_STATUS like any foreign response, but retryable.
     const retryable =
       error instanceof StreamError && (RETRYABLE.has(error.code) || error instanceof GatewayStatusError);

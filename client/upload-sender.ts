@@ -21,11 +21,11 @@ import {
   type Message,
   ProtocolError,
   StreamError,
-  TOO_BIG_CODES,
 } from "../shared/index.ts";
 import type { StreamHandler, StreamPort } from "./connection.ts";
 import { callUserCode } from "./guard.ts";
 import { IdleTimer } from "./idle-timer.ts";
+import { streamFailure } from "./stream-failure.ts";
 
 /** Bytes hashed at a time when a resumed attempt hashes the bytes the server holds. */
 const REHASH_SLICE_BYTE_LENGTH = 4 * 1024 * 1024;
@@ -194,10 +194,7 @@ export class UploadSender implements StreamHandler {
   /** Fails the attempt; a ProtocolError becomes E_PROTOCOL (E_TOO_LARGE for the size codes). */
   fail(err: unknown): void {
     if (this.#settled) return;
-    const error =
-      err instanceof ProtocolError
-        ? new StreamError(TOO_BIG_CODES.has(err.code) ? "E_TOO_LARGE" : "E_PROTOCOL", err.message, 0, { cause: err })
-        : err;
+    const error = streamFailure(err, 0);
     this.#end(true, error, error instanceof StreamError && RETRYABLE.has(error.code));
   }
 
