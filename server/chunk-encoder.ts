@@ -102,12 +102,18 @@ export class ChunkChooser {
 
   /** The chunk encoded, or null to send it raw. */
   encode(payload: Uint8Array): EncodedChunk | null {
-    const skipAfter = this.#encoder.settings.skipAfterRawChunks;
-    if (this.#rawRun >= skipAfter && ++this.#skipped < skipAfter) return null;
-    this.#skipped = 0;
+    if (this.#skips()) return null;
     const encoded = this.#encoder.encode(payload, this.#itemByteLength);
     this.#rawRun = encoded === null ? this.#rawRun + 1 : 0;
     return encoded;
+  }
+
+  /** True when this chunk goes raw unsampled: after skipAfterRawChunks raw ones, all but every n-th. */
+  #skips(): boolean {
+    const skipAfter = this.#encoder.settings.skipAfterRawChunks;
+    if (this.#rawRun >= skipAfter && ++this.#skipped < skipAfter) return true;
+    this.#skipped = 0;
+    return false;
   }
 
   /** True when {@link encodeAsync} is the path to take (the native codec loaded). */
@@ -125,9 +131,7 @@ export class ChunkChooser {
    * @throws (rejects) when the codec fails.
    */
   async encodeAsync(payload: Uint8Array, pool: ScratchPool): Promise<EncodedChunk | null> {
-    const skipAfter = this.#encoder.settings.skipAfterRawChunks;
-    if (this.#rawRun >= skipAfter && ++this.#skipped < skipAfter) return null;
-    this.#skipped = 0;
+    if (this.#skips()) return null;
     const reuse = this.#filter !== null && this.#sinceSample < RESAMPLE_EVERY;
     const filter = reuse ? this.#filter : await this.#encoder.chooseFilterAsync(payload, this.#itemByteLength, pool);
     this.#sinceSample = reuse ? this.#sinceSample + 1 : 1;
@@ -175,8 +179,7 @@ export class ChunkEncoder {
     itemByteLength: number,
     pool: ScratchPool,
   ): Promise<EncodedChunk["filter"] | null> {
-    const { minRatio, minChunkByteLength } = this.settings;
-    if (payload.byteLength < minChunkByteLength) return null;
+    if (payload.byteLength < this.settings.minChunkByteLength) return null;
     const sample = this.#sampleOf(payload, itemByteLength);
     const scratch = itemByteLength > 1 ? pool.take(sample.byteLength) : null;
     try {
@@ -190,8 +193,7 @@ export class ChunkEncoder {
         if (r.status === "rejected") throw r.reason;
         return r.value;
       }) as [number, number];
-      const filter = plain * PREFER_PLAIN_RATIO < shuffled ? "none" : "shuffle";
-      return sample.byteLength / (filter === "none" ? plain : shuffled) < minRatio ? null : filter;
+      return this.#decide(sample.byteLength, plain, shuffled);
     } finally {
       if (scratch !== null) pool.give(scratch);
     }
@@ -222,13 +224,11 @@ export class ChunkEncoder {
 
   /** {@link encodePlain} off the main thread: the sample, then the chunk. */
   async encodePlainAsync(payload: Uint8Array): Promise<Uint8Array | null> {
-    const { minRatio, minChunkByteLength, sampleByteLength } = this.settings;
+    const { minRatio, minChunkByteLength } = this.settings;
     const n = payload.byteLength;
     if (n < minChunkByteLength) return null;
-    const sampleLength = Math.min(n, sampleByteLength);
-    const start = Math.floor((n - sampleLength) / 2);
-    const sample = await this.#compressAsync(payload.subarray(start, start + sampleLength));
-    if (sampleLength / sample.byteLength < minRatio) return null;
+    const sample = this.#sampleOf(payload, 1);
+    if (sample.byteLength / (await this.#compressAsync(sample)).byteLength < minRatio) return null;
     const bytes = await this.#compressAsync(payload);
     return n / bytes.byteLength < minRatio ? null : bytes;
   }
@@ -263,24 +263,18 @@ export class ChunkEncoder {
    * null when its middle sample, then the whole chunk, compress less than minRatio.
    */
   encodePlain(payload: Uint8Array): Uint8Array | null {
-    const { minRatio, minChunkByteLength, level, sampleByteLength } = this.settings;
+    const { minRatio, minChunkByteLength, level } = this.settings;
     const n = payload.byteLength;
     if (n < minChunkByteLength) return null;
-    const sampleLength = Math.min(n, sampleByteLength);
-    const start = Math.floor((n - sampleLength) / 2);
-    if (
-      sampleLength / this.#zstd.compress(payload.subarray(start, start + sampleLength), level).byteLength <
-      minRatio
-    ) {
-      return null;
-    }
+    const sample = this.#sampleOf(payload, 1);
+    if (sample.byteLength / this.#zstd.compress(sample, level).byteLength < minRatio) return null;
     const bytes = this.#zstd.compress(payload, level);
     return n / bytes.byteLength < minRatio ? null : bytes;
   }
 
   /** Which form the sample favours, or null when neither reaches minRatio. */
   #chooseFilter(payload: Uint8Array, itemByteLength: number): EncodedChunk["filter"] | null {
-    const { minRatio, level } = this.settings;
+    const { level } = this.settings;
     const sample = this.#sampleOf(payload, itemByteLength);
     const sampleLength = sample.byteLength;
     const plain = this.#zstd.compress(sample, level).byteLength;
@@ -290,9 +284,13 @@ export class ChunkEncoder {
       shuffleBytes(sample, scratch, itemByteLength);
       shuffled = this.#zstd.compress(scratch, level).byteLength;
     }
+    return this.#decide(sampleLength, plain, shuffled);
+  }
+
+  /** The filter whose sample compressed better (plain by a margin), or null below minRatio. */
+  #decide(sampleLength: number, plain: number, shuffled: number): EncodedChunk["filter"] | null {
     const filter = plain * PREFER_PLAIN_RATIO < shuffled ? "none" : "shuffle";
-    const best = filter === "none" ? plain : shuffled;
-    return sampleLength / best < minRatio ? null : filter;
+    return sampleLength / (filter === "none" ? plain : shuffled) < this.settings.minRatio ? null : filter;
   }
 
   /** The first `byteLength` bytes of the scratch buffer, grown as needed. */
