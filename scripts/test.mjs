@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureChromium, findChromium, playwrightChromiumPath, readOsRelease, runCommand } from "./browser.mjs";
+import { playwrightFailedNames, vitestNames } from "./test-report.mjs";
 
 const dir = mkdtempSync(join(tmpdir(), "arraywire-test-"));
 const results = [];
@@ -61,30 +62,9 @@ const vitestOk = run(
   browserEnv,
 );
 const v = readJson(vitestJson);
-/** " (the first line of the first failure message)", at most 200 characters, or "". */
-const firstLine = (a) => {
-  const line = String(a.failureMessages?.[0] ?? "").split("\n")[0];
-  return line ? ` (${line.slice(0, 200)})` : "";
-};
-// CI shows only the tail of the output: the names of what failed go into the summary.
-const failedNames = [];
-// Passed only on the retry that vitest.config.ts allows in CI: named, not counted as failures.
-const retriedNames = [];
-for (const file of v?.testResults ?? []) {
-  for (const a of file.assertionResults ?? []) {
-    if (a.status === "passed" && (a.failureMessages ?? []).length > 0) {
-      retriedNames.push(`vitest ${file.name.replace(`${process.cwd()}/`, "")}: ${a.fullName}${firstLine(a)}`);
-    }
-    if (a.status === "failed") {
-      failedNames.push(`vitest ${file.name.replace(`${process.cwd()}/`, "")}: ${a.fullName}${firstLine(a)}`);
-    }
-  }
-  if ((file.assertionResults ?? []).length === 0 && file.status === "failed") {
-    failedNames.push(
-      `vitest ${file.name.replace(`${process.cwd()}/`, "")}: ${String(file.message ?? "failed to run").split("\n")[0]}`,
-    );
-  }
-}
+// CI shows only the tail of the output: the names of what failed go into the summary, and of
+// what passed only on the retry vitest.config.ts allows in CI (not counted as failures).
+const { failed: failedNames, retried: retriedNames } = vitestNames(v, process.cwd());
 results.push({
   label: "vitest",
   passed: v?.numPassedTests ?? 0,
@@ -101,17 +81,7 @@ if (browser.source === "none") {
   const playwrightOk = run("e2e", "npx", ["playwright", "test", "--reporter=list,json"], env);
   const p = readJson(playwrightJson);
   const pFailed = p ? p.stats.unexpected + p.stats.flaky : 1;
-  const walk = (suite, titles) => {
-    for (const spec of suite.specs ?? []) {
-      for (const t of spec.tests ?? []) {
-        if (t.status === "unexpected" || t.status === "flaky") {
-          failedNames.push(`playwright ${spec.file}: ${[...titles, spec.title].join(" > ")} (${t.status})`);
-        }
-      }
-    }
-    for (const child of suite.suites ?? []) walk(child, child.title === child.file ? titles : [...titles, child.title]);
-  };
-  for (const suite of p?.suites ?? []) walk(suite, []);
+  failedNames.push(...playwrightFailedNames(p));
   results.push({
     label: "playwright",
     passed: p?.stats.expected ?? 0,
